@@ -1,0 +1,52 @@
+"""The thin named inference API that the UI, the CLIs and the tests all call.
+
+    >>> from pipeline import api
+    >>> clean = api.enhance(noisy, 16000)                       # default system
+    >>> angry = api.convert(calm, 22050, "angry", 0.8, model="dsp")
+
+Waveforms are ``(samples,)`` float32 in [-1, 1]; ``sr`` is in Hz. Results come back at
+the input's rate.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from pipeline.audio import validate
+from pipeline.registry import Registry, System
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> Registry:
+    """The registry over the repository's ``checkpoints/`` (created once per process)."""
+    return Registry()
+
+
+def load(task: str, name: str | None = None, *, registry: Registry | None = None) -> System:
+    """Load a system by name (``None``: the task's default) — cached per registry."""
+    return (registry or default_registry()).get(task, name)
+
+
+def enhance(
+    wave: np.ndarray, sr: int, *, model: str | None = None, registry: Registry | None = None
+) -> np.ndarray:
+    """Denoise speech. Returns ``(samples,)`` float32 at ``sr``, same length as ``wave``."""
+    audio = validate(wave, sr, max_seconds=None)
+    return load("enhance", model, registry=registry).enhance(audio.wave, audio.sample_rate)
+
+
+def convert(
+    wave: np.ndarray,
+    sr: int,
+    emotion: str,
+    intensity: float = 1.0,
+    *,
+    model: str | None = None,
+    registry: Registry | None = None,
+) -> np.ndarray:
+    """Convert speech towards ``emotion`` with ``intensity`` in [0, 1]. Returns float32 at ``sr``."""
+    audio = validate(wave, sr, max_seconds=None)
+    system = load("emotion", model, registry=registry)
+    return system.convert(audio.wave, audio.sample_rate, emotion, intensity)

@@ -1,0 +1,240 @@
+"""Audio at the boundary: reading, validation, resampling, writing, chunked processing.
+
+Inside the studio every waveform is a 1-D ``numpy.float32`` array in [-1, 1] with its
+sample rate carried alongside as an ``int`` (Hz). Everything that enters or leaves the
+library passes through this module.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+log = logging.getLogger(__name__)
+
+MIN_SECONDS = 0.3
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 96_000
+UI_MAX_SECONDS = 60.0
+CLI_MAX_SECONDS = 600.0
+SILENCE_PEAK = 2.0**-15  # below one 16-bit LSB: digital silence
+CLIP_LEVEL = 0.999
+CLIP_FRACTION = 1e-3
+
+
+class AudioError(ValueError):
+    """Bad input audio. ``str(err)`` is a one-line message fit to show a user."""
+
+
+@dataclass(frozen=True)
+class Audio:
+    """A validated mono waveform.
+
+    Attributes:
+        wave: shape ``(samples,)``, float32 in [-1, 1].
+        sample_rate: Hz.
+        notes: human-readable remarks that did not stop processing (clipping, downmix...).
+    """
+
+    wave: np.ndarray
+    sample_rate: int
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def seconds(self) -> float:
+        return len(self.wave) / self.sample_rate
+
+
+def to_mono(data: np.ndarray) -> np.ndarray:
+    """Average channels. ``data`` is ``(samples,)`` or ``(samples, channels)``."""
+    data = np.asarray(data)
+    if data.ndim == 1:
+        return data
+    if data.ndim == 2:
+        return data.mean(axis=1)
+    raise AudioError(f"expected 1-D or 2-D audio array, got shape {data.shape}")
+
+
+def validate(
+    wave: np.ndarray, sample_rate: int, *, max_seconds: float | None = UI_MAX_SECONDS
+) -> Audio:
+    """Check and normalise a waveform; raise :class:`AudioError` with a one-line reason.
+
+    Args:
+        wave: ``(samples,)`` or ``(samples, channels)``, any float or int dtype.
+        sample_rate: Hz, must lie in [8 kHz, 96 kHz].
+        max_seconds: longest accepted duration, ``None`` for no limit.
+
+    Returns:
+        :class:`Audio` with a mono float32 wave in [-1, 1] (scaled down if it exceeded 1).
+    """
+    notes: list[str] = []
+    if not isinstance(sample_rate, int | np.integer) or not (
+        MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE
+    ):
+        raise AudioError(
+            f"unsupported sample rate {sample_rate} Hz (need {MIN_SAMPLE_RATE // 1000}"
+            f"-{MAX_SAMPLE_RATE // 1000} kHz)"
+        )
+    sample_rate = int(sample_rate)
+    wave = np.asarray(wave)
+    if wave.size == 0:
+        raise AudioError("empty audio: no samples")
+    if wave.ndim == 2 and wave.shape[1] > 1:
+        notes.append(f"mixed {wave.shape[1]} channels down to mono")
+    if np.issubdtype(wave.dtype, np.integer):
+        wave = wave.astype(np.float32) / float(np.iinfo(wave.dtype).max)
+    wave = to_mono(wave).astype(np.float32, copy=False)
+    if not np.all(np.isfinite(wave)):
+        raise AudioError("audio contains NaN or infinite samples")
+    seconds = len(wave) / sample_rate
+    if seconds < MIN_SECONDS:
+        raise AudioError(f"audio too short: {seconds:.2f} s (need at least {MIN_SECONDS} s)")
+    if max_seconds is not None and seconds > max_seconds:
+        raise AudioError(f"audio too long: {seconds:.1f} s (limit {max_seconds:g} s)")
+    peak = float(np.max(np.abs(wave)))
+    if peak < SILENCE_PEAK:
+        raise AudioError("audio is digital silence")
+    if peak > 1.0:
+        wave = wave / peak
+        notes.append(f"peak {peak:.2f} above full scale: scaled down to 1.0")
+        peak = 1.0
+    clipped = float(np.mean(np.abs(wave) >= CLIP_LEVEL * peak)) if peak >= CLIP_LEVEL else 0.0
+    if clipped > CLIP_FRACTION:
+        notes.append(f"input looks clipped ({clipped:.1%} of samples at full scale)")
+    return Audio(np.ascontiguousarray(wave, dtype=np.float32), sample_rate, tuple(notes))
+
+
+def read_audio(source: str | Path | bytes, *, max_seconds: float | None = UI_MAX_SECONDS) -> Audio:
+    """Read any file libsndfile understands (wav, flac, ogg/vorbis, mp3...) and validate it.
+
+    Args:
+        source: a path, or the file's bytes.
+        max_seconds: longest accepted duration, ``None`` for no limit.
+    """
+    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    if not isinstance(source, bytes):
+        path = Path(source)
+        if not path.is_file():
+            raise AudioError(f"no such file: {path.name}")
+        if path.stat().st_size == 0:
+            raise AudioError("empty file")
+    handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    try:
+        info = sf.info(handle)
+        if isinstance(handle, io.BytesIO):
+            handle.seek(0)
+        if max_seconds is not None and info.duration > max_seconds:
+            raise AudioError(f"audio too long: {info.duration:.1f} s (limit {max_seconds:g} s)")
+        data, sample_rate = sf.read(handle, dtype="float32", always_2d=False)
+    except AudioError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        log.debug("soundfile could not read %s: %s", name, err)
+        raise AudioError("not a readable audio file (unknown format or corrupt data)") from None
+    return validate(data, int(sample_rate), max_seconds=max_seconds)
+
+
+def resample(wave: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
+    """Band-limited resampling (torchaudio sinc interpolation).
+
+    Args:
+        wave: ``(samples,)`` float32.
+    Returns:
+        ``(round(samples * new_sr / orig_sr),)`` float32.
+    """
+    if orig_sr == new_sr:
+        return np.asarray(wave, dtype=np.float32)
+    tensor = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
+    out = AF.resample(tensor, orig_sr, new_sr).numpy()
+    return fit_length(out, round(len(wave) * new_sr / orig_sr))
+
+
+def fit_length(wave: np.ndarray, length: int) -> np.ndarray:
+    """Trim or zero-pad ``wave`` (``(samples,)``) to exactly ``length`` samples."""
+    if len(wave) >= length:
+        return wave[:length]
+    return np.pad(wave, (0, length - len(wave)))
+
+
+def to_int16(wave: np.ndarray) -> np.ndarray:
+    """float [-1, 1] → int16 PCM (clipped, rounded)."""
+    return (np.clip(wave, -1.0, 1.0) * 32767.0).round().astype(np.int16)
+
+
+def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int) -> Path:
+    """Write ``wave`` (``(samples,)`` float in [-1, 1]) as PCM-16 WAV; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), to_int16(wave), sample_rate, subtype="PCM_16", format="WAV")
+    return path
+
+
+def rms_dbfs(wave: np.ndarray) -> float:
+    """RMS level in dB relative to full scale (a full-scale sine is -3 dB)."""
+    rms = float(np.sqrt(np.mean(np.square(wave, dtype=np.float64))))
+    return 20.0 * math.log10(max(rms, 1e-10))
+
+
+def normalize_level(wave: np.ndarray, target_dbfs: float = -26.0) -> np.ndarray:
+    """Scale to an RMS level of ``target_dbfs`` dBFS, then limit the peak to 0.99."""
+    gain = 10.0 ** ((target_dbfs - rms_dbfs(wave)) / 20.0)
+    out = wave * gain
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak > 0.99:
+        out = out * (0.99 / peak)
+    return out.astype(np.float32)
+
+
+def process_in_chunks(
+    fn: Callable[[np.ndarray], np.ndarray],
+    wave: np.ndarray,
+    *,
+    chunk: int,
+    overlap: int,
+) -> np.ndarray:
+    """Apply a length-preserving ``fn`` to overlapping chunks and cross-fade them.
+
+    Memory stays proportional to ``chunk`` whatever the input length. Adjacent chunks
+    overlap by ``overlap`` samples and are joined with complementary raised-cosine fades
+    (the fades sum to one), so a ``fn`` that is identical on both chunks leaves no seam.
+
+    Args:
+        fn: maps ``(n,)`` float32 to ``(n,)`` float32.
+        wave: ``(samples,)``.
+        chunk: samples per chunk, including the overlaps.
+        overlap: samples shared by neighbouring chunks (< chunk / 2).
+    Returns:
+        ``(samples,)`` float32.
+    """
+    if overlap * 2 >= chunk:
+        raise ValueError("overlap must be less than half the chunk")
+    n = len(wave)
+    if n <= chunk:
+        return fit_length(np.asarray(fn(wave), dtype=np.float32), n)
+    hop = chunk - overlap
+    fade_in = (0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)).astype(np.float32)
+    fade_out = 1.0 - fade_in
+    out = np.zeros(n, dtype=np.float32)
+    start = 0
+    while start < n:
+        stop = min(start + chunk, n)
+        piece = fit_length(np.array(fn(wave[start:stop]), dtype=np.float32), stop - start)
+        if start > 0:
+            piece[:overlap] *= fade_in[: min(overlap, len(piece))]
+        if stop < n:
+            piece[-overlap:] *= fade_out
+        out[start:stop] += piece
+        if stop == n:
+            break
+        start += hop
+    return out

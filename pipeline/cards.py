@@ -1,0 +1,96 @@
+"""Model cards: the schema every system (trained, rule-based or peer) describes itself with.
+
+A trained system's card is ``checkpoints/<task>/<name>/card.json``; rule-based and peer
+systems build theirs in code. :func:`ModelCard.to_markdown` is what the app's About tab and
+the README show.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class ModelCard:
+    """What a system is, what it was trained on, where its labels came from, how well it does.
+
+    ``metrics`` maps a metric name to a number or string (as measured, never typed in by
+    hand); ``metrics_table`` is an optional markdown table produced by ``pipeline.evaluate``.
+    """
+
+    name: str
+    task: str  # "enhance" | "emotion"
+    title: str
+    kind: str  # "gan" | "dsp" | "peer" | "user"
+    summary: str = ""
+    architecture: str = ""
+    parameters: int | None = None
+    sample_rate: int | None = None
+    training_data: str = ""
+    label_provenance: str = ""
+    training_command: str = ""
+    training_steps: int | None = None
+    training_time: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics_table: str = ""
+    limitations: str = ""
+    license: str = ""
+    citation: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown model card fields: {sorted(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def read(cls, path: str | Path) -> ModelCard:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"cannot read model card {path}: {err}") from err
+        return cls.from_dict(data)
+
+    def write(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", "utf-8")
+        tmp.replace(path)
+        return path
+
+    def to_markdown(self) -> str:
+        """Render the card as markdown (headline, facts table, provenance, metrics)."""
+        rows = [
+            ("System", f"`{self.name}` ({self.kind})"),
+            ("Task", self.task),
+            ("Architecture", self.architecture),
+            ("Parameters", f"{self.parameters:,}" if self.parameters else ""),
+            ("Sample rate", f"{self.sample_rate} Hz" if self.sample_rate else ""),
+            ("Training steps", f"{self.training_steps:,}" if self.training_steps else ""),
+            ("Training time", self.training_time),
+            ("Licence", self.license),
+        ]
+        lines = [f"### {self.title}", "", self.summary, "", "| | |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in rows if v]
+        for heading, text in (
+            ("Training data", self.training_data),
+            ("Where the labels came from", self.label_provenance),
+            ("Training command", f"```\n{self.training_command}\n```" if self.training_command else ""),
+            ("Limitations", self.limitations),
+            ("Citation", self.citation),
+        ):
+            if text:
+                lines += ["", f"**{heading}.** " + text if "```" not in text else f"**{heading}.**\n{text}"]
+        if self.metrics_table:
+            lines += ["", "**Measured metrics.**", "", self.metrics_table]
+        elif self.metrics:
+            lines += ["", "**Measured metrics.**", "", "| metric | value |", "|---|---|"]
+            lines += [f"| {k} | {v} |" for k, v in self.metrics.items()]
+        return "\n".join(lines).strip() + "\n"

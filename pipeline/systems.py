@@ -1,0 +1,89 @@
+"""The one inference interface every system implements, whatever is inside it.
+
+Callers hand in audio at *their* sample rate; a system resamples to its own rate, works in
+chunks so memory stays flat with length, and hands back audio at the caller's rate.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from pipeline.audio import fit_length, process_in_chunks, resample
+from pipeline.cards import ModelCard
+
+EMOTIONS: tuple[str, ...] = ("neutral", "happy", "angry", "sad", "surprise")
+TASKS: tuple[str, ...] = ("enhance", "emotion")
+
+
+class EnhancementSystem(ABC):
+    """Denoises speech. Subclasses implement :meth:`enhance_native` at :attr:`sample_rate`."""
+
+    name: str
+    sample_rate: int
+    #: chunk length and cross-fade for long inputs (seconds at ``sample_rate``)
+    chunk_seconds: float = 8.0
+    overlap_seconds: float = 0.25
+
+    @property
+    @abstractmethod
+    def card(self) -> ModelCard: ...
+
+    @abstractmethod
+    def enhance_native(self, wave: np.ndarray) -> np.ndarray:
+        """``(n,)`` float32 at :attr:`sample_rate` → ``(n,)`` float32, same length."""
+
+    def enhance(self, wave: np.ndarray, sr: int) -> np.ndarray:
+        """Enhance ``wave`` (``(samples,)`` float32 in [-1, 1] at ``sr`` Hz).
+
+        Returns:
+            ``(samples,)`` float32 at ``sr`` — the same length as the input.
+        """
+        native = resample(wave, sr, self.sample_rate)
+        chunk = int(self.chunk_seconds * self.sample_rate)
+        overlap = int(self.overlap_seconds * self.sample_rate)
+        out = process_in_chunks(self.enhance_native, native, chunk=chunk, overlap=overlap)
+        out = np.clip(out, -1.0, 1.0)
+        return fit_length(resample(out, self.sample_rate, sr), len(wave)).astype(np.float32)
+
+
+class ConversionSystem(ABC):
+    """Changes the emotion of speech. Output length may differ (speaking rate changes)."""
+
+    name: str
+    sample_rate: int
+
+    @property
+    @abstractmethod
+    def card(self) -> ModelCard: ...
+
+    @abstractmethod
+    def convert_native(self, wave: np.ndarray, emotion: str, intensity: float) -> np.ndarray:
+        """``(n,)`` float32 at :attr:`sample_rate` → ``(m,)`` float32 at the same rate."""
+
+    def convert(self, wave: np.ndarray, sr: int, emotion: str, intensity: float) -> np.ndarray:
+        """Convert ``wave`` (``(samples,)`` float32 at ``sr`` Hz) towards ``emotion``.
+
+        Args:
+            emotion: one of :data:`EMOTIONS`.
+            intensity: in [0, 1]; 0 returns the input unchanged up to resynthesis.
+        Returns:
+            ``(m,)`` float32 at ``sr``; ``m`` differs from the input when the speaking
+            rate changes.
+        """
+        check_emotion(emotion, intensity)
+        native = resample(wave, sr, self.sample_rate)
+        out = self.convert_native(native, emotion, float(intensity))
+        peak = float(np.max(np.abs(out))) if len(out) else 0.0
+        if peak > 0.99:
+            out = out * (0.99 / peak)
+        return resample(out.astype(np.float32), self.sample_rate, sr)
+
+
+def check_emotion(emotion: str, intensity: float) -> None:
+    """Raise ``ValueError`` (one line) for an unknown emotion or intensity outside [0, 1]."""
+    if emotion not in EMOTIONS:
+        raise ValueError(f"unknown emotion {emotion!r} (choose from {', '.join(EMOTIONS)})")
+    if not np.isfinite(intensity) or not 0.0 <= float(intensity) <= 1.0:
+        raise ValueError(f"intensity must be between 0 and 1, got {intensity}")
