@@ -1,0 +1,80 @@
+"""Objective speech-quality metrics, in one place for training validation, reports and the UI.
+
+All functions take ``(samples,)`` float arrays in [-1, 1]; ``reference`` is the clean
+signal, ``estimate`` the processed one, both at ``sr`` Hz and of equal length (the shorter
+length is used if they differ).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from pipeline.audio import resample
+
+log = logging.getLogger(__name__)
+
+PESQ_RATE = 16_000
+
+
+def _pair(reference: np.ndarray, estimate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = min(len(reference), len(estimate))
+    return (
+        np.asarray(reference[:n], dtype=np.float64),
+        np.asarray(estimate[:n], dtype=np.float64),
+    )
+
+
+def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Scale-invariant signal-to-distortion ratio in dB (Le Roux et al., 2019)."""
+    ref, est = _pair(reference, estimate)
+    ref = ref - ref.mean()
+    est = est - est.mean()
+    alpha = np.dot(est, ref) / max(np.dot(ref, ref), 1e-12)
+    target = alpha * ref
+    noise = est - target
+    return float(10 * np.log10(max(np.dot(target, target), 1e-12) / max(np.dot(noise, noise), 1e-12)))
+
+
+def snr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Plain SNR in dB of ``estimate`` against ``reference`` (no scaling)."""
+    ref, est = _pair(reference, estimate)
+    err = est - ref
+    return float(10 * np.log10(max(np.dot(ref, ref), 1e-12) / max(np.dot(err, err), 1e-12)))
+
+
+def pesq_wb(reference: np.ndarray, estimate: np.ndarray, sr: int) -> float:
+    """Wide-band PESQ (ITU-T P.862.2) MOS-LQO in [1.04, 4.64]; resamples to 16 kHz.
+
+    Returns ``nan`` when PESQ cannot score the pair (e.g. no utterance detected).
+    """
+    from pesq import NoUtterancesError, PesqError, pesq
+
+    ref, est = _pair(reference, estimate)
+    if sr != PESQ_RATE:
+        ref = resample(ref.astype(np.float32), sr, PESQ_RATE)
+        est = resample(est.astype(np.float32), sr, PESQ_RATE)
+    try:
+        return float(pesq(PESQ_RATE, ref, est, "wb"))
+    except (NoUtterancesError, PesqError) as err:
+        log.debug("PESQ failed: %s", err)
+        return float("nan")
+
+
+def stoi(reference: np.ndarray, estimate: np.ndarray, sr: int, *, extended: bool = False) -> float:
+    """STOI (Taal et al., 2011) or, with ``extended=True``, ESTOI (Jensen & Taal, 2016), in [0, 1]."""
+    from pystoi import stoi as _stoi
+
+    ref, est = _pair(reference, estimate)
+    return float(_stoi(ref, est, sr, extended=extended))
+
+
+def intrusive_metrics(reference: np.ndarray, estimate: np.ndarray, sr: int) -> dict[str, float]:
+    """PESQ-WB, STOI, ESTOI and SI-SDR of ``estimate`` against a clean ``reference``."""
+    return {
+        "pesq_wb": pesq_wb(reference, estimate, sr),
+        "stoi": stoi(reference, estimate, sr),
+        "estoi": stoi(reference, estimate, sr, extended=True),
+        "si_sdr": si_sdr(reference, estimate),
+    }
