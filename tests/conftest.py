@@ -1,0 +1,117 @@
+"""Shared test fixtures: a synthetic voiced signal and a real speech clip.
+
+Real speech: the integration tests want a real human voice. CI has no ``data/`` folder, so
+:func:`real_speech` takes one prompt from the Debian package ``asterisk-core-sounds-en-g722``
+(CC-BY-SA-3.0, ~10 MB) fetched with ``apt-get download`` + ``dpkg -x`` through
+:mod:`pipeline.corpora.debian` into a per-user cache (``$STUDIO_TEST_CACHE`` or
+``~/.cache/studio-tests``) and decodes it with ffmpeg. A cache that already holds the
+extracted package (``$STUDIO_DEB_CACHE``, e.g. the corpora helper's cache) is reused. When
+neither the network nor ffmpeg is available the fixture falls back to the synthetic voice
+below and warns, so the suite still runs offline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SPEECH_PACKAGE = "asterisk-core-sounds-en-g722"
+SPEECH_PROMPT = "vm-tocallback"  # "To call this person back, press ..." — ~2.5 s, one female voice
+
+
+def voiced_signal(
+    sr: int = 16_000,
+    seconds: float = 1.5,
+    *,
+    f0: float = 140.0,
+    seed: int = 0,
+    noise_db: float = -40.0,
+) -> np.ndarray:
+    """A vowel-like test voice: ``(round(sr * seconds),)`` float32, peak ~0.5.
+
+    A harmonic source with a slow F0 glide (``f0`` ± 10 %) shaped by three fixed formants
+    (500, 1500, 2500 Hz), amplitude-modulated into ~4 syllables per second, plus white noise
+    ``noise_db`` below the voice.
+    """
+    rng = np.random.default_rng(seed)
+    n = round(sr * seconds)
+    t = np.arange(n) / sr
+    contour = f0 * (1.0 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
+    phase = 2 * np.pi * np.cumsum(contour) / sr
+    wave = np.zeros(n)
+    for k in range(1, int(min(4000, sr / 2 - 100) // f0)):
+        freq = k * f0
+        gain = sum(np.exp(-(((freq - fc) / 180.0) ** 2)) for fc in (500.0, 1500.0, 2500.0))
+        wave += (gain + 0.02) / k**0.5 * np.sin(k * phase)
+    envelope = 0.55 - 0.45 * np.cos(2 * np.pi * 4.0 * t)
+    wave *= envelope
+    wave = 0.5 * wave / np.max(np.abs(wave))
+    wave += 10 ** (noise_db / 20) * 0.5 * rng.standard_normal(n)
+    return wave.astype(np.float32)
+
+
+@pytest.fixture
+def voice() -> tuple[np.ndarray, int]:
+    """``(wave, sr)``: 1.5 s of :func:`voiced_signal` at 16 kHz."""
+    return voiced_signal(), 16_000
+
+
+@pytest.fixture
+def voice_wav(tmp_path: Path) -> Path:
+    """:func:`voiced_signal` written as a 22.05 kHz PCM-16 wav file."""
+    path = tmp_path / "voice.wav"
+    sf.write(path, voiced_signal(22_050, 1.5), 22_050, subtype="PCM_16")
+    return path
+
+
+def _deb_cache() -> Path:
+    return Path(os.environ.get("STUDIO_TEST_CACHE", Path.home() / ".cache" / "studio-tests"))
+
+
+def _find_prompt(root: Path) -> Path | None:
+    hits = sorted(root.glob(f"usr/share/asterisk/sounds/*/{SPEECH_PROMPT}.g722"))
+    return hits[0] if hits else None
+
+
+def _fetch_real_speech(out: Path) -> Path:
+    """Decode the real prompt to ``out`` (16 kHz wav); raise RuntimeError when impossible."""
+    from pipeline.corpora import CorpusError
+    from pipeline.corpora.debian import extract_dir, fetch
+
+    prompt = None
+    for cache in filter(None, (os.environ.get("STUDIO_DEB_CACHE"), str(_deb_cache()))):
+        root = extract_dir(SPEECH_PACKAGE, cache)
+        prompt = _find_prompt(root) if root.is_dir() else None
+        if prompt:
+            break
+    if prompt is None:
+        try:
+            prompt = _find_prompt(fetch(SPEECH_PACKAGE, _deb_cache()))
+        except CorpusError as err:
+            raise RuntimeError(str(err)) from err
+    if prompt is None or shutil.which("ffmpeg") is None:
+        raise RuntimeError("speech prompt or ffmpeg missing")
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "g722", "-i", str(prompt), "-ar", "16000", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed: {proc.stderr.strip()[-200:]}")
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to a wav of real human speech (see module docstring; synthetic fallback)."""
+    out = tmp_path_factory.mktemp("speech") / "speech.wav"
+    try:
+        return _fetch_real_speech(out)
+    except RuntimeError as err:
+        warnings.warn(f"real speech unavailable ({err}); using a synthetic voice", stacklevel=1)
+        sf.write(out, voiced_signal(16_000, 2.5), 16_000, subtype="PCM_16")
+        return out
