@@ -1,0 +1,194 @@
+"""Listener sessions and the balanced choice of stimuli for each new session.
+
+Every listener has at most one session per test, kept as JSON in
+``ratings/<test_id>/sessions/<hash of listener id>.json`` (atomic writes), so a reload —
+or a different server process — resumes exactly where the listener left off. Which
+stimuli were already rated is never stored here: the ratings CSV is the truth.
+
+Assignment: a new session takes the ``items_per_session`` regular stimuli with the lowest
+*load* (listeners who rated it + live sessions still holding it unrated), ties broken at
+random and preferring different utterances (``item_id``) within a session, plus
+``gold_per_session`` gold and ``trap_per_session`` trap items; then everything is shuffled.
+Arrivals one after another therefore spread votes evenly: loads never differ by more than
+one across regular stimuli while the test is filling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import secrets
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from filelock import FileLock
+
+from pipeline.mos.definition import Stimulus, TestDefinition
+
+STAGES = ("consent", "headphone", "training", "rating", "done")
+
+
+@dataclass
+class Session:
+    """One listener's progress through one test.
+
+    Attributes:
+        order: stimulus ids in presentation order.
+        flipped: stimulus ids whose pair is presented stimulus-first (randomised questions).
+        created / updated: UNIX seconds.
+    """
+
+    test_id: str
+    listener_id: str
+    session_id: str
+    order: list[str]
+    flipped: list[str] = field(default_factory=list)
+    stage: str = "consent"
+    training_done: int = 0
+    headphone_attempts: int = 0
+    headphone_ok: bool | None = None
+    created: float = 0.0
+    updated: float = 0.0
+    completed: float | None = None
+
+    def alive(self, now: float, timeout_s: float) -> bool:
+        return self.stage == "done" or now - self.updated <= timeout_s
+
+
+def session_file(sessions_dir: Path, listener_id: str) -> Path:
+    digest = hashlib.sha256(listener_id.encode()).hexdigest()[:24]
+    return sessions_dir / f"{digest}.json"
+
+
+def read_session(path: Path) -> Session | None:
+    try:
+        return Session(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_session(sessions_dir: Path, session: Session) -> None:
+    """Atomically (temp file + replace) store ``session``."""
+    sessions_dir.mkdir(parents=True, exist_ok=True)
+    path = session_file(sessions_dir, session.listener_id)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(json.dumps(asdict(session)), encoding="utf-8")
+    tmp.replace(path)
+
+
+def stimulus_loads(
+    definition: TestDefinition,
+    sessions: Iterable[Session],
+    stored_keys: set[tuple[str, ...]],
+    *,
+    now: float,
+) -> Counter:
+    """Votes each stimulus has or is promised: stored ratings + live unrated reservations."""
+    load: Counter = Counter({s.id: 0 for s in definition.stimuli})
+    rated = {(who, stim) for who, stim in stored_keys}
+    for _, stim in rated:
+        load[stim] += 1
+    timeout = definition.session_timeout_minutes * 60.0
+    for session in sessions:
+        if session.stage == "done" or not session.alive(now, timeout):
+            continue
+        for stim in session.order:
+            if (session.listener_id, stim) not in rated:
+                load[stim] += 1
+    return load
+
+
+def choose(pool: list[Stimulus], count: int, load: Counter, rng: random.Random) -> list[Stimulus]:
+    """``count`` stimuli from ``pool`` with the lowest load, distinct ``item_id`` first."""
+    remaining = sorted(pool, key=lambda s: (load[s.id], rng.random()))
+    chosen: list[Stimulus] = []
+    items: set[str] = set()
+    while len(chosen) < count and remaining:
+        lowest = load[remaining[0].id]
+        level = [s for s in remaining if load[s.id] == lowest]
+        fresh = [s for s in level if not s.item_id or s.item_id not in items]
+        pick = (fresh or level)[0]
+        chosen.append(pick)
+        remaining.remove(pick)
+        items.add(pick.item_id)
+    return chosen
+
+
+def new_order(
+    definition: TestDefinition, load: Counter, rng: random.Random
+) -> tuple[list[str], list[str]]:
+    """Stimulus order and flipped pairs for a new session (see module docstring)."""
+    regular = definition.regular()
+    gold = [s for s in definition.stimuli if s.kind == "gold"]
+    trap = [s for s in definition.stimuli if s.kind == "trap"]
+    picked = choose(regular, min(definition.items_per_session, len(regular)), load, rng)
+    picked += choose(gold, min(definition.gold_per_session, len(gold)), load, rng)
+    picked += choose(trap, min(definition.trap_per_session, len(trap)), load, rng)
+    order = [s.id for s in picked]
+    rng.shuffle(order)
+    flipped = []
+    if definition.spec.randomise_order:
+        flipped = [sid for sid in order if rng.random() < 0.5]
+    return order, flipped
+
+
+class SessionBook:
+    """Creates and resumes sessions of one test; safe across threads and processes."""
+
+    def __init__(self, folder: Path, definition: TestDefinition) -> None:
+        self.dir = Path(folder) / "sessions"
+        self.definition = definition
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.dir / ".lock"), timeout=30)
+
+    def get(self, listener_id: str) -> Session | None:
+        return read_session(session_file(self.dir, listener_id))
+
+    def all(self) -> list[Session]:
+        sessions = (read_session(p) for p in self.dir.glob("*.json"))
+        return [s for s in sessions if s is not None]
+
+    def open(
+        self,
+        listener_id: str,
+        stored_keys_fn,
+        *,
+        rng: random.Random | None = None,
+        now: float | None = None,
+    ) -> Session:
+        """The listener's session, created with a balanced order on first visit.
+
+        ``stored_keys_fn()`` returns the stored ``(listener_id, stimulus_id)`` keys; it is
+        called under the sessions lock so two arriving listeners never see the same loads.
+        """
+        now = time.time() if now is None else now
+        existing = self.get(listener_id)
+        if existing is not None:
+            return existing
+        rng = rng or random.Random(secrets.randbits(64))
+        with self._lock:
+            existing = self.get(listener_id)
+            if existing is not None:
+                return existing
+            load = stimulus_loads(self.definition, self.all(), stored_keys_fn(), now=now)
+            order, flipped = new_order(self.definition, load, rng)
+            session = Session(
+                test_id=self.definition.test_id,
+                listener_id=listener_id,
+                session_id=secrets.token_hex(6),
+                order=order,
+                flipped=flipped,
+                stage="consent",
+                created=now,
+                updated=now,
+            )
+            write_session(self.dir, session)
+        return session
+
+    def save(self, session: Session, *, now: float | None = None) -> None:
+        session.updated = time.time() if now is None else now
+        write_session(self.dir, session)

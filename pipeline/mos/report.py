@@ -1,0 +1,151 @@
+"""Turn a ratings CSV into the results of a test: tables, a chart and a markdown summary.
+
+Files written to ``out_dir``:
+
+* ``summary.csv`` — per system after screening (n_listeners, n_ratings, mos, std,
+  ci95_low, ci95_high, median); ``summary_before_screening.csv`` — the same on all ratings;
+* ``listeners.csv`` — per-listener screening report; ``pairwise.csv`` — significance tests;
+* ``items.csv`` — mean score per item and system (after screening);
+* ``ratings_raw.csv`` / ``ratings_screened.csv`` — the rows behind the numbers;
+* ``mos.png`` — MOS per system with 95 % confidence intervals; ``report.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pipeline.mos import stats  # noqa: E402
+from pipeline.mos.storage import read_ratings, write_frame  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Report:
+    """Everything computed for one ratings file (frames) and where it was written (files)."""
+
+    raw: pd.DataFrame
+    screened: pd.DataFrame
+    listeners: pd.DataFrame
+    summary: pd.DataFrame
+    summary_before: pd.DataFrame
+    pairwise: pd.DataFrame
+    items: pd.DataFrame
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def markdown(self) -> str:
+        n_all = self.raw["listener_id"].nunique()
+        n_kept = self.screened["listener_id"].nunique()
+        lines = [
+            f"**{len(self.raw)} ratings from {n_all} listeners**; screening kept "
+            f"{n_kept} listeners ({len(self.screened)} ratings).",
+            "",
+            "### MOS after screening",
+            _table(self.summary),
+            "",
+            "### MOS before screening",
+            _table(self.summary_before),
+            "",
+            "### Pairwise tests (Holm-corrected)",
+            _table(self.pairwise) if len(self.pairwise) else "_fewer than two systems_",
+        ]
+        return "\n".join(lines)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_no data_"
+    shown = frame.copy()
+    for name in shown.columns:
+        if shown[name].dtype.kind == "f":
+            shown[name] = shown[name].map(lambda v: f"{v:.3g}" if pd.notna(v) else "")
+    header = "| " + " | ".join(map(str, shown.columns)) + " |"
+    rule = "|" + "---|" * len(shown.columns)
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in shown.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def analyse(frame: pd.DataFrame, rules: stats.ScreeningRules | None = None) -> Report:
+    """Compute every table from a ratings frame (see :func:`read_ratings`)."""
+    listeners = stats.screen_listeners(frame, rules or stats.ScreeningRules())
+    screened = stats.apply_screening(frame, listeners) if len(listeners) else frame
+    return Report(
+        raw=frame,
+        screened=screened,
+        listeners=listeners,
+        summary=stats.summarize(screened),
+        summary_before=stats.summarize(frame),
+        pairwise=stats.pairwise(screened),
+        items=stats.per_item(screened),
+    )
+
+
+def mos_figure(summary: pd.DataFrame, *, title: str = "MOS with 95% CI"):
+    """Bar chart of ``mos`` per system with asymmetric CI error bars; returns the Figure."""
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(summary) + 2), 3.6), dpi=110)
+    if len(summary):
+        mos = summary["mos"].to_numpy()
+        low = (mos - summary["ci95_low"].fillna(summary["mos"])).to_numpy()
+        high = (summary["ci95_high"].fillna(summary["mos"]) - mos).to_numpy()
+        ax.bar(summary["system"].astype(str), mos, color="#4C72B0")
+        ax.errorbar(
+            summary["system"].astype(str),
+            mos,
+            yerr=[low, high],
+            fmt="none",
+            ecolor="black",
+            capsize=4,
+        )
+        for x, (m, n) in enumerate(zip(mos, summary["n_ratings"], strict=True)):
+            ax.text(
+                x,
+                0.02,
+                f"{m:.2f}\nn={n}",
+                ha="center",
+                va="bottom",
+                color="white",
+                fontsize=8,
+                transform=ax.get_xaxis_transform(),
+            )
+    ax.set_ylabel("score")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    return fig
+
+
+def write_report(
+    csv_path: str | Path,
+    out_dir: str | Path,
+    rules: stats.ScreeningRules | None = None,
+) -> Report:
+    """Read ``csv_path``, analyse it and write every output file into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report = analyse(read_ratings(csv_path), rules or stats.ScreeningRules())
+    files = {
+        "summary": write_frame(report.summary, out / "summary.csv"),
+        "summary_before": write_frame(report.summary_before, out / "summary_before_screening.csv"),
+        "listeners": write_frame(report.listeners, out / "listeners.csv"),
+        "pairwise": write_frame(report.pairwise, out / "pairwise.csv"),
+        "items": write_frame(report.items, out / "items.csv"),
+        "raw": write_frame(report.raw, out / "ratings_raw.csv"),
+        "screened": write_frame(report.screened, out / "ratings_screened.csv"),
+    }
+    fig = mos_figure(report.summary)
+    files["chart"] = out / "mos.png"
+    fig.savefig(files["chart"])
+    plt.close(fig)
+    files["markdown"] = out / "report.md"
+    files["markdown"].write_text(report.markdown() + "\n", encoding="utf-8")
+    report.files = files
+    log.info("wrote report for %d ratings to %s", len(report.raw), out)
+    return report

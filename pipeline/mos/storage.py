@@ -1,0 +1,308 @@
+"""The one write path for ratings: an append-only, crash-safe, lock-protected CSV.
+
+``RatingStore(csv_path).append(row)`` is safe across threads *and* processes:
+
+* every append holds an exclusive :class:`filelock.FileLock` (``ratings.csv.lock``);
+* a row is one complete line written with a single ``os.write`` on an ``O_APPEND`` file
+  descriptor, then ``fsync``-ed, and only then is ``True`` returned (the caller shows "saved");
+* earlier bytes are never rewritten. A crash mid-write can leave at most one torn last line;
+  the next writer ends it with a newline, and readers drop it because its ``row_crc32``
+  (CRC-32 of the rest of the line) does not match — the file always parses;
+* one rating per ``(listener_id, stimulus_id)``: a second append with the same key is
+  ignored (``append`` returns ``False``) even when it comes from another process;
+* text fields cannot smuggle CSV structure or spreadsheet formulas: control characters are
+  removed, ``"`` becomes ``'``, ``,`` becomes ``;`` and a leading ``= + - @`` gets a ``'``
+  prefix. Numeric fields are formatted by the store and must be finite numbers, so no field
+  ever needs quoting.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import threading
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from filelock import FileLock
+
+log = logging.getLogger(__name__)
+
+COLUMNS: tuple[str, ...] = (
+    "timestamp",
+    "test_id",
+    "listener_id",
+    "session_id",
+    "stimulus_id",
+    "system",
+    "item_id",
+    "question",
+    "score",
+    "play_count",
+    "listened_s",
+    "response_ms",
+    "is_gold",
+    "is_trap",
+    "app_version",
+    "condition",
+    "position",
+    "order",
+    "expected",
+)
+CRC_COLUMN = "row_crc32"
+NUMERIC = {"score", "play_count", "listened_s", "response_ms", "position", "expected"}
+BOOLEAN = {"is_gold", "is_trap"}
+KEY = ("listener_id", "stimulus_id")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+class RatingError(ValueError):
+    """A row that cannot be stored (missing key, non-numeric score...)."""
+
+
+def neutralise(value: Any) -> str:
+    """Make a free-text value safe for CSV without quoting and for spreadsheets."""
+    text = _CONTROL.sub(" ", str(value)).replace('"', "'").replace(",", ";").strip()
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return text
+
+
+def _number(name: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RatingError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise RatingError(f"{name} must be finite, got {value!r}")
+    return str(int(number)) if number.is_integer() else f"{number:.4f}".rstrip("0")
+
+
+def format_line(row: Mapping[str, Any]) -> bytes:
+    """One complete CSV line (with CRC and newline) for ``row``; missing columns are empty."""
+    extra = set(row) - set(COLUMNS)
+    if extra:
+        raise RatingError(f"unknown rating columns: {', '.join(sorted(extra))}")
+    cells = []
+    for name in COLUMNS:
+        value = row.get(name)
+        if name in NUMERIC:
+            cells.append(_number(name, value))
+        elif name in BOOLEAN:
+            cells.append("1" if value in (True, 1, "1", "true", "True") else "0")
+        else:
+            cells.append("" if value is None else neutralise(value))
+    body = ",".join(cells)
+    return f"{body},{zlib.crc32(body.encode()):08x}\n".encode()
+
+
+def parse_line(line: str, header: list[str]) -> dict[str, str] | None:
+    """Fields of one stored line, or None when it is torn or corrupt (CRC mismatch)."""
+    cells = line.split(",")
+    if len(cells) != len(header):
+        return None
+    if header[-1] == CRC_COLUMN:
+        body = line.rsplit(",", 1)[0]
+        if f"{zlib.crc32(body.encode()):08x}" != cells[-1]:
+            return None
+    return dict(zip(header, cells, strict=True))
+
+
+HEADER = (",".join((*COLUMNS, CRC_COLUMN)) + "\n").encode()
+
+
+def utc_now() -> str:
+    """UTC ISO 8601 timestamp with milliseconds, e.g. ``2026-01-31T12:00:00.123Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class _Index:
+    offset: int = 0
+    keys: set[tuple[str, ...]] | None = None
+
+
+class RatingStore:
+    """Append-only ratings CSV with exactly-once rows per ``(listener_id, stimulus_id)``.
+
+    One instance may be shared by many threads; any number of processes may hold their own
+    instance on the same file. Each instance keeps an index of stored keys that it extends
+    incrementally (reading only bytes appended since it last looked) under the lock.
+    """
+
+    def __init__(self, csv_path: str | Path, *, lock_timeout: float = 30.0) -> None:
+        self.path = Path(csv_path)
+        self._file_lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._thread_lock = threading.Lock()
+        self._index = _Index()
+
+    # -- writing ---------------------------------------------------------------------------
+    def append(self, row: Mapping[str, Any]) -> bool:
+        """Store one rating; ``True`` once it is on disk, ``False`` if the key already was.
+
+        ``timestamp`` is filled in (UTC) when absent. Raises :class:`RatingError` for a row
+        without ``listener_id``/``stimulus_id`` or with a non-numeric score.
+        """
+        row = dict(row)
+        row.setdefault("timestamp", utc_now())
+        key = self._key(row)
+        line = format_line(row)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._thread_lock, self._file_lock:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                keys = self._refresh(fd)
+                if key in keys:
+                    return False
+                _write_all(fd, line)
+                os.fsync(fd)
+                self._index.offset += len(line)
+                keys.add(key)
+            finally:
+                os.close(fd)
+        return True
+
+    def stored_keys(self) -> set[tuple[str, ...]]:
+        """All ``(listener_id, stimulus_id)`` keys on disk now (a copy)."""
+        with self._thread_lock, self._file_lock:
+            if not self.path.exists():
+                return set()
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+            try:
+                return set(self._refresh(fd))
+            finally:
+                os.close(fd)
+
+    def rated_by(self, listener_id: str) -> set[str]:
+        """Stimulus ids the listener has a stored rating for."""
+        lid = neutralise(listener_id)
+        return {stim for who, stim in self.stored_keys() if who == lid}
+
+    # -- internals -------------------------------------------------------------------------
+    @staticmethod
+    def _key(row: Mapping[str, Any]) -> tuple[str, ...]:
+        key = tuple(neutralise(row.get(k) or "") for k in KEY)
+        if not all(key):
+            raise RatingError(f"a rating needs {' and '.join(KEY)}")
+        return key
+
+    def _refresh(self, fd: int) -> set[tuple[str, ...]]:
+        """Under the lock: write the header to a new file, repair a torn tail, index new rows."""
+        size = os.fstat(fd).st_size
+        if size == 0:
+            _write_all(fd, HEADER)
+            os.fsync(fd)
+            self._index = _Index(offset=len(HEADER), keys=set())
+            return self._index.keys
+        if self._index.keys is None or self._index.offset > size:
+            self._index = _Index(offset=0, keys=set())
+        index = self._index
+        if index.offset < size:
+            data = os.pread(fd, size - index.offset, index.offset)
+            if not data.endswith(b"\n"):
+                log.warning("%s: torn last line (crash mid-write?); ending it", self.path)
+                _write_all(fd, b"\n")
+                os.fsync(fd)
+                data += b"\n"
+                size += 1
+            start = 0
+            if index.offset == 0:
+                header_line, _, _ = data.partition(b"\n")
+                if header_line + b"\n" != HEADER:
+                    raise RatingError(f"{self.path} has an unexpected header; not appending")
+                start = len(header_line) + 1
+            header = [*COLUMNS, CRC_COLUMN]
+            for raw in data[start:].decode("utf-8", errors="replace").splitlines():
+                fields = parse_line(raw, header)
+                if fields is not None:
+                    index.keys.add(tuple(fields[k] for k in KEY))
+            index.offset = size
+        return index.keys
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_ratings(csv_path: str | Path) -> pd.DataFrame:
+    """All valid rows of a ratings CSV as a DataFrame (first rating per key wins).
+
+    Torn or corrupt lines (CRC mismatch, wrong field count) are skipped with a warning.
+    A CSV written by another tool (no ``row_crc32`` column) is read with pandas as is.
+    Numeric columns become floats, ``is_gold``/``is_trap`` booleans.
+    """
+    path = Path(csv_path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
+    if not lines:
+        return _typed(pd.DataFrame(columns=list(COLUMNS)))
+    header = lines[0].split(",")
+    if header[-1] != CRC_COLUMN:
+        return _typed(pd.read_csv(path, dtype=str, keep_default_na=False))
+    rows, bad = [], 0
+    for raw in lines[1:]:
+        fields = parse_line(raw, header)
+        if fields is None:
+            bad += bool(raw.strip())
+            continue
+        rows.append(fields)
+    if bad:
+        log.warning("%s: skipped %d torn or corrupt line(s)", path, bad)
+    frame = pd.DataFrame(rows, columns=header).drop(columns=[CRC_COLUMN])
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ("listener_id", "stimulus_id", "system", "score") if c not in frame]
+    if missing:
+        raise RatingError(f"ratings CSV lacks columns: {', '.join(missing)}")
+    for name in NUMERIC & set(frame.columns):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    for name in BOOLEAN:
+        frame[name] = (
+            frame[name].astype(str).isin(["1", "True", "true"]) if name in frame else False
+        )
+    for name in ("item_id", "question", "condition", "session_id", "test_id"):
+        if name not in frame:
+            frame[name] = ""
+    frame = frame.dropna(subset=["score"])
+    return frame.drop_duplicates(subset=list(KEY), keep="first").reset_index(drop=True)
+
+
+def write_frame(
+    frame: pd.DataFrame, path: str | Path, columns: Iterable[str] | None = None
+) -> Path:
+    """Write a derived table (screened ratings, summaries) as CSV with formula neutralising."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = frame[list(columns)] if columns is not None else frame.copy()
+    for name in out.columns:
+        if out[name].dtype == object:
+            out[name] = out[name].map(lambda v: v if not isinstance(v, str) else _safe_cell(v))
+    out.to_csv(path, index=False)
+    return path
+
+
+def _safe_cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
