@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +117,25 @@ def real_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
         warnings.warn(f"real speech unavailable ({err}); using a synthetic voice", stacklevel=1)
         sf.write(out, voiced_signal(16_000, 2.5), 16_000, subtype="PCM_16")
         return out
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (bound to 127.0.0.1)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def studio_url() -> Iterator[str]:
+    """The studio app launched in-process on a free port (shared by the app/browser tests)."""
+    import app
+    from pipeline.registry import Registry
+
+    demo = app.build_app(Registry()).queue(default_concurrency_limit=2)
+    kwargs = app.launch_kwargs(app.parse_args(["--host", "127.0.0.1", "--port", str(free_port())]))
+    demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close()

@@ -1,0 +1,91 @@
+"""Helpers shared by the studio's tabs: input loading, output formatting, error mapping."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import gradio as gr
+import numpy as np
+
+from pipeline.audio import UI_MAX_SECONDS, Audio, AudioError, read_audio, to_int16, validate
+from pipeline.checkpoint import CheckpointError
+from pipeline.registry import Registry, UnknownSystemError
+
+log = logging.getLogger(__name__)
+
+#: Errors whose message is meant for the user (one line, no traceback).
+USER_ERRORS = (AudioError, UnknownSystemError, CheckpointError, ValueError)
+
+#: ``(sample_rate, int16 samples)``: the value handed to ``gr.Audio`` outputs. Returning
+#: int16 keeps the level: Gradio peak-normalises float arrays but passes int16 through.
+AudioValue = tuple[int, np.ndarray]
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn library errors into ``gr.Error`` with the same one-line message as the CLI."""
+    try:
+        yield
+    except USER_ERRORS as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise gr.Error(message, print_exception=False) from err
+
+
+def audio_input(label: str, *, microphone: bool = True, elem_id: str | None = None) -> gr.Audio:
+    """An upload (+ microphone) input handing the handler a file path."""
+    sources = ["upload", "microphone"] if microphone else ["upload"]
+    return gr.Audio(label=label, sources=sources, type="filepath", elem_id=elem_id)
+
+
+def load_input(path: str | None, *, what: str = "input audio") -> Audio:
+    """Read and validate an uploaded/recorded file with the web UI's length limit.
+
+    Raises:
+        gr.Error: no file given, or the file failed validation (one-line reason).
+    """
+    if not path:
+        raise gr.Error(f"no {what}: upload a file or record from the microphone first")
+    with user_errors():
+        audio = read_audio(path, max_seconds=UI_MAX_SECONDS)
+    for note in audio.notes:
+        gr.Warning(note)
+    return audio
+
+
+def from_component(value: AudioValue | None) -> Audio:
+    """Validate the ``(sr, samples)`` value of a ``gr.Audio(type="numpy")`` component."""
+    if value is None:
+        raise gr.Error("no audio to analyse yet")
+    sr, samples = value
+    with user_errors():
+        return validate(samples, int(sr), max_seconds=None)
+
+
+def to_output(wave: np.ndarray, sr: int) -> AudioValue:
+    """float32 ``(samples,)`` in [-1, 1] → ``(sr, int16 samples)`` for an output ``gr.Audio``."""
+    return int(sr), to_int16(wave)
+
+
+def system_dropdown(registry: Registry, task: str, *, label: str = "System") -> gr.Dropdown:
+    """A dropdown of the registry's systems for ``task`` (value: system name)."""
+    choices = [(entry.label, entry.name) for entry in registry.entries(task)]
+    return gr.Dropdown(choices=choices, value=registry.default(task), label=label)
+
+
+def format_scores(rows: dict[str, dict[str, float]], keys: list[tuple[str, str]]) -> str:
+    """A markdown table: one row per ``rows`` key, one column per ``(key, title)`` in ``keys``."""
+    head = "| | " + " | ".join(title for _, title in keys) + " |"
+    rule = "|---|" + "---:|" * len(keys)
+    lines = [head, rule]
+    for name, values in rows.items():
+        cells = [_fmt(values.get(key)) for key, _ in keys]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{value:.2f}"
