@@ -1,0 +1,395 @@
+"""WORLD feature cache and segment dataset for training the emotion GAN.
+
+Pipeline: a list of :class:`Clip` (audio file, speaker, emotion) → WORLD analysis once per
+clip (:mod:`pipeline.emotion.features`, DIO at 16 kHz, the same analysis the system uses at
+inference) → one ``.npz`` cache file → :class:`SegmentDataset` drawing random ``N``-frame
+segments, emotion-balanced.
+
+Per-frame features stored in the cache (``T`` frames of 5 ms):
+
+* ``spec``   ``(T, 36)`` coded envelope *shape* (envelope / its mean power, then coded);
+* ``lf0``    ``(T,)`` continuous log-F0 (ln Hz), ``voiced`` ``(T,)`` 0/1;
+* ``energy`` ``(T,)`` envelope energy in dB, floored at the clip's 99th percentile - 50 dB.
+
+Normalisation (:class:`Normalizer`): ``spec`` standardised per dimension with global
+statistics; log-F0 and energy centred on a per-speaker mean (voiced / active frames over
+all that speaker's clips) and divided by a global scale. At inference the utterance's own
+mean replaces the speaker mean.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from pipeline.audio import read_audio, resample
+from pipeline.emotion import features as wf
+from pipeline.emotion.prosody import active_frames, syllable_nuclei
+from pipeline.systems import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+ENERGY_FLOOR_DB = 50.0  #: energy floor below the clip's 99th percentile frame, dB
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One labelled recording: ``path`` to audio, ``speaker`` id, ``emotion`` in EMOTIONS."""
+
+    path: str
+    speaker: str
+    emotion: str
+    split: str = "train"
+
+
+@dataclass(frozen=True)
+class FrameFeatures:
+    """Unnormalised per-frame features of one utterance (see module docstring)."""
+
+    spec: np.ndarray  # (T, D) float32
+    lf0: np.ndarray  # (T,) float32, ln Hz
+    voiced: np.ndarray  # (T,) float32 0/1
+    energy: np.ndarray  # (T,) float32 dB
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.lf0)
+
+
+def shape_envelope(sp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split a ``(T, bins)`` power envelope into unit-mean-power shape and energy (dB)."""
+    mean_power = np.maximum(np.mean(sp, axis=1, keepdims=True), 1e-20)
+    return sp / mean_power, 10.0 * np.log10(mean_power[:, 0])
+
+
+def frame_features(world: wf.WorldFeatures, dim: int = wf.CODED_DIM) -> FrameFeatures:
+    """WORLD parameters → :class:`FrameFeatures`."""
+    shape, energy = shape_envelope(world.sp)
+    energy = np.maximum(energy, np.percentile(energy, 99) - ENERGY_FLOOR_DB)
+    lf0, voiced = world.log_f0()
+    return FrameFeatures(
+        spec=wf.code_envelope(shape, world.sample_rate, dim).astype(np.float32),
+        lf0=lf0.astype(np.float32),
+        voiced=voiced.astype(np.float32),
+        energy=energy.astype(np.float32),
+    )
+
+
+def syllable_rate(feats: FrameFeatures, frame_period: float = wf.FRAME_PERIOD_MS) -> float:
+    """Syllable nuclei per second of active speech (NaN when under 0.2 s is active)."""
+    active = active_frames(feats.energy.astype(np.float64))
+    active_s = float(active.sum()) * frame_period / 1000.0
+    if active_s < 0.2:
+        return float("nan")
+    nuclei = syllable_nuclei(feats.energy.astype(np.float64), feats.voiced > 0, frame_period)
+    return len(nuclei) / active_s
+
+
+def analyze_clip(path: str | Path, dim: int = wf.CODED_DIM) -> FrameFeatures:
+    """Read an audio file, resample to 16 kHz, WORLD-analyse (DIO) → features."""
+    audio = read_audio(path, max_seconds=None)
+    wave = resample(audio.wave, audio.sample_rate, wf.SAMPLE_RATE)
+    return frame_features(wf.analyze(wave, wf.SAMPLE_RATE), dim)
+
+
+def read_label_table(path: str | Path, *, root: str | Path | None = None) -> list[Clip]:
+    """Read a label table CSV with columns ``path, speaker, emotion`` (and optional ``split``).
+
+    Extra columns are ignored; rows whose emotion is not in :data:`EMOTIONS` are skipped.
+    A relative ``path`` is resolved against ``root`` (default: the table's folder, then its
+    parent, i.e. the data directory for ``data/emotion/labels.csv``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"label table not found: {path}")
+    bases = [Path(root)] if root is not None else [path.parent, path.parent.parent]
+    clips = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"path", "speaker", "emotion"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: missing columns {sorted(missing)}")
+        for row in reader:
+            if row["emotion"] not in EMOTIONS:
+                continue
+            audio = Path(row["path"])
+            if not audio.is_absolute():
+                audio = next((b / audio for b in bases if (b / audio).exists()), bases[0] / audio)
+            clips.append(
+                Clip(str(audio), row["speaker"], row["emotion"], row.get("split") or "train")
+            )
+    return clips
+
+
+def _cache_key(clips: Sequence[Clip], dim: int) -> str:
+    blob = json.dumps(
+        [CACHE_VERSION, dim, [(c.path, c.speaker, c.emotion, c.split) for c in clips]]
+    )
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def build_cache(
+    clips: Sequence[Clip], cache_dir: str | Path, *, dim: int = wf.CODED_DIM, progress: bool = False
+) -> Path:
+    """Analyse every clip once and store all features in one ``.npz`` (reused if present).
+
+    Clips whose audio cannot be read or is shorter than 16 frames are skipped (logged).
+
+    Returns:
+        Path of ``<cache_dir>/emotion_world_<hash>.npz``.
+    """
+    path = Path(cache_dir) / f"emotion_world_{_cache_key(clips, dim)}.npz"
+    if path.is_file():
+        return path
+    iterator: Iterable[Clip] = clips
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(clips, desc="WORLD analysis", unit="clip")
+    arrays: dict[str, list] = {k: [] for k in ("spec", "lf0", "voiced", "energy")}
+    kept, lengths, rates = [], [], []
+    for clip in iterator:
+        try:
+            feats = analyze_clip(clip.path, dim)
+        except (OSError, ValueError) as err:
+            log.warning("skipping %s: %s", clip.path, err)
+            continue
+        if feats.n_frames < 16 or not feats.voiced.any():
+            log.warning("skipping %s: too short or unvoiced", clip.path)
+            continue
+        for key in arrays:
+            arrays[key].append(getattr(feats, key))
+        kept.append(clip)
+        lengths.append(feats.n_frames)
+        rates.append(syllable_rate(feats))
+    if not kept:
+        raise ValueError("no usable clips for the emotion feature cache")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(
+        tmp,
+        **{k: np.concatenate(v) for k, v in arrays.items()},
+        lengths=np.asarray(lengths, dtype=np.int64),
+        syllable_rate=np.asarray(rates, dtype=np.float64),
+        path=np.asarray([c.path for c in kept]),
+        speaker=np.asarray([c.speaker for c in kept]),
+        emotion=np.asarray([c.emotion for c in kept]),
+        split=np.asarray([c.split for c in kept]),
+    )
+    tmp.replace(path)
+    log.info("cached WORLD features of %d clips in %s", len(kept), path)
+    return path
+
+
+class FeatureCorpus:
+    """All cached clips in memory, with per-speaker prosody means.
+
+    Attributes:
+        clips: list of :class:`Clip`; ``feats[i]`` are clip ``i``'s :class:`FrameFeatures`.
+        syllable_rates: ``(n_clips,)`` syllables / s (NaN where undefined).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        with np.load(path, allow_pickle=False) as data:
+            bounds = np.concatenate([[0], np.cumsum(data["lengths"])])
+            self.feats = [
+                FrameFeatures(*(data[k][a:b] for k in ("spec", "lf0", "voiced", "energy")))
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+            self.clips = [
+                Clip(str(p), str(s), str(e), str(sp))
+                for p, s, e, sp in zip(
+                    data["path"], data["speaker"], data["emotion"], data["split"], strict=True
+                )
+            ]
+            self.syllable_rates = data["syllable_rate"].astype(np.float64)
+        self.speaker_means = self._speaker_means()
+
+    def _speaker_means(self) -> dict[str, tuple[float, float]]:
+        lf0s: dict[str, list[np.ndarray]] = {}
+        energies: dict[str, list[np.ndarray]] = {}
+        for clip, f in zip(self.clips, self.feats, strict=True):
+            lf0s.setdefault(clip.speaker, []).append(f.lf0[f.voiced > 0])
+            energies.setdefault(clip.speaker, []).append(f.energy[active_frames(f.energy)])
+        return {
+            s: (
+                float(np.mean(np.concatenate(lf0s[s]))),
+                float(np.mean(np.concatenate(energies[s]))),
+            )
+            for s in lf0s
+        }
+
+    def indices(self, split: str) -> list[int]:
+        return [i for i, c in enumerate(self.clips) if c.split == split]
+
+    def log_rate_ratios(self, min_clips: int = 10, limit: float = 0.22) -> np.ndarray:
+        """``(len(EMOTIONS),)`` mean log syllable-rate ratio of each emotion to neutral.
+
+        Each clip's rate is taken relative to its speaker's mean rate; an emotion with fewer
+        than ``min_clips`` measurable training clips gets 0 (no rate change); values are
+        clipped to ``±limit`` (±0.22 ≈ ×0.8..×1.25).
+        """
+        rel: dict[str, list[float]] = {e: [] for e in EMOTIONS}
+        by_speaker: dict[str, list[float]] = {}
+        train = self.indices("train")
+        for i in train:
+            if np.isfinite(self.syllable_rates[i]) and self.syllable_rates[i] > 0:
+                by_speaker.setdefault(self.clips[i].speaker, []).append(
+                    np.log(self.syllable_rates[i])
+                )
+        spk_mean = {s: float(np.mean(v)) for s, v in by_speaker.items()}
+        for i in train:
+            r = self.syllable_rates[i]
+            if np.isfinite(r) and r > 0:
+                rel[self.clips[i].emotion].append(np.log(r) - spk_mean[self.clips[i].speaker])
+        means = np.array(
+            [np.mean(rel[e]) if len(rel[e]) >= min_clips else np.nan for e in EMOTIONS]
+        )
+        base = means[EMOTIONS.index("neutral")]
+        out = np.where(np.isfinite(means), means - (base if np.isfinite(base) else 0.0), 0.0)
+        return np.clip(out, -limit, limit)
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Feature normalisation; the same numbers live in the generator's buffers.
+
+    Attributes:
+        spec_mean, spec_std: ``(D,)`` global statistics of the coded shape.
+        prosody_scale: ``(2,)`` global std of speaker-centred log-F0 (voiced frames) and
+            energy (active frames), dividing the centred values.
+    """
+
+    spec_mean: np.ndarray
+    spec_std: np.ndarray
+    prosody_scale: np.ndarray
+
+    @classmethod
+    def fit(cls, corpus: FeatureCorpus, indices: Sequence[int]) -> Normalizer:
+        spec = np.concatenate([corpus.feats[i].spec for i in indices])
+        lf0_c, en_c = [], []
+        for i in indices:
+            f, (m_lf0, m_en) = corpus.feats[i], corpus.speaker_means[corpus.clips[i].speaker]
+            lf0_c.append(f.lf0[f.voiced > 0] - m_lf0)
+            en_c.append(f.energy[active_frames(f.energy)] - m_en)
+        scale = np.array([np.std(np.concatenate(lf0_c)), np.std(np.concatenate(en_c))])
+        return cls(
+            spec.mean(0).astype(np.float32),
+            np.maximum(spec.std(0), 1e-3).astype(np.float32),
+            np.maximum(scale, 1e-3).astype(np.float32),
+        )
+
+    @classmethod
+    def from_generator(cls, generator: torch.nn.Module) -> Normalizer:
+        return cls(
+            generator.spec_mean.numpy().copy(),
+            generator.spec_std.numpy().copy(),
+            generator.prosody_scale.numpy().copy(),
+        )
+
+    def store_in(self, generator: torch.nn.Module) -> None:
+        """Copy the statistics into the generator's buffers (saved with its weights)."""
+        generator.spec_mean.copy_(torch.from_numpy(self.spec_mean))
+        generator.spec_std.copy_(torch.from_numpy(self.spec_std))
+        generator.prosody_scale.copy_(torch.from_numpy(self.prosody_scale))
+
+    def normalize(
+        self, feats: FrameFeatures, lf0_mean: float, energy_mean: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """→ ``spec`` ``(D, T)``, ``pros`` ``(2, T)``, ``voiced`` ``(1, T)`` float32."""
+        spec = ((feats.spec - self.spec_mean) / self.spec_std).T
+        pros = np.stack([feats.lf0 - lf0_mean, feats.energy - energy_mean])
+        pros = pros / self.prosody_scale[:, None]
+        return (
+            spec.astype(np.float32),
+            pros.astype(np.float32),
+            feats.voiced[None].astype(np.float32),
+        )
+
+    def denormalize(
+        self, spec: np.ndarray, pros: np.ndarray, lf0_mean: float, energy_mean: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inverse of :meth:`normalize` → ``spec`` ``(T, D)``, ``lf0`` ``(T,)``, ``energy`` ``(T,)``."""
+        spec = spec.T * self.spec_std + self.spec_mean
+        pros = pros * self.prosody_scale[:, None]
+        return spec, pros[0] + lf0_mean, pros[1] + energy_mean
+
+
+def utterance_means(feats: FrameFeatures) -> tuple[float, float]:
+    """Mean log-F0 over voiced frames and mean energy over active frames of one utterance."""
+    voiced = feats.voiced > 0
+    lf0_mean = float(feats.lf0[voiced].mean()) if voiced.any() else float(feats.lf0.mean())
+    return lf0_mean, float(feats.energy[active_frames(feats.energy)].mean())
+
+
+class SegmentDataset(Dataset):
+    """Random fixed-length segments, drawn emotion-balanced.
+
+    Item ``i`` is a pure function of ``(seed, i)``: an emotion drawn uniformly among those
+    present, a clip of that emotion with probability ∝ its length, and a random
+    ``segment_frames`` window (clips shorter than that are reflect-padded). Training reads
+    items ``step * batch ...`` so a resumed run sees exactly the batches it would have seen.
+
+    Items: ``spec`` ``(D, N)``, ``pros`` ``(2, N)``, ``voiced`` ``(1, N)`` float32 and
+    ``label`` int64 (index into :data:`EMOTIONS`).
+    """
+
+    def __init__(
+        self,
+        corpus: FeatureCorpus,
+        indices: Sequence[int],
+        normalizer: Normalizer,
+        *,
+        segment_frames: int = 128,
+        length: int = 10**9,
+        seed: int = 0,
+    ) -> None:
+        if not indices:
+            raise ValueError("empty split for the emotion segment dataset")
+        self.corpus, self.norm = corpus, normalizer
+        self.n, self.length, self.seed = segment_frames, length, seed
+        self.by_emotion: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for e, name in enumerate(EMOTIONS):
+            idx = np.array([i for i in indices if corpus.clips[i].emotion == name], dtype=np.int64)
+            if len(idx):
+                w = np.array([corpus.feats[i].n_frames for i in idx], dtype=np.float64)
+                self.by_emotion[e] = (idx, w / w.sum())
+        self.emotions = sorted(self.by_emotion)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, item: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, item))
+        label = self.emotions[int(rng.integers(len(self.emotions)))]
+        idx, prob = self.by_emotion[label]
+        ci = int(rng.choice(idx, p=prob))
+        feats, clip = self.corpus.feats[ci], self.corpus.clips[ci]
+        spec, pros, voiced = self.norm.normalize(feats, *self.corpus.speaker_means[clip.speaker])
+        t = feats.n_frames
+        if t < self.n:
+            pad = self.n - t
+            spec, pros, voiced = (
+                np.pad(a, ((0, 0), (0, pad)), mode="reflect" if t > pad else "wrap")
+                for a in (spec, pros, voiced)
+            )
+            start = 0
+        else:
+            start = int(rng.integers(t - self.n + 1))
+        window = slice(start, start + self.n)
+        return {
+            "spec": torch.from_numpy(np.ascontiguousarray(spec[:, window])),
+            "pros": torch.from_numpy(np.ascontiguousarray(pros[:, window])),
+            "voiced": torch.from_numpy(np.ascontiguousarray(voiced[:, window])),
+            "label": torch.tensor(label, dtype=torch.int64),
+        }

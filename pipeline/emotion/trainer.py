@@ -1,0 +1,320 @@
+"""Emotion GAN training task for the shared loop (``python -m pipeline.train emotion``).
+
+    python -m pipeline.train emotion --config configs/emotion_stargan.yaml [--resume]
+
+Per step (StarGAN-VC recipe, least-squares GAN):
+
+1. discriminator: ``(D(x, s) - 1)^2 + D(G(x, t), t)^2`` on a batch of real segments ``x`` of
+   emotion ``s`` and random other targets ``t``;
+2. auxiliary classifier ``C`` on real segments only: cross-entropy with ``s``;
+3. generator: ``(D(G(x,t), t) - 1)^2 + λ_cls CE(C(G(x,t)), t)
+   + λ_cyc |G(G(x,t), s) - x|_1 + λ_id |G(x, s) - x|_1``.
+
+Validation (fixed segments of the ``valid`` split = held-out speakers): C's accuracy on real
+segments, C's accuracy w.r.t. the target on converted segments, cycle and identity L1, and
+the mean log-F0 (semitones) and energy (dB) shift per target emotion.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from pipeline.corpora import data_dir
+from pipeline.emotion.data import (
+    FeatureCorpus,
+    Normalizer,
+    SegmentDataset,
+    build_cache,
+    read_label_table,
+)
+from pipeline.emotion.features import SAMPLE_RATE
+from pipeline.emotion.model import EmotionClassifier, EmotionDiscriminator, EmotionGenerator
+from pipeline.systems import EMOTIONS
+from pipeline.training import DistInfo, Export, TrainSettings, unwrap
+
+log = logging.getLogger(__name__)
+
+SEMITONES_PER_LN = 12.0 / np.log(2.0)
+
+
+@dataclass
+class EmotionDataConfig:
+    """Where the labelled clips are and how segments are cut.
+
+    ``label_table`` and ``cache_dir`` are relative to the data directory (``$STUDIO_DATA``
+    or ``data/``) unless absolute.
+    """
+
+    label_table: str = "emotion/labels.csv"
+    cache_dir: str = "emotion/cache"
+    segment_frames: int = 128  # 0.64 s at 5 ms
+    val_split: str = "valid"
+    val_segments: int = 240
+
+
+@dataclass
+class EmotionModelConfig:
+    """Model sizes (see :mod:`pipeline.emotion.model`)."""
+
+    channels: int = 128
+    n_blocks: int = 6
+    base_2d: int = 16
+    prosody_channels: int = 64
+    prosody_blocks: int = 4
+    disc_channels: int = 192
+    cls_channels: int = 128
+
+
+@dataclass
+class EmotionLossConfig:
+    lambda_cls: float = 1.0
+    lambda_cyc: float = 10.0
+    lambda_id: float = 5.0
+    id_until_step: int = 0  # use the identity loss only before this step (0: always)
+    d_lr_scale: float = 0.5  # discriminator lr = train.lr * this
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
+@dataclass
+class EmotionConfig:
+    data: EmotionDataConfig = field(default_factory=EmotionDataConfig)
+    model: EmotionModelConfig = field(default_factory=EmotionModelConfig)
+    loss: EmotionLossConfig = field(default_factory=EmotionLossConfig)
+    train: TrainSettings = field(
+        default_factory=lambda: TrainSettings(lr=2e-4, out_dir="runs/emotion")
+    )
+
+
+def _one_hot(labels: torch.Tensor) -> torch.Tensor:
+    return F.one_hot(labels, len(EMOTIONS)).float()
+
+
+def _l1(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Mean absolute error of spectrum plus mean absolute error of prosody."""
+    return sum((x - y).abs().mean() for x, y in zip(a, b, strict=True))
+
+
+class EmotionTask:
+    """:class:`pipeline.training.TrainTask` for the StarGAN-style emotion converter."""
+
+    config_class = EmotionConfig
+
+    def __init__(self, config: EmotionConfig, info: DistInfo) -> None:
+        self.config = config
+        root = data_dir()
+        table = root / config.data.label_table
+        clips = read_label_table(table)
+        if info.is_main:
+            cache = build_cache(clips, root / config.data.cache_dir, progress=True)
+        if info.distributed:
+            dist.barrier()
+        cache = build_cache(clips, root / config.data.cache_dir)  # exists by now: just the path
+        self.corpus = FeatureCorpus(cache)
+        train_idx = self.corpus.indices("train")
+        val_idx = self.corpus.indices(config.data.val_split)
+        if not val_idx:
+            log.warning("no %r clips: validating on training clips", config.data.val_split)
+            val_idx = train_idx
+        self.normalizer = Normalizer.fit(self.corpus, train_idx)
+        n = config.data.segment_frames
+        self.train_set = SegmentDataset(
+            self.corpus, train_idx, self.normalizer, segment_frames=n, seed=config.train.seed
+        )
+        val_set = SegmentDataset(
+            self.corpus, val_idx, self.normalizer, segment_frames=n, seed=config.train.seed + 1
+        )
+        self.present = torch.tensor(self.train_set.emotions)
+        self.val_batches = [
+            self._collate([val_set[i] for i in range(a, min(a + 16, config.data.val_segments))])
+            for a in range(0, config.data.val_segments, 16)
+        ]
+        m = config.model
+        self.model_kwargs = {
+            "n_spec": int(self.normalizer.spec_mean.shape[0]),
+            "n_emotions": len(EMOTIONS),
+            "channels": m.channels,
+            "n_blocks": m.n_blocks,
+            "base_2d": m.base_2d,
+            "prosody_channels": m.prosody_channels,
+            "prosody_blocks": m.prosody_blocks,
+        }
+        generator = EmotionGenerator(**self.model_kwargs)
+        self.normalizer.store_in(generator)
+        generator.log_rate.copy_(torch.from_numpy(self.corpus.log_rate_ratios()).float())
+        disc = EmotionDiscriminator(
+            n_spec=self.model_kwargs["n_spec"], n_emotions=len(EMOTIONS), channels=m.disc_channels
+        )
+        classifier = EmotionClassifier(
+            n_spec=self.model_kwargs["n_spec"], n_emotions=len(EMOTIONS), channels=m.cls_channels
+        )
+        self.modules = {"generator": generator, "discriminator": disc, "classifier": classifier}
+        lr, betas = config.train.lr, (config.loss.beta1, config.loss.beta2)
+        self.optimizers = {
+            "generator": torch.optim.Adam(generator.parameters(), lr=lr, betas=betas),
+            "discriminator": torch.optim.Adam(
+                disc.parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
+            ),
+            "classifier": torch.optim.Adam(classifier.parameters(), lr=lr, betas=betas),
+        }
+        self.schedulers: dict = {}
+        counts = {
+            e: sum(c.emotion == e for c in self.corpus.clips if c.split == "train")
+            for e in EMOTIONS
+        }
+        log.info("emotion training clips per emotion: %s", counts)
+        log.info(
+            "log rate ratios: %s", dict(zip(EMOTIONS, generator.log_rate.tolist(), strict=True))
+        )
+
+    # -- batches ---------------------------------------------------------------------------
+    @staticmethod
+    def _collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+    def _targets(self, labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        """A random emotion ≠ the source for each item, among the emotions in the data."""
+        out = []
+        for s in labels.tolist():
+            choices = [e for e in self.present.tolist() if e != s] or [s]
+            out.append(choices[int(rng.integers(len(choices)))])
+        return torch.tensor(out, dtype=torch.int64)
+
+    def make_batch(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        items = [
+            self.train_set[int(rng.integers(2**62))] for _ in range(self.config.train.batch_size)
+        ]
+        batch = self._collate(items)
+        batch["target"] = self._targets(batch["label"], rng)
+        return batch
+
+    # -- training --------------------------------------------------------------------------
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        g, d, c = (self.modules[k] for k in ("generator", "discriminator", "classifier"))
+        opt = self.optimizers
+        lc = self.config.loss
+        x = (batch["spec"], batch["pros"])
+        voiced, src, tgt = batch["voiced"], batch["label"], batch["target"]
+
+        # discriminator
+        with torch.no_grad():
+            fake = g(*x, voiced, _one_hot(tgt))
+        both = [torch.cat(pair) for pair in zip(x, fake, strict=True)]
+        scores = d(*both, torch.cat([voiced, voiced]), torch.cat([src, tgt]))
+        d_real, d_fake = scores.chunk(2)
+        loss_d = ((d_real - 1) ** 2).mean() + (d_fake**2).mean()
+        opt["discriminator"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt["discriminator"].step()
+
+        # auxiliary classifier on real data only
+        logits_real = c(*x, voiced)
+        loss_c = F.cross_entropy(logits_real, src)
+        opt["classifier"].zero_grad(set_to_none=True)
+        loss_c.backward()
+        opt["classifier"].step()
+
+        # generator
+        fake = g(*x, voiced, _one_hot(tgt))
+        adv = ((d(*fake, voiced, tgt) - 1) ** 2).mean()
+        cls = F.cross_entropy(c(*fake, voiced), tgt)
+        # cycle and identity mappings in one forward (one grad-enabled G call after `fake`)
+        back = g(
+            *(torch.cat(pair) for pair in zip(fake, x, strict=True)),
+            torch.cat([voiced, voiced]),
+            _one_hot(torch.cat([src, src])),
+        )
+        cyc = _l1(tuple(b.chunk(2)[0] for b in back), x)
+        use_id = lc.id_until_step <= 0 or step < lc.id_until_step
+        idt = _l1(tuple(b.chunk(2)[1] for b in back), x) if use_id else torch.zeros(())
+        loss_g = adv + lc.lambda_cls * cls + lc.lambda_cyc * cyc + lc.lambda_id * idt
+        opt["generator"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt["generator"].step()
+        for module in (d, c):  # G's backward left gradients there; they are not used
+            module.zero_grad(set_to_none=True)
+        return {
+            "d": loss_d.item(),
+            "c": loss_c.item(),
+            "g_adv": adv.item(),
+            "g_cls": cls.item(),
+            "cyc": cyc.item(),
+            "id": idt.item(),
+            "c_acc_real": (logits_real.argmax(1) == src).float().mean().item(),
+        }
+
+    # -- validation ------------------------------------------------------------------------
+    def validate(self) -> dict[str, float]:
+        g = unwrap(self.modules["generator"])
+        c = unwrap(self.modules["classifier"])
+        scale = self.normalizer.prosody_scale
+        real_hits = conv_hits = total = conv_total = 0
+        cyc_sum = id_sum = 0.0
+        f0_shift: dict[int, list[float]] = {e: [] for e in self.present.tolist()}
+        en_shift: dict[int, list[float]] = {e: [] for e in self.present.tolist()}
+        present = self.present.tolist()
+        for batch in self.val_batches:
+            x = (batch["spec"], batch["pros"])
+            voiced, src = batch["voiced"], batch["label"]
+            real_hits += int((c(*x, voiced).argmax(1) == src).sum())
+            total += len(src)
+            id_sum += float(_l1(g(*x, voiced, _one_hot(src)), x)) * len(src)
+            for k in range(1, len(present)):
+                tgt = torch.tensor(
+                    [present[(present.index(s) + k) % len(present)] for s in src.tolist()]
+                )
+                fake = g(*x, voiced, _one_hot(tgt))
+                conv_hits += int((c(*fake, voiced).argmax(1) == tgt).sum())
+                conv_total += len(tgt)
+                cyc_sum += float(_l1(g(*fake, voiced, _one_hot(src)), x)) * len(src)
+                delta = fake[1] - x[1]  # (B, 2, N) normalised
+                for i, t in enumerate(tgt.tolist()):
+                    v = voiced[i, 0] > 0
+                    if v.any():
+                        f0_shift[t].append(
+                            float(delta[i, 0][v].mean()) * scale[0] * SEMITONES_PER_LN
+                        )
+                    en_shift[t].append(float(delta[i, 1].mean()) * scale[1])
+        metrics = {
+            "c_acc_real": real_hits / total,
+            "c_acc_converted": conv_hits / max(conv_total, 1),
+            "cyc_l1": cyc_sum / max(conv_total, 1),
+            "id_l1": id_sum / total,
+        }
+        for e in present:
+            if f0_shift[e]:
+                metrics[f"f0_shift_st_{EMOTIONS[e]}"] = float(np.mean(f0_shift[e]))
+            if en_shift[e]:
+                metrics[f"energy_shift_db_{EMOTIONS[e]}"] = float(np.mean(en_shift[e]))
+        return metrics
+
+    # -- export ----------------------------------------------------------------------------
+    def export(self) -> Export:
+        counts = {
+            split: {
+                e: sum(c.emotion == e and c.split == split for c in self.corpus.clips)
+                for e in EMOTIONS
+            }
+            for split in sorted({c.split for c in self.corpus.clips})
+        }
+        return Export(
+            module=unwrap(self.modules["generator"]),
+            arch="emotion.stargan",
+            model_kwargs=dict(self.model_kwargs),
+            sample_rate=SAMPLE_RATE,
+            extra={
+                "emotions": list(EMOTIONS),
+                "label_table": self.config.data.label_table,
+                "clip_counts": counts,
+                "speakers": len({c.speaker for c in self.corpus.clips}),
+                "normalizer": {
+                    k: np.asarray(v).tolist() for k, v in asdict(self.normalizer).items()
+                },
+            },
+        )

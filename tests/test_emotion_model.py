@@ -1,0 +1,123 @@
+"""Emotion GAN: generator/discriminator shapes, the GAN conversion system's invariants, and
+the shipped checkpoint (skipped when it is absent)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import voiced_signal
+
+from pipeline.cards import ModelCard
+from pipeline.checkpoint import count_parameters, read_checkpoint, save_model
+from pipeline.emotion import features as wf
+from pipeline.emotion.model import EmotionClassifier, EmotionDiscriminator, EmotionGenerator
+from pipeline.emotion.system import GanConverter
+from pipeline.registry import CHECKPOINTS
+from pipeline.systems import EMOTIONS
+
+SHIPPED = CHECKPOINTS / "emotion" / "stargan-emotion"
+TINY = {"channels": 16, "n_blocks": 1, "base_2d": 4, "prosody_channels": 8, "prosody_blocks": 1}
+
+
+def _features(batch: int, frames: int) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(0)
+    spec = torch.randn(batch, 36, frames, generator=g)
+    pros = torch.randn(batch, 2, frames, generator=g)
+    voiced = (torch.rand(batch, 1, frames, generator=g) > 0.3).float()
+    return spec, pros, voiced
+
+
+def test_default_generator_size_and_untrained_identity() -> None:
+    gen = EmotionGenerator()
+    assert 1_000_000 <= count_parameters(gen) <= 3_000_000
+    spec, pros, voiced = _features(2, 64)
+    cond = torch.eye(len(EMOTIONS))[[1, 3]]
+    out_spec, out_pros = gen(spec, pros, voiced, cond)
+    # residual outputs start at zero: an untrained generator returns its input
+    assert torch.equal(out_spec, spec) and torch.equal(out_pros, pros)
+
+
+def test_shapes_and_padding() -> None:
+    gen = EmotionGenerator(**TINY)
+    disc = EmotionDiscriminator(channels=16)
+    clf = EmotionClassifier(channels=16)
+    spec, pros, voiced = _features(3, 50)
+    padded = [EmotionGenerator.pad_frames(x) for x in (spec, pros, voiced)]
+    assert padded[0].shape[-1] == 52
+    out_spec, out_pros = gen(*padded, torch.eye(len(EMOTIONS))[:3])
+    assert out_spec.shape == padded[0].shape and out_pros.shape == padded[1].shape
+    labels = torch.tensor([0, 2, 4])
+    assert disc(spec, pros, voiced, labels).shape == (3,)
+    assert clf(spec, pros, voiced).shape == (3, len(EMOTIONS))
+
+
+@pytest.fixture(scope="module")
+def perturbed_system(tmp_path_factory: pytest.TempPathFactory) -> GanConverter:
+    """A tiny generator with random (non-zero) output layers and a faster angry rate."""
+    torch.manual_seed(0)
+    gen = EmotionGenerator(**TINY)
+    torch.nn.init.normal_(gen.out.weight, std=0.002)  # small spectral change
+    torch.nn.init.normal_(gen.p_out.weight, std=0.05)  # clear prosody change
+    gen.prosody_scale.copy_(torch.tensor([0.2, 6.0]))
+    gen.log_rate[EMOTIONS.index("angry")] = 0.15
+    folder = tmp_path_factory.mktemp("ckpt") / "tiny"
+    save_model(
+        folder / "model.pt", gen, arch="emotion.stargan", model_kwargs=TINY, sample_rate=16_000
+    )
+    return GanConverter(
+        folder, card=ModelCard(name="tiny", task="emotion", title="tiny", kind="user")
+    )
+
+
+def test_intensity_zero_is_world_resynthesis(perturbed_system: GanConverter) -> None:
+    wave = voiced_signal(16_000, 1.2)
+    out = perturbed_system.convert(wave, 16_000, "angry", 0.0)
+    expected = wf.resynthesize(wave, 16_000)
+    peak = float(np.max(np.abs(expected)))
+    if peak > 0.99:  # ConversionSystem.convert limits the peak
+        expected = expected * (0.99 / peak)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    changed = perturbed_system.convert(wave, 16_000, "angry", 1.0)
+    assert len(changed) != len(out) or not np.allclose(changed, out, atol=1e-3)
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_output_finite_at_input_rate_and_duration(
+    perturbed_system: GanConverter, emotion: str
+) -> None:
+    sr = 22_050
+    wave = voiced_signal(sr, 1.5)
+    out = perturbed_system.convert(wave, sr, emotion, 1.0)
+    assert out.dtype == np.float32 and np.all(np.isfinite(out))
+    assert np.max(np.abs(out)) <= 1.0
+    assert 0.75 <= len(out) / len(wave) <= 1.25
+    if emotion == "angry":  # rate ratio e^0.15: about 14 % shorter
+        assert len(out) / len(wave) == pytest.approx(np.exp(-0.15), abs=0.03)
+
+
+def test_intensity_interpolates_f0(perturbed_system: GanConverter) -> None:
+    wave = voiced_signal(16_000, 1.2)
+    f0 = {}
+    for a in (0.0, 0.5, 1.0):
+        out = perturbed_system.convert(wave, 16_000, "sad", a)
+        world = wf.analyze(out, 16_000)
+        f0[a] = float(np.median(np.log(world.f0[world.f0 > 0])))
+    # half intensity lands between the source and the full conversion
+    lo, hi = sorted((f0[0.0], f0[1.0]))
+    assert lo - 0.02 <= f0[0.5] <= hi + 0.02
+
+
+@pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped emotion checkpoint")
+def test_shipped_checkpoint_loads_and_converts() -> None:
+    payload = read_checkpoint(SHIPPED / "model.pt")  # torch.load(weights_only=True)
+    assert payload["arch"] == "emotion.stargan"
+    assert (SHIPPED / "model.pt").stat().st_size <= 20 * 2**20
+    card = ModelCard.read(SHIPPED / "card.json")
+    assert card.kind == "gan" and card.label_provenance and card.training_command
+    system = GanConverter(SHIPPED, card=card)
+    wave = voiced_signal(16_000, 1.5)
+    for emotion in EMOTIONS:
+        out = system.convert(wave, 16_000, emotion, 1.0)
+        assert np.all(np.isfinite(out)) and 0.75 <= len(out) / len(wave) <= 1.25
+        assert float(np.sqrt(np.mean(out**2))) > 1e-3
