@@ -49,7 +49,7 @@ QUESTIONS: dict[str, Question] = {
     "dcr": Question("dcr", (5, 4, 3, 2, 1), paired=True, randomise_order=False),
     "ccr": Question("ccr", (3, 2, 1, 0, -1, -2, -3), paired=True, randomise_order=True),
     "smos": Question("smos", (5, 4, 3, 2, 1), paired=True, randomise_order=False),
-    "ab": Question("ab", (1, 0, -1), paired=True, randomise_order=True),
+    "ab": Question("ab", (-1, 0, 1), paired=True, randomise_order=True),
 }
 
 

@@ -5,8 +5,11 @@ drive :class:`ListeningTest`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
+import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,3 +201,32 @@ class ListeningTest:
             session.completed = time.time()
             self.save(session)
         return saved
+
+
+#: URL query parameters that carry a listener id, in priority order (Prolific, generic, MTurk).
+ID_PARAMS = ("PROLIFIC_PID", "listener", "workerId", "participant")
+_ID_OK = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def clean_listener_id(raw: str) -> str:
+    """An id safe for CSV and file names: kept as is when simple, else a short hash."""
+    raw = raw.strip()
+    if _ID_OK.match(raw) and not raw.startswith(("-", "@")):
+        return raw
+    return "h-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def resolve_listener(
+    params: dict[str, str], username: str | None, stored: str | None
+) -> tuple[str, str]:
+    """(listener_id, source): URL parameter, then logged-in user, then the browser-stored
+    anonymous id, else a new anonymous id (the caller stores it in the browser)."""
+    for name in ID_PARAMS:
+        value = params.get(name)
+        if value and value.strip():
+            return clean_listener_id(value), name
+    if username:
+        return clean_listener_id(f"user-{username}"), "login"
+    if stored and stored.strip():
+        return clean_listener_id(stored), "browser"
+    return f"anon-{secrets.token_hex(8)}", "new"
