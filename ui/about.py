@@ -57,7 +57,7 @@ the root, `requirements.txt`, and `checkpoints/`), and the Space runs `python ap
 page are off, and `checkpoints/` and `ratings/` are never served as files.
 
 **Cite**: if the studio helps your research, cite the repository (Emotion & Enhancement
-Studio, version shown in the footer) and the papers of the systems you used, listed on their
+Studio, with the version shown in the page title) and the papers of the systems you used, listed on their
 model cards.
 """
 
@@ -74,8 +74,10 @@ def cards_markdown(registry: Registry) -> str:
             except (CheckpointError, ImportError, OSError, ValueError) as err:
                 log.warning("card of %s/%s: %s", task, entry.name, err)
                 card = f"### {entry.name}\n\nModel card unavailable: {err}\n"
-            mark = " — **default**" if entry.name == default else ""
-            parts.append(f"<!-- {task}/{entry.name} -->{mark}\n\n{card}")
+            if entry.name == default:
+                heading, _, rest = card.partition("\n")
+                card = f"{heading}\n\n**Default {TASK_TITLES.get(task, task).lower()} system.**\n{rest}"
+            parts.append(card)
     return "\n\n".join(parts)
 
 

@@ -110,8 +110,12 @@ def build_conversion_tab(registry: Registry) -> None:
                 label="Converted", type="numpy", interactive=False, elem_id="convert-output"
             )
             status = gr.Markdown(label="Status")
-            f0 = gr.Plot(label="F0 contour: input and converted", format="png")
-    spectrograms = gr.Plot(label="Spectrograms: input and converted", format="png")
+            f0 = gr.Plot(
+                label="F0 contour: input and converted", format="png", elem_id="convert-f0"
+            )
+    spectrograms = gr.Plot(
+        label="Spectrograms: input and converted", format="png", elem_id="convert-spectrograms"
+    )
     button.click(
         handlers.convert,
         [source, emotion, intensity, system, enhance_first],

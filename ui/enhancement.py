@@ -148,7 +148,9 @@ def build_enhancement_tab(
             )
             status = gr.Markdown(label="Status")
             quality = gr.Markdown(label="Quality")
-    spectrograms = gr.Plot(label="Spectrograms: input and enhanced", format="png")
+    spectrograms = gr.Plot(
+        label="Spectrograms: input and enhanced", format="png", elem_id="enhance-spectrograms"
+    )
     button.click(
         handlers.enhance,
         [noisy, system],
