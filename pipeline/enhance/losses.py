@@ -1,0 +1,81 @@
+"""Training losses for the enhancement GAN. All waves are ``(batch, samples)`` float32."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-8
+
+
+def _magnitude(wave: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    window = torch.hann_window(n_fft, device=wave.device)
+    spec = torch.stft(wave, n_fft, hop, window=window, center=True, return_complex=True)
+    return (spec.real.square() + spec.imag.square() + EPS).sqrt()
+
+
+def compressed_magnitude_loss(
+    estimate: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    n_fft: int = 512,
+    hop: int = 128,
+    power: float = 0.3,
+) -> torch.Tensor:
+    """MSE between power-law compressed magnitudes (``|X| ** power``), a perceptually
+    weighted spectral distance that does not over-weight loud bins."""
+    est = _magnitude(estimate, n_fft, hop) ** power
+    ref = _magnitude(target, n_fft, hop) ** power
+    return F.mse_loss(est, ref)
+
+
+def multi_resolution_stft_loss(
+    estimate: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    resolutions: tuple[tuple[int, int], ...] = ((256, 64), (512, 128), (1024, 256)),
+) -> torch.Tensor:
+    """Spectral convergence + log-magnitude L1, averaged over ``(n_fft, hop)`` resolutions."""
+    total = estimate.new_zeros(())
+    for n_fft, hop in resolutions:
+        est = _magnitude(estimate, n_fft, hop)
+        ref = _magnitude(target, n_fft, hop)
+        sc = torch.linalg.norm(ref - est) / (torch.linalg.norm(ref) + EPS)
+        log_mag = F.l1_loss(torch.log(est), torch.log(ref))
+        total = total + sc + log_mag
+    return total / len(resolutions)
+
+
+def neg_si_sdr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Negative scale-invariant SDR in dB, averaged over the batch."""
+    est = estimate - estimate.mean(dim=-1, keepdim=True)
+    ref = target - target.mean(dim=-1, keepdim=True)
+    alpha = (est * ref).sum(-1, keepdim=True) / (ref.square().sum(-1, keepdim=True) + EPS)
+    proj = alpha * ref
+    ratio = proj.square().sum(-1) / ((est - proj).square().sum(-1) + EPS)
+    return -(10 * torch.log10(ratio + EPS)).mean()
+
+
+def discriminator_loss(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
+    """Least-squares GAN loss of the discriminator over its resolutions."""
+    return sum(
+        ((r - 1).square().mean() + f.square().mean()) for r, f in zip(real, fake, strict=True)
+    ) / len(real)
+
+
+def generator_adversarial_loss(fake: list[torch.Tensor]) -> torch.Tensor:
+    """Least-squares GAN loss of the generator (push D's score on enhanced speech to 1)."""
+    return sum((f - 1).square().mean() for f in fake) / len(fake)
+
+
+def feature_matching_loss(
+    real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]
+) -> torch.Tensor:
+    """L1 between the discriminator's feature maps of clean and enhanced speech, each
+    normalised by the clean map's mean magnitude."""
+    terms = []
+    for r_maps, f_maps in zip(real, fake, strict=True):
+        for r, f in zip(r_maps, f_maps, strict=True):
+            r = r.detach()
+            terms.append(F.l1_loss(f, r) / (r.abs().mean() + EPS))
+    return sum(terms) / len(terms)

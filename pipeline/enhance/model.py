@@ -1,0 +1,157 @@
+"""The enhancement GAN: a magnitude-mask generator and a multi-resolution mel discriminator.
+
+Generator (:class:`MaskGenerator`, arch ``enhance.mask_gan``, ~1.1 M parameters): STFT
+(512-point, 8 ms hop, 16 kHz) → log-power features → a 3-frame convolution (one frame of
+look-ahead) → a 2-layer unidirectional GRU → a per-bin mask in ``[0, mask_max]`` applied to
+the noisy magnitude, noisy phase kept → inverse STFT. Causal apart from 1 frame (8 ms) of
+look-ahead plus the STFT window, so it can stream; cost is dominated by the GRU
+(~1 M multiply-adds per 8 ms frame).
+
+Discriminator (:class:`MelDiscriminator`): one small strided 1-D conv net per resolution
+over log-mel frames (FFT 256/512/1024, mel bands as channels), returning patch logits and
+intermediate feature maps for least-squares adversarial and feature-matching losses. Mel
+resolution and 1-D convolutions keep it cheap enough to train on a CPU.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+import torchaudio
+from torch import nn
+
+LOG_FLOOR = 1e-8
+FEATURE_SHIFT = 9.0  # log-power features are (log(|X|^2 + floor) + shift) / scale
+FEATURE_SCALE = 4.0
+
+
+class MaskGenerator(nn.Module):
+    """Noisy waveform → enhanced waveform via a bounded spectral magnitude mask.
+
+    Args:
+        n_fft: STFT size (samples at 16 kHz).
+        hop: STFT hop (samples).
+        hidden: conv / GRU width.
+        gru_layers: stacked GRU layers.
+        lookahead: future frames seen by the input convolution (0 = causal).
+        mask_max: upper bound of the mask (slightly above 1 lets it restore attenuated bins).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_fft: int = 512,
+        hop: int = 128,
+        hidden: int = 256,
+        gru_layers: int = 2,
+        lookahead: int = 1,
+        mask_max: float = 1.2,
+    ) -> None:
+        super().__init__()
+        self.n_fft = n_fft
+        self.hop = hop
+        self.lookahead = lookahead
+        self.mask_max = mask_max
+        bins = n_fft // 2 + 1
+        self.register_buffer("window", torch.hann_window(n_fft).sqrt(), persistent=False)
+        self.encoder = nn.Conv1d(bins, hidden, kernel_size=lookahead + 2)
+        self.encoder_act = nn.PReLU(hidden)
+        self.gru = nn.GRU(hidden, hidden, num_layers=gru_layers, batch_first=True)
+        self.decoder = nn.Sequential(
+            nn.Linear(2 * hidden, hidden), nn.PReLU(), nn.Linear(hidden, bins)
+        )
+
+    def stft(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(batch, samples)`` → complex ``(batch, bins, frames)``."""
+        return torch.stft(
+            wave, self.n_fft, self.hop, window=self.window, center=True, return_complex=True
+        )
+
+    def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        """Complex ``(batch, bins, frames)`` → ``(batch, length)``."""
+        return torch.istft(
+            spec, self.n_fft, self.hop, window=self.window, center=True, length=length
+        )
+
+    def mask(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """``(batch, bins, frames)`` noisy magnitude → mask of the same shape in [0, mask_max]."""
+        feats = (torch.log(magnitude.square() + LOG_FLOOR) + FEATURE_SHIFT) / FEATURE_SCALE
+        # pad so output frame t sees frames t-1 .. t+lookahead
+        x = F.pad(feats, (1, self.lookahead))
+        x = self.encoder_act(self.encoder(x)).transpose(1, 2)  # (batch, frames, hidden)
+        h, _ = self.gru(x)
+        logits = self.decoder(torch.cat([x, h], dim=-1)).transpose(1, 2)
+        return self.mask_max * torch.sigmoid(logits)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(batch, samples)`` float32 at 16 kHz → ``(batch, samples)`` enhanced."""
+        spec = self.stft(wave)
+        gain = self.mask(spec.abs())
+        return self.istft(spec * gain, wave.shape[-1])
+
+
+class _MelSubDiscriminator(nn.Module):
+    """Log-mel frames as channels, strided 1-D convolutions over time → patch logits."""
+
+    def __init__(self, *, n_fft: int, n_mels: int, channels: int, sample_rate: int) -> None:
+        super().__init__()
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            hop_length=n_fft // 4,
+            n_mels=n_mels,
+            power=2.0,
+            center=True,
+        )
+        c = channels
+        self.layers = nn.ModuleList(
+            [
+                nn.Conv1d(n_mels, c, 5, padding=2),
+                nn.Conv1d(c, c, 5, stride=2, padding=2),
+                nn.Conv1d(c, c, 5, stride=2, padding=2),
+                nn.Conv1d(c, c, 3, padding=1),
+            ]
+        )
+        self.out = nn.Conv1d(c, 1, 3, padding=1)
+
+    def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        x = torch.log(self.mel(wave) + 1e-6)  # (batch, mels, frames)
+        feats = []
+        for layer in self.layers:
+            x = F.leaky_relu(layer(x), 0.2)
+            feats.append(x)
+        return self.out(x), feats
+
+
+class MelDiscriminator(nn.Module):
+    """Multi-resolution log-mel discriminator.
+
+    Args:
+        ffts: FFT sizes of the sub-discriminators (hop = fft / 4).
+        mels: mel bands per sub-discriminator.
+        channels: conv width.
+        sample_rate: Hz.
+    """
+
+    def __init__(
+        self,
+        *,
+        ffts: tuple[int, ...] = (256, 512, 1024),
+        mels: tuple[int, ...] = (40, 64, 80),
+        channels: int = 64,
+        sample_rate: int = 16_000,
+    ) -> None:
+        super().__init__()
+        self.subs = nn.ModuleList(
+            _MelSubDiscriminator(n_fft=f, n_mels=m, channels=channels, sample_rate=sample_rate)
+            for f, m in zip(ffts, mels, strict=True)
+        )
+
+    def forward(self, wave: torch.Tensor) -> tuple[list[torch.Tensor], list[list[torch.Tensor]]]:
+        """``(batch, samples)`` → (logit maps per resolution, feature maps per resolution)."""
+        logits, feats = [], []
+        for sub in self.subs:
+            out, fmap = sub(wave)
+            logits.append(out)
+            feats.append(fmap)
+        return logits, feats

@@ -1,0 +1,92 @@
+"""Training CLI shared by every task.
+
+    python -m pipeline.train enhance --config configs/enhance_mask_gan.yaml [--resume]
+    torchrun --nproc_per_node=2 -m pipeline.train enhance --config ... # DDP (gloo)
+
+``--set key=value`` overrides config entries (dotted paths, e.g. ``--set train.steps=200``).
+A task is registered in :data:`TRAINERS` as ``"module:Class"``; the class has a
+``config_class`` attribute (a dataclass with a ``train: TrainSettings`` field) and is
+constructed as ``Class(config, info)``. See ``pipeline/training.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+import torch
+
+from pipeline.config import ConfigError, load_config
+from pipeline.training import init_distributed, run_training, seed_everything
+
+#: task → "module:Class" implementing :class:`pipeline.training.TrainTask`.
+TRAINERS: dict[str, str] = {
+    "enhance": "pipeline.enhance.trainer:EnhanceTask",
+    "emotion": "pipeline.emotion.trainer:EmotionTask",
+}
+
+
+def resolve_trainer(task: str) -> type:
+    """Import the task class registered for ``task``."""
+    if task not in TRAINERS:
+        raise ValueError(f"unknown task {task!r} (choose from {', '.join(TRAINERS)})")
+    module_name, class_name = TRAINERS[task].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.train", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("task", choices=sorted(TRAINERS), help="which model family to train")
+    parser.add_argument("--config", type=Path, required=True, help="YAML config file")
+    parser.add_argument("--resume", action="store_true", help="continue from out_dir's state")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config entry, e.g. train.steps=200 (repeatable)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    task_cls = resolve_trainer(args.task)
+    try:
+        config = load_config(task_cls.config_class, args.config, args.overrides)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    settings = config.train
+    torch.set_num_threads(max(1, settings.num_threads))
+    info = init_distributed()
+    seed_everything(settings.seed)  # same initial weights on every rank
+    task = task_cls(config, info)
+    try:
+        result = run_training(task, settings, config=config, info=info, resume=args.resume)
+    except FileExistsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if info.distributed and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    if info.is_main:
+        logging.getLogger("pipeline.train").info(
+            "finished at step %d in %.0f s (best %s)%s",
+            result.step,
+            result.elapsed_s,
+            result.best,
+            " — stopped by time budget" if result.stopped_early else "",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""The enhancement GAN: model shapes and size, the checkpoint system, chunking, the shipped model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline.cards import ModelCard
+from pipeline.checkpoint import count_parameters, load_model, save_model
+from pipeline.enhance.model import MaskGenerator, MelDiscriminator
+from pipeline.enhance.synthetic import coloured_noise, mix_at_snr, speech_like
+from pipeline.enhance.system import GanEnhancer
+from pipeline.evaluate.metrics import si_sdr
+from pipeline.registry import CHECKPOINTS
+
+SHIPPED = CHECKPOINTS / "enhance" / "mask-gan"
+
+
+def _card(name: str = "tiny") -> ModelCard:
+    return ModelCard(name=name, task="enhance", title=name, kind="gan")
+
+
+@pytest.fixture(scope="module")
+def tiny_system(tmp_path_factory) -> GanEnhancer:
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("ckpt")
+    kwargs = {"hidden": 32, "gru_layers": 1}
+    save_model(
+        folder / "model.pt",
+        MaskGenerator(**kwargs),
+        arch="enhance.mask_gan",
+        model_kwargs=kwargs,
+        sample_rate=16_000,
+    )
+    return GanEnhancer(folder, card=_card())
+
+
+def test_default_sizes_within_budget():
+    gen, disc = MaskGenerator(), MelDiscriminator()
+    assert count_parameters(gen) <= 5_000_000
+    assert count_parameters(disc) < count_parameters(gen)
+    wave = torch.randn(2, 16_000 + 37) * 0.1
+    assert gen(wave).shape == wave.shape
+    logits, feats = disc(wave)
+    assert len(logits) == len(feats) == 3
+
+
+def test_mask_is_bounded():
+    gen = MaskGenerator(hidden=16, gru_layers=1, mask_max=1.2)
+    mag = torch.rand(1, 257, 40) * 3
+    with torch.no_grad():
+        mask = gen.mask(mag)
+    assert mask.shape == mag.shape and mask.min().item() >= 0 and mask.max().item() <= 1.2
+
+
+def test_chunked_equals_whole_file(tiny_system):
+    clean = speech_like(23.0, 16_000, seed=5)
+    noisy = mix_at_snr(clean, coloured_noise(len(clean), seed=6), 5.0)
+    whole = tiny_system.enhance_native(noisy)  # one pass, no chunks
+    chunked = tiny_system.enhance(noisy, 16_000)  # 10 s chunks, 1 s cross-fades
+    assert chunked.shape == noisy.shape
+    err = chunked - np.clip(whole, -1, 1)
+    rel_db = 10 * np.log10(np.sum(err**2) / np.sum(whole**2))
+    assert rel_db < -40.0, rel_db
+
+
+@pytest.mark.parametrize("sr", [8_000, 16_000, 22_050, 48_000])
+def test_length_and_rate_preserved(tiny_system, sr):
+    wave = mix_at_snr(
+        speech_like(1.1, sr, seed=7), coloured_noise(int(round(1.1 * sr)), seed=8), 10.0
+    )
+    out = tiny_system.enhance(wave, sr)
+    assert out.shape == wave.shape and out.dtype == np.float32
+    assert np.all(np.isfinite(out))
+
+
+def test_registry_loads_checkpoint_folder(tmp_path):
+    from pipeline.registry import Registry
+
+    folder = tmp_path / "enhance" / "mine"
+    kwargs = {"hidden": 16, "gru_layers": 1}
+    save_model(
+        folder / "model.pt",
+        MaskGenerator(**kwargs),
+        arch="enhance.mask_gan",
+        model_kwargs=kwargs,
+        sample_rate=16_000,
+    )
+    _card("mine").write(folder / "card.json")
+    system = Registry(tmp_path).get("enhance", "mine")
+    assert isinstance(system, GanEnhancer) and system.sample_rate == 16_000
+
+
+@pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped mask-gan checkpoint")
+def test_shipped_checkpoint_loads_and_improves_si_sdr():
+    payload = torch.load(SHIPPED / "model.pt", map_location="cpu", weights_only=True)
+    assert "optimizers" not in payload and payload["arch"] == "enhance.mask_gan"
+    assert (SHIPPED / "model.pt").stat().st_size <= 20 * 1024 * 1024
+    model, meta = load_model(SHIPPED / "model.pt")
+    assert count_parameters(model) <= 5_000_000 and meta["sample_rate"] == 16_000
+    card = ModelCard.read(SHIPPED / "card.json")
+    assert card.kind == "gan" and card.training_command and card.metrics
+    system = GanEnhancer(Path(SHIPPED), card=card)
+    clean = speech_like(3.0, 16_000, seed=11)
+    noisy = mix_at_snr(clean, coloured_noise(len(clean), seed=12, exponent=0.5), 5.0)
+    out = system.enhance(noisy, 16_000)
+    assert si_sdr(clean, out) > si_sdr(clean, noisy) + 1.0
