@@ -1,0 +1,121 @@
+"""Real browser: a listener completes a listening test in headless chromium (playwright).
+
+Opens the tab with ``?PROLIFIC_PID=test1``, passes consent and the headphone check, does
+the training, rates two clips, reloads the page, resumes, rates the remaining two, sees
+the completion code; the CSV then holds exactly the four expected rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from mos_fixtures import make_test
+
+from pipeline.mos.storage import read_ratings
+from ui.listening_test import build_listening_tab
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tmp_path: Path):
+    root = tmp_path / "ratings"
+    make_test(
+        root,
+        test_id="demo",
+        items=4,
+        items_per_session=4,
+        training=1,
+        headphone=True,
+        seconds=0.5,
+        code="DONE-1234",
+    )
+    with gr.Blocks() as demo:
+        with gr.Tab("Listening test"):
+            build_listening_tab(ratings_root=root)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}", root / "demo"
+    finally:
+        demo.close()
+
+
+def play_and_rate(page, label: str) -> None:
+    """Play every visible clip to the end, choose ``label``, submit."""
+    submit = page.locator("#mos-submit")
+    for player in page.locator("[id^=mos-player-]:visible").all():
+        player.locator("button.play-pause-button").click()
+        page.wait_for_timeout(900)  # 0.5 s clips
+    page.wait_for_function("!document.querySelector('#mos-submit').disabled", timeout=10_000)
+    page.locator("#mos-choice").get_by_label(label, exact=True).check()
+    submit.click()
+
+
+def test_listener_completes_session_with_reload(app_url, tmp_path: Path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, folder = app_url
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # phone-sized
+        page.goto(f"{url}/?PROLIFIC_PID=test1")
+        page.get_by_label("I agree").check()
+        page.get_by_role("button", name="Start").click()
+        page.get_by_text("How many beeps").wait_for()
+        # submit stays locked until the clip was played to the end
+        assert page.locator("#mos-submit").is_disabled()
+        play_and_rate(page, "3")
+        page.get_by_text("Practice 1 of 1").wait_for()
+        play_and_rate(page, "4 Good")
+        page.get_by_text("Expected answer for this example").wait_for()
+        page.locator("#mos-continue").click()
+        page.get_by_text("Clip 1 of 4").wait_for()
+        play_and_rate(page, "5 Excellent")
+        page.get_by_text("Clip 2 of 4").wait_for()
+        play_and_rate(page, "3 Fair")
+        page.get_by_text("Clip 3 of 4").wait_for()
+        page.reload()
+        page.get_by_text("Clip 3 of 4").wait_for()  # resumed where it left off
+        play_and_rate(page, "2 Poor")
+        page.get_by_text("Clip 4 of 4").wait_for()
+        play_and_rate(page, "4 Good")
+        page.get_by_text("DONE-1234").wait_for()
+        page.screenshot(path=str(tmp_path / "mos_done.png"), full_page=True)
+        page.reload()
+        page.get_by_text("DONE-1234").wait_for()  # completion survives a reload
+        browser.close()
+    ratings = read_ratings(folder / "ratings.csv")
+    assert len(ratings) == 4
+    assert set(ratings["listener_id"]) == {"test1"}
+    assert sorted(ratings["score"].astype(int)) == [2, 3, 4, 5]
+    assert ratings["stimulus_id"].is_unique
+    assert (ratings["play_count"] >= 1).all()
+    assert (ratings["listened_s"] > 0.2).all()
+    assert (ratings["position"].astype(int).sort_values().tolist()) == [1, 2, 3, 4]
+    raw_lines = (folder / "ratings.csv").read_text().splitlines()
+    assert len(raw_lines) == 5  # header + 4 rows, nothing else (no training rows)
