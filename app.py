@@ -1,6 +1,7 @@
 """Emotion & Enhancement Studio — the web app's composition root.
 
     python app.py [--host H] [--port P] [--share] [--auth USER:PASS]
+                  [--admin-password PW] [--listening-only]
 
 Builds one :class:`pipeline.registry.Registry` (systems load once, on first use), lays out one
 tab per ``ui`` module, and launches Gradio with analytics and ``/monitoring`` off, an upload
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
@@ -22,23 +24,45 @@ from pipeline.registry import REPO_ROOT, Registry  # noqa: E402
 from ui.about import build_about_tab  # noqa: E402
 from ui.conversion import build_conversion_tab  # noqa: E402
 from ui.enhancement import build_enhancement_tab  # noqa: E402
+from ui.listening_test import build_listening_tab  # noqa: E402
 
 MAX_FILE_SIZE = "100mb"
-BLOCKED_PATHS = [str(REPO_ROOT / "checkpoints"), str(REPO_ROOT / "ratings")]
+RATINGS_ROOT = Path(os.environ.get("STUDIO_RATINGS", REPO_ROOT / "ratings"))
+#: URL parameters that mark a listener's link: such visits open on the listening test
+LISTENER_PARAMS = ("PROLIFIC_PID", "listener", "workerId", "test")
 
 
-def build_app(registry: Registry) -> gr.Blocks:
-    """The studio's Blocks, all tabs wired to ``registry``."""
+def build_app(
+    registry: Registry, *, ratings_root: Path = RATINGS_ROOT, listening_only: bool = False
+) -> gr.Blocks:
+    """The studio's Blocks, all tabs wired to ``registry``.
+
+    Args:
+        ratings_root: folder of listening tests (``<test_id>/`` with definition and ratings).
+        listening_only: build only the listening test (for crowdsourcing deployments).
+    """
     with gr.Blocks(title="Emotion & Enhancement Studio", analytics_enabled=False) as demo:
+        if listening_only:
+            build_listening_tab(ratings_root=ratings_root, registry=registry)
+            return demo
         gr.Markdown(f"# Emotion & Enhancement Studio <small>v{__version__}</small>")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Emotion conversion", id="convert"):
                 build_conversion_tab(registry)
             with gr.Tab("Speech enhancement", id="enhance"):
                 build_enhancement_tab(registry)
+            with gr.Tab("Listening test", id="listen"):
+                build_listening_tab(ratings_root=ratings_root, registry=registry)
             with gr.Tab("About", id="about") as about:
                 build_about_tab(registry, about)
+        demo.load(_open_listener_links, None, tabs, api_visibility="private")
     return demo
+
+
+def _open_listener_links(request: gr.Request) -> gr.Tabs:
+    """Select the listening test when the URL carries a listener id or test id."""
+    params = dict(request.query_params) if request else {}
+    return gr.Tabs(selected="listen") if any(k in params for k in LISTENER_PARAMS) else gr.skip()
 
 
 def launch_kwargs(args: argparse.Namespace) -> dict:
@@ -55,7 +79,7 @@ def launch_kwargs(args: argparse.Namespace) -> dict:
         "share": args.share,
         "auth": auth,
         "max_file_size": MAX_FILE_SIZE,
-        "blocked_paths": BLOCKED_PATHS,
+        "blocked_paths": [str(REPO_ROOT / "checkpoints"), str(args.ratings_root)],
         "enable_monitoring": False,
         "ssr_mode": False,
         "show_error": True,
@@ -68,13 +92,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--share", action="store_true", help="create a public share link")
     parser.add_argument("--auth", metavar="USER:PASS", help="require this login")
+    parser.add_argument(
+        "--admin-password",
+        default=os.environ.get("STUDIO_ADMIN_PASSWORD"),
+        help="password of the Results tab (default: $STUDIO_ADMIN_PASSWORD)",
+    )
+    parser.add_argument(
+        "--listening-only",
+        action="store_true",
+        help="serve only the listening test (crowdsourcing links)",
+    )
+    parser.add_argument(
+        "--ratings-root",
+        type=Path,
+        default=RATINGS_ROOT,
+        help="folder of listening tests and their ratings",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    build_app(Registry()).queue(default_concurrency_limit=2).launch(**launch_kwargs(args))
+    demo = build_app(Registry(), ratings_root=args.ratings_root, listening_only=args.listening_only)
+    demo.queue(default_concurrency_limit=2).launch(**launch_kwargs(args))
 
 
 if __name__ == "__main__":

@@ -127,13 +127,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def studio_url() -> Iterator[str]:
-    """The studio app launched in-process on a free port (shared by the app/browser tests)."""
+def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The studio app launched in-process on a free port (shared by the app/browser tests).
+
+    Listening-test ratings go to a temporary folder, never into the repository.
+    """
     import app
     from pipeline.registry import Registry
 
-    demo = app.build_app(Registry()).queue(default_concurrency_limit=2)
-    kwargs = app.launch_kwargs(app.parse_args(["--host", "127.0.0.1", "--port", str(free_port())]))
+    ratings = tmp_path_factory.mktemp("ratings")
+    argv = ["--host", "127.0.0.1", "--port", str(free_port()), "--ratings-root", str(ratings)]
+    args = app.parse_args(argv)
+    demo = app.build_app(Registry(), ratings_root=ratings).queue(default_concurrency_limit=2)
+    kwargs = app.launch_kwargs(args)
     demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
     try:
         yield demo.local_url

@@ -26,7 +26,7 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def page(studio_url: str):
+def browser():
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"chromium not found at {CHROMIUM}: run the README test command")
     from playwright.sync_api import sync_playwright
@@ -34,13 +34,19 @@ def page(studio_url: str):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(studio_url)
-            page.get_by_role("tab", name="Emotion conversion").wait_for()
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, studio_url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(studio_url)
+    page.get_by_role("tab", name="Emotion conversion").wait_for()
+    yield page
+    page.close()
 
 
 def _upload_and_run(page, prefix: str, speech: Path) -> None:
@@ -77,3 +83,12 @@ def test_about_tab_shows_model_cards(page, tmp_path: Path) -> None:
     cards = page.locator("#model-cards")
     cards.get_by_text("Where the labels came from").first.wait_for()
     page.screenshot(path=str(tmp_path / "about.png"), full_page=True)
+
+
+def test_listener_links_open_the_listening_test(browser, studio_url: str) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(studio_url + "?PROLIFIC_PID=abc123")
+        page.get_by_role("tab", name="Listening test", selected=True).wait_for(timeout=TIMEOUT_MS)
+    finally:
+        page.close()
