@@ -1,0 +1,89 @@
+"""CLI: ``python -m pipeline.corpora {prepare,testset,summary}``.
+
+python -m pipeline.corpora prepare [--data-dir data] [--cache-dir DIR] [--packages ...]
+python -m pipeline.corpora testset [--data-dir data] [--seed 0]
+python -m pipeline.corpora summary [--data-dir data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pipeline.corpora import CorpusError, data_dir, debian
+
+
+def _summary(root: Path) -> None:
+    from pipeline.corpora.prepare import read_manifest, summarize
+
+    rows = read_manifest(root / "manifest.csv")
+    print(f"{'kind':6} {'source':16} {'split':6} {'clips':>6} {'minutes':>8} {'speakers':>8}")
+    for e in summarize(rows):
+        print(
+            f"{e['kind']:6} {e['source']:16} {e['split']:6} {e['clips']:6d} "
+            f"{e['minutes']:8.1f} {e['speakers']:8d}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.corpora", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="fetch Debian packages and build data/manifest.csv")
+    p.add_argument("--data-dir", type=Path, default=None, help="default: $STUDIO_DATA or data/")
+    p.add_argument("--cache-dir", type=Path, default=None, help="default: <data-dir>/cache")
+    p.add_argument("--packages", nargs="+", default=list(debian.DEFAULT_PACKAGES))
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--force", action="store_true", help="re-decode existing wavs")
+    t = sub.add_parser("testset", help="write the fixed enhancement test and validation sets")
+    t.add_argument("--data-dir", type=Path, default=None)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--per-snr", type=int, default=50, help="test utterances per SNR")
+    t.add_argument("--valid-items", type=int, default=16)
+    s = sub.add_parser("summary", help="minutes / clips / speakers per source and split")
+    s.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    root = data_dir(args.data_dir)
+    try:
+        if args.command == "prepare":
+            from pipeline.corpora.prepare import PrepareConfig, prepare
+
+            config = PrepareConfig(
+                data_dir=root,
+                cache_dir=args.cache_dir or root / "cache",
+                packages=tuple(args.packages),
+                seed=args.seed,
+                force=args.force,
+            )
+            prepare(config, progress=lambda it: tqdm(it, desc="clips", unit="clip"))
+            _summary(root)
+        elif args.command == "testset":
+            from pipeline.corpora.mixing import build_test_set
+
+            for name, split, per_snr, snrs in (
+                ("enhance_test", "test", args.per_snr, (0.0, 5.0, 10.0, 15.0)),
+                ("enhance_valid", "valid", args.valid_items // 4, (0.0, 5.0, 10.0, 15.0)),
+            ):
+                csv_path = build_test_set(
+                    root / "manifest.csv",
+                    root / name,
+                    split=split,
+                    snrs=snrs,
+                    per_snr=per_snr,
+                    seed=args.seed,
+                )
+                print(f"wrote {csv_path}")
+        else:
+            _summary(root)
+    except CorpusError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

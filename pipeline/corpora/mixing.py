@@ -1,0 +1,368 @@
+"""Noisy speech mixtures: on the fly for training, fixed sets for validation and test.
+
+Everything here is 16 kHz mono float32. SNR is defined as
+``10 log10(mean(clean[speech]**2) / mean(noise**2))`` where ``clean[speech]`` are the samples
+of the speech clip itself (zero padding of clips shorter than the crop is excluded) and the
+noise is measured over the whole crop.
+
+Noise for a mixture is drawn from the same split as the speech (so test mixtures use
+unseen speakers *and* unseen noise recordings): a recorded noise (lincity / hedgewars
+effects / hedgewars music), synthetic coloured noise (white, pink, brown) or babble
+(3-6 clips of other speakers of the split, summed at equal level).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from torch.utils.data import Dataset
+
+from pipeline.audio import fit_length, rms_dbfs, write_wav
+from pipeline.corpora import SAMPLE_RATE, CorpusError
+from pipeline.corpora.prepare import read_manifest, write_csv
+
+log = logging.getLogger(__name__)
+
+NOISE_COLOURS = ("white", "pink", "brown")
+TEST_COLUMNS = (
+    "id",
+    "clean_path",
+    "noisy_path",
+    "snr_db",
+    "speaker",
+    "source",
+    "noise_kind",
+    "noise_source",
+    "noise_path",
+    "duration_s",
+    "text_en",
+)
+PEAK_LIMIT = 0.99
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    """How mixtures are drawn.
+
+    Attributes:
+        segment_seconds: crop length (s).
+        snr_db: uniform SNR range (dB).
+        level_dbfs: uniform range of the clean speech RMS level (dBFS): the random gain.
+        p_recorded / p_synthetic / p_babble: noise-type probabilities (normalised).
+        music_snr_offset_db: extra SNR for music noise, so music stays at a low level.
+        babble_talkers: inclusive range of talkers in babble.
+    """
+
+    segment_seconds: float = 2.0
+    snr_db: tuple[float, float] = (-5.0, 20.0)
+    level_dbfs: tuple[float, float] = (-35.0, -15.0)
+    p_recorded: float = 0.6
+    p_synthetic: float = 0.2
+    p_babble: float = 0.2
+    music_snr_offset_db: float = 5.0
+    babble_talkers: tuple[int, int] = (3, 6)
+
+
+def coloured_noise(colour: str, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """White (flat), pink (1/f power) or brown (1/f^2 power) noise, unit RMS, ``(samples,)``."""
+    if colour not in NOISE_COLOURS:
+        raise ValueError(f"unknown noise colour {colour!r}; use one of {NOISE_COLOURS}")
+    white = rng.standard_normal(samples)
+    if colour != "white":
+        spec = np.fft.rfft(white)
+        freqs = np.fft.rfftfreq(samples, d=1.0 / SAMPLE_RATE)
+        freqs[0] = freqs[1] if samples > 1 else 1.0
+        exponent = 0.5 if colour == "pink" else 1.0
+        white = np.fft.irfft(spec / freqs**exponent, n=samples)
+    white = white - white.mean()
+    return (white / (np.sqrt(np.mean(white**2)) + 1e-12)).astype(np.float32)
+
+
+def mix_at_snr(
+    clean: np.ndarray,
+    noise: np.ndarray,
+    snr_db: float,
+    *,
+    speech_mask: np.ndarray | None = None,
+    level_dbfs: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scale ``noise`` to ``snr_db`` against ``clean`` and add them.
+
+    Args:
+        clean: ``(n,)`` float32 speech.
+        noise: ``(n,)`` float32 noise (not all zero).
+        snr_db: target SNR (dB).
+        speech_mask: ``(n,)`` bool, samples where speech power is measured (default all).
+        level_dbfs: if given, clean and noise are scaled together so the clean speech RMS
+            (over ``speech_mask``) is this level. Then both are scaled down together if the
+            mixture peak exceeds 0.99 (this keeps the SNR).
+    Returns:
+        ``(noisy, clean)`` float32, ``(n,)`` each; ``noisy - clean`` is the scaled noise.
+    """
+    clean = np.asarray(clean, dtype=np.float64)
+    noise = np.asarray(noise, dtype=np.float64)
+    active = clean if speech_mask is None else clean[speech_mask]
+    p_clean = float(np.mean(active**2))
+    p_noise = float(np.mean(noise**2))
+    if p_clean <= 0 or p_noise <= 0:
+        raise CorpusError("cannot mix: silent speech or silent noise")
+    noise = noise * np.sqrt(p_clean / (p_noise * 10.0 ** (snr_db / 10.0)))
+    if level_dbfs is not None:
+        gain = 10.0 ** ((level_dbfs - 10.0 * np.log10(p_clean)) / 20.0)
+        clean, noise = clean * gain, noise * gain
+    noisy = clean + noise
+    peak = float(np.max(np.abs(noisy)))
+    if peak > PEAK_LIMIT:
+        scale = PEAK_LIMIT / peak
+        clean, noisy = clean * scale, noisy * scale
+    return noisy.astype(np.float32), clean.astype(np.float32)
+
+
+def read_segment(path: Path, start: int, length: int) -> np.ndarray:
+    """Read ``length`` samples from ``start`` of a 16 kHz wav (zero-padded at the end)."""
+    data, sr = sf.read(str(path), start=start, frames=length, dtype="float32", always_2d=False)
+    if sr != SAMPLE_RATE:
+        raise CorpusError(f"{path.name}: expected {SAMPLE_RATE} Hz, found {sr} Hz")
+    return fit_length(data, length)
+
+
+class MixtureSource:
+    """Speech and noise rows of one split, and the drawing of single ingredients.
+
+    Args:
+        rows: manifest rows (see :data:`pipeline.corpora.prepare.MANIFEST_COLUMNS`).
+        root: directory the manifest ``path`` column is relative to.
+        split: ``train``, ``valid`` or ``test``.
+        config: :class:`MixConfig`.
+    """
+
+    def __init__(self, rows: Sequence[dict], root: Path, split: str, config: MixConfig):
+        self.root = Path(root)
+        self.config = config
+        self.speech = [r for r in rows if r["kind"] == "speech" and r["split"] == split]
+        self.noise = [r for r in rows if r["kind"] == "noise" and r["split"] == split]
+        if not self.speech:
+            raise CorpusError(f"no speech rows in split {split!r}")
+        self.speakers = sorted({r["speaker"] for r in self.speech})
+        self.by_speaker = {s: [r for r in self.speech if r["speaker"] == s] for s in self.speakers}
+
+    def frames(self, row: dict) -> int:
+        return round(float(row["duration_s"]) * SAMPLE_RATE)
+
+    def clean_crop(self, row: dict, length: int, rng: np.random.Generator):
+        """A random ``length``-sample crop of a speech row; short clips are zero-padded at a
+        random offset. Returns ``(wave, speech_mask)``."""
+        n = self.frames(row)
+        mask = np.zeros(length, dtype=bool)
+        if n >= length:
+            start = int(rng.integers(0, n - length + 1))
+            mask[:] = True
+            return read_segment(self.root / row["path"], start, length), mask
+        wave = read_segment(self.root / row["path"], 0, n)
+        offset = int(rng.integers(0, length - n + 1))
+        out = np.zeros(length, dtype=np.float32)
+        out[offset : offset + n] = wave
+        mask[offset : offset + n] = True
+        return out, mask
+
+    def recorded_noise(self, row: dict, length: int, rng: np.random.Generator) -> np.ndarray:
+        """A random crop of a noise recording, looped when shorter than ``length``."""
+        n = self.frames(row)
+        if n >= length:
+            start = int(rng.integers(0, n - length + 1))
+            return read_segment(self.root / row["path"], start, length)
+        wave = read_segment(self.root / row["path"], 0, n)
+        reps = int(np.ceil(length / n)) + 1
+        start = int(rng.integers(0, n))
+        return np.tile(wave, reps)[start : start + length]
+
+    def babble(self, length: int, exclude: str, rng: np.random.Generator) -> np.ndarray:
+        """Sum of 3-6 speech crops of other speakers of the split, each at equal RMS."""
+        others = [s for s in self.speakers if s != exclude] or self.speakers
+        lo, hi = self.config.babble_talkers
+        talkers = int(rng.integers(lo, hi + 1))
+        chosen = rng.choice(len(others), size=talkers, replace=talkers > len(others))
+        out = np.zeros(length, dtype=np.float64)
+        for k in chosen:
+            pool = self.by_speaker[others[int(k)]]
+            wave, mask = self.clean_crop(pool[int(rng.integers(len(pool)))], length, rng)
+            rms = float(np.sqrt(np.mean(wave[mask] ** 2))) + 1e-8
+            out += wave / rms
+        return out.astype(np.float32)
+
+    def draw_noise(self, length: int, speaker: str, rng: np.random.Generator):
+        """Pick a noise type and make ``length`` samples of it.
+
+        Returns:
+            ``(noise, kind, source, path, snr_offset_db)``.
+        """
+        c = self.config
+        probs = np.array([c.p_recorded if self.noise else 0.0, c.p_synthetic, c.p_babble])
+        kind = ("recorded", "synthetic", "babble")[int(rng.choice(3, p=probs / probs.sum()))]
+        if kind == "recorded":
+            row = self.noise[int(rng.integers(len(self.noise)))]
+            wave = self.recorded_noise(row, length, rng)
+            if rms_dbfs(wave) < -90.0:  # a silent stretch of an effect: fall back to white
+                return coloured_noise("white", length, rng), "synthetic", "white", "", 0.0
+            offset = c.music_snr_offset_db if row["category"] == "music" else 0.0
+            return wave, kind, row["source"], row["path"], offset
+        if kind == "synthetic":
+            colour = NOISE_COLOURS[int(rng.integers(len(NOISE_COLOURS)))]
+            return coloured_noise(colour, length, rng), kind, colour, "", 0.0
+        return self.babble(length, speaker, rng), kind, "babble", "", 0.0
+
+
+class NoisyMixtureDataset(Dataset):
+    """Map-style dataset of on-the-fly ``(noisy, clean)`` mixtures from the manifest.
+
+    Item ``i`` is a pure function of ``(seed, epoch, i)``: a fresh
+    ``numpy.random.default_rng([seed, epoch, i])`` draws the speech clip, crop, noise,
+    SNR (uniform in ``config.snr_db``) and gain (clean level uniform in
+    ``config.level_dbfs``). Hence it is deterministic, identical whatever the number of
+    DataLoader workers, and DDP-safe: a ``DistributedSampler`` gives each rank distinct
+    indices, so ranks never draw the same mixture. Call :meth:`set_epoch` each epoch for
+    new mixtures.
+
+    Args:
+        manifest: path of ``manifest.csv`` (wav paths relative to its folder).
+        split: ``train``, ``valid`` or ``test``.
+        config: :class:`MixConfig`.
+        seed: base seed.
+        items_per_epoch: ``len(dataset)``.
+
+    Items:
+        ``(noisy, clean)``: float32 tensors of shape ``(segment_samples,)`` at 16 kHz.
+    """
+
+    def __init__(
+        self,
+        manifest: str | Path,
+        *,
+        split: str = "train",
+        config: MixConfig | None = None,
+        seed: int = 0,
+        items_per_epoch: int = 10_000,
+    ):
+        manifest = Path(manifest)
+        self.config = config or MixConfig()
+        self.source = MixtureSource(read_manifest(manifest), manifest.parent, split, self.config)
+        self.seed = int(seed)
+        self.epoch = 0
+        self.items_per_epoch = int(items_per_epoch)
+        self.segment = round(self.config.segment_seconds * SAMPLE_RATE)
+        self.sample_rate = SAMPLE_RATE
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.items_per_epoch
+
+    def draw(self, index: int) -> dict:
+        """The mixture for ``index`` with its parameters (numpy arrays + metadata)."""
+        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
+        src, c = self.source, self.config
+        row = src.speech[int(rng.integers(len(src.speech)))]
+        clean, mask = src.clean_crop(row, self.segment, rng)
+        if not np.any(clean[mask]):
+            clean = clean + 1e-4 * coloured_noise("white", self.segment, rng) * mask
+        noise, kind, noise_source, _, offset = src.draw_noise(self.segment, row["speaker"], rng)
+        snr = float(rng.uniform(*c.snr_db)) + offset
+        level = float(rng.uniform(*c.level_dbfs))
+        noisy, clean = mix_at_snr(clean, noise, snr, speech_mask=mask, level_dbfs=level)
+        return {
+            "noisy": noisy,
+            "clean": clean,
+            "snr_db": snr,
+            "speech_mask": mask,
+            "speaker": row["speaker"],
+            "noise_kind": kind,
+            "noise_source": noise_source,
+        }
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        item = self.draw(index)
+        return torch.from_numpy(item["noisy"]), torch.from_numpy(item["clean"])
+
+
+def _pick_utterances(source: MixtureSource, count: int, lo: float, hi: float, rng) -> list[dict]:
+    """``count`` distinct clips of ``lo``-``hi`` s, round-robin over speakers."""
+    pools = {}
+    for spk in source.speakers:
+        rows = [r for r in source.by_speaker[spk] if lo <= float(r["duration_s"]) <= hi]
+        if rows:
+            pools[spk] = [rows[int(i)] for i in rng.permutation(len(rows))]
+    if not pools:
+        raise CorpusError(f"no speech clips of {lo:g}-{hi:g} s in this split")
+    picked: list[dict] = []
+    while len(picked) < count and any(pools.values()):
+        for spk in sorted(pools):
+            if pools[spk] and len(picked) < count:
+                picked.append(pools[spk].pop())
+    if len(picked) < count:
+        log.warning("only %d clips of %g-%g s available (asked %d)", len(picked), lo, hi, count)
+    return picked
+
+
+def build_test_set(
+    manifest: str | Path,
+    out_dir: str | Path,
+    *,
+    split: str = "test",
+    snrs: Sequence[float] = (0.0, 5.0, 10.0, 15.0),
+    per_snr: int = 50,
+    seed: int = 0,
+    min_seconds: float = 2.0,
+    max_seconds: float = 6.0,
+    level_dbfs: float = -26.0,
+    config: MixConfig | None = None,
+) -> Path:
+    """Write a fixed set of noisy/clean pairs from one split; returns its CSV path.
+
+    Each SNR gets ``per_snr`` distinct whole utterances of ``min_seconds``-``max_seconds``
+    (round-robin over the split's speakers), each mixed with noise of the same split
+    (recorded effects/ambience, synthetic or babble; music excluded so the SNR is exact)
+    at clean level ``level_dbfs``. Files: ``<out_dir>/{clean,noisy}/<id>.wav`` (16 kHz PCM-16)
+    and ``<out_dir>/pairs.csv`` with :data:`TEST_COLUMNS` (paths relative to ``out_dir``).
+    """
+    manifest, out_dir = Path(manifest), Path(out_dir)
+    rows = read_manifest(manifest)
+    rows = [r for r in rows if not (r["kind"] == "noise" and r["category"] == "music")]
+    config = config or MixConfig()
+    source = MixtureSource(rows, manifest.parent, split, config)
+    rng = np.random.default_rng([seed, 7])
+    utterances = _pick_utterances(source, per_snr * len(snrs), min_seconds, max_seconds, rng)
+    records = []
+    for k, row in enumerate(utterances):
+        snr = float(snrs[k % len(snrs)])
+        n = source.frames(row)
+        clean = read_segment(source.root / row["path"], 0, n)
+        noise, kind, nsrc, npath, _ = source.draw_noise(n, row["speaker"], rng)
+        noisy, clean = mix_at_snr(clean, noise, snr, level_dbfs=level_dbfs)
+        item_id = f"{split}_{k:04d}_snr{int(snr):02d}"
+        write_wav(out_dir / "clean" / f"{item_id}.wav", clean, SAMPLE_RATE)
+        write_wav(out_dir / "noisy" / f"{item_id}.wav", noisy, SAMPLE_RATE)
+        records.append(
+            {
+                "id": item_id,
+                "clean_path": f"clean/{item_id}.wav",
+                "noisy_path": f"noisy/{item_id}.wav",
+                "snr_db": snr,
+                "speaker": row["speaker"],
+                "source": row["source"],
+                "noise_kind": kind,
+                "noise_source": nsrc,
+                "noise_path": npath,
+                "duration_s": round(n / SAMPLE_RATE, 3),
+                "text_en": row["text_en"],
+            }
+        )
+    path = write_csv(out_dir / "pairs.csv", records, TEST_COLUMNS)
+    log.info("wrote %d pairs to %s", len(records), path)
+    return path

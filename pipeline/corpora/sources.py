@@ -1,0 +1,399 @@
+"""Enumerate the speech and noise clips inside extracted Debian packages.
+
+Each ``list_*`` function takes extraction roots (see :func:`pipeline.corpora.debian.fetch`)
+and returns :class:`Clip` records: where the raw file is, how to decode it, and the
+metadata that goes into the manifest (speaker, language, transcripts, licence).
+No audio is decoded here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.corpora.debian import PACKAGES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One raw clip to prepare.
+
+    Attributes:
+        raw: path of the packaged file (ogg/wav, or headerless G.722 when ``codec == "g722"``).
+        codec: ``"sndfile"`` (anything soundfile reads) or ``"g722"`` (decoded with ffmpeg).
+        kind: ``"speech"`` or ``"noise"``.
+        source: short corpus name used in output paths (``fillets-cs``, ``lincity``...).
+        source_package: Debian package the audio comes from.
+        rel: output path below ``<data>/<kind>/<source>/`` without extension.
+        speaker: speaker / character id (speech); recording group (noise).
+        language: BCP-47-ish code (``cs``, ``nl``, ``en``...); empty for noise.
+        licence: licence of the audio.
+        dialog_id: dialog id / prompt name / phrase stem / effect name.
+        text: transcript in the clip's language ("" when unknown).
+        text_en: English original or English phrase ("" when unknown).
+        category: ``dialogue``, ``prompt``, ``exclamation``, ``word`` (speech);
+            ``effect``, ``ambience``, ``music`` (noise).
+    """
+
+    raw: Path
+    codec: str
+    kind: str
+    source: str
+    source_package: str
+    rel: str
+    speaker: str
+    language: str
+    licence: str
+    dialog_id: str
+    text: str = ""
+    text_en: str = ""
+    category: str = ""
+
+
+# --------------------------------------------------------------------------- fillets
+
+_LUA_STR = r'"((?:[^"\\]|\\.)*)"'
+_DIALOG_RE = re.compile(
+    r"dialogId\(\s*" + _LUA_STR + r"\s*,\s*" + _LUA_STR + r"\s*,\s*" + _LUA_STR + r"\s*\)"
+    r"(?:\s*dialogStr\(\s*" + _LUA_STR + r"\s*\))?",
+    re.S,
+)
+# Fonts that name a character; generic colour fonts (white, lightgrey...) do not.
+_CHARACTER_FONTS = {"font_small": "m", "font_big": "v"}
+_GENERIC_FONTS = {"", "font_white", "font_lightgrey", "font_darkgrey", "font_green", "font_pink"}
+
+
+@dataclass(frozen=True)
+class FilletsLine:
+    """One dialog line of Fish Fillets NG: ``character`` is a speaker id within a language."""
+
+    dialog_id: str
+    level: str
+    character: str
+    text_en: str
+    text: str
+
+
+def _unescape(s: str) -> str:
+    return re.sub(r"\\(.)", r"\1", s).strip()
+
+
+def fillets_character(dialog_id: str, font: str, level: str) -> str:
+    """Speaker id of a dialog line.
+
+    The small fish speaks in ``font_small`` (ids ``<lvl>-m-...``) and the big fish in
+    ``font_big`` (``<lvl>-v-...``); other named fonts are recurring characters
+    (``font_parrot`` -> ``parrot``, ``font_viking3`` -> ``viking3``). Lines in a generic
+    font are attributed to a level-local character ``<level>.<code>`` taken from the id.
+    """
+    if font in _CHARACTER_FONTS:
+        return _CHARACTER_FONTS[font]
+    if font not in _GENERIC_FONTS:
+        return font.removeprefix("font_")
+    parts = dialog_id.split("-")
+    code = parts[1] if len(parts) > 2 else parts[0]
+    return f"{level}.{code}"
+
+
+def parse_fillets_dialogs(text: str, level: str) -> list[FilletsLine]:
+    """Parse a ``dialogs_<lang>.lua`` file.
+
+    ``dialogId("id", "font", "English")`` optionally followed by ``dialogStr("translation")``.
+    For ``dialogs_en.lua`` the translation is the English text itself.
+    """
+    lines = []
+    for m in _DIALOG_RE.finditer(text):
+        did, font, en, tr = m.group(1), m.group(2), m.group(3), m.group(4)
+        en = _unescape(en)
+        lines.append(
+            FilletsLine(
+                dialog_id=did,
+                level=level,
+                character=fillets_character(did, font, level),
+                text_en=en,
+                text=_unescape(tr) if tr is not None else en,
+            )
+        )
+    return lines
+
+
+def fillets_root(root: Path) -> Path:
+    return root / "usr" / "share" / "games" / "fillets-ng"
+
+
+def load_fillets_dialogs(scripts_root: Path, language: str) -> dict[str, FilletsLine]:
+    """Map dialog id -> line for one language from ``script/*/dialogs_<language>.lua``."""
+    table: dict[str, FilletsLine] = {}
+    for lua in sorted((fillets_root(scripts_root) / "script").glob(f"*/dialogs_{language}.lua")):
+        for line in parse_fillets_dialogs(lua.read_text(encoding="utf-8"), lua.parent.name):
+            table.setdefault(line.dialog_id, line)
+    return table
+
+
+def list_fillets(voice_root: Path, scripts_root: Path, language: str) -> list[Clip]:
+    """Speech clips of ``fillets-ng-data-<language>`` (``sound/<level>/<lang>/<id>.ogg``).
+
+    Clips without a dialog line, or whose line has no text (sound cues), are skipped.
+    """
+    package = f"fillets-ng-data-{language}"
+    dialogs = load_fillets_dialogs(scripts_root, language)
+    english = load_fillets_dialogs(scripts_root, "en")
+    clips, missing = [], 0
+    for ogg in sorted((fillets_root(voice_root) / "sound").glob(f"*/{language}/*.ogg")):
+        did = ogg.stem
+        line = dialogs.get(did) or english.get(did)
+        if line is None or not line.text_en:
+            missing += 1
+            continue
+        level = ogg.parent.parent.name
+        en = english.get(did)
+        speaker = f"{language}-{line.character}"
+        clips.append(
+            Clip(
+                raw=ogg,
+                codec="sndfile",
+                kind="speech",
+                source=f"fillets-{language}",
+                source_package=package,
+                rel=f"{speaker}/{level}__{did}",
+                speaker=speaker,
+                language=language,
+                licence=PACKAGES[package].licence,
+                dialog_id=did,
+                text=line.text if did in dialogs else "",
+                text_en=en.text_en if en else line.text_en,
+                category="dialogue",
+            )
+        )
+    log.info("%s: %d clips, %d without dialog text skipped", package, len(clips), missing)
+    return clips
+
+
+# --------------------------------------------------------------------------- asterisk
+
+_ASTERISK_VOICE = "en_US_f_Allison"
+
+
+def load_asterisk_transcripts(root: Path) -> dict[str, str]:
+    """``prompt name -> transcript`` from ``core-sounds-en.txt.gz`` (``name: text`` lines)."""
+    path = root / "usr" / "share" / "doc" / "asterisk-core-sounds-en" / "core-sounds-en.txt.gz"
+    table = {}
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.startswith(";") or ":" not in line:
+                continue
+            name, text = line.split(":", 1)
+            table[name.strip()] = text.strip()
+    return table
+
+
+def list_asterisk(g722_root: Path, transcripts_root: Path | None) -> list[Clip]:
+    """Allison's G.722 prompts. Tones (transcripts in ``[brackets]``) and ``silence/`` skipped."""
+    package = "asterisk-core-sounds-en-g722"
+    texts = load_asterisk_transcripts(transcripts_root) if transcripts_root else {}
+    base = g722_root / "usr" / "share" / "asterisk" / "sounds" / _ASTERISK_VOICE
+    clips, skipped = [], 0
+    for f in sorted(base.rglob("*.g722")):
+        name = f.relative_to(base).with_suffix("").as_posix()
+        text = texts.get(name, "")
+        if name.startswith("silence/") or text.startswith("["):
+            skipped += 1
+            continue
+        clips.append(
+            Clip(
+                raw=f,
+                codec="g722",
+                kind="speech",
+                source="asterisk",
+                source_package=package,
+                rel="allison/" + name.replace("/", "__"),
+                speaker="allison",
+                language="en",
+                licence=PACKAGES[package].licence,
+                dialog_id=name,
+                text=text,
+                text_en=text,
+                category="prompt",
+            )
+        )
+    log.info("%s: %d clips, %d tones/silences skipped", package, len(clips), skipped)
+    return clips
+
+
+# --------------------------------------------------------------------------- hedgewars
+
+_HW_PHRASES = {
+    "Byebye": "Bye bye",
+    "Comeonthen": "Come on then",
+    "Cutitout": "Cut it out",
+    "Enemydown": "Enemy down",
+    "Firepunch": "Fire punch",
+    "Firstblood": "First blood",
+    "Flyaway": "Fly away",
+    "Gonnagetyou": "Gonna get you",
+    "Illgetyou": "I'll get you",
+    "Justyouwait": "Just you wait",
+    "Leavemealone": "Leave me alone",
+    "Ohdear": "Oh dear",
+    "PoisonCough": "(poisoned cough)",
+    "PoisonMoan": "(poisoned moan)",
+    "Runaway": "Run away",
+    "Sameteam": "Same team",
+    "Solong": "So long",
+    "Takecover": "Take cover",
+    "Thisoneismine": "This one is mine",
+    "Watchit": "Watch it",
+    "Watchthis": "Watch this",
+    "Whatthe": "What the",
+    "Yessir": "Yes sir",
+    "Youllregretthat": "You'll regret that",
+    "Ooff": "(oof)",
+    "Ow": "(ow)",
+    "Jump": "(jump grunt)",
+    "Laugh": "(laugh)",
+    "Hmm": "Hmm",
+}
+# Effects in Data/Sounds that are human vocalisations: not used as noise.
+_HW_VOCAL_EFFECTS = {"Hellish", "Kiss", "Yoohoo", "hogchant3", "Whistle"}
+
+
+def hedgewars_phrase(stem: str) -> tuple[str, str]:
+    """``(phrase id, English phrase)`` of a voice file stem: ``Illgetyou`` -> I'll get you."""
+    base = re.sub(r"\d+$", "", stem)
+    return base, _HW_PHRASES.get(base, base.replace("-", " "))
+
+
+def hedgewars_language(pack: str) -> str:
+    """Voice-pack language: ``Default_es`` -> ``es``; packs without a suffix are English."""
+    return pack.rsplit("_", 1)[1] if "_" in pack else "en"
+
+
+def _hw_sounds(root: Path) -> Path:
+    return root / "usr" / "share" / "games" / "hedgewars" / "Data"
+
+
+def list_hedgewars_voices(root: Path) -> list[Clip]:
+    """Acted exclamations: ``Data/Sounds/voices/<pack>/<Phrase>[n].ogg``; speaker = pack."""
+    package = "hedgewars-data"
+    clips = []
+    for ogg in sorted((_hw_sounds(root) / "Sounds" / "voices").glob("*/*.ogg")):
+        pack = ogg.parent.name
+        phrase_id, phrase = hedgewars_phrase(ogg.stem)
+        lang = hedgewars_language(pack)
+        clips.append(
+            Clip(
+                raw=ogg,
+                codec="sndfile",
+                kind="speech",
+                source="hedgewars",
+                source_package=package,
+                rel=f"{pack}/{ogg.stem}",
+                speaker=pack,
+                language=lang,
+                licence="GFDL-1.3",
+                dialog_id=phrase_id,
+                text=phrase if lang == "en" else "",
+                text_en=phrase,
+                category="exclamation",
+            )
+        )
+    return clips
+
+
+def list_hedgewars_noise(root: Path, *, music: bool = True) -> list[Clip]:
+    """Game effects (``Data/Sounds/*.ogg``, vocal ones excluded) and music (``Data/Music``)."""
+    package = "hedgewars-data"
+    clips = []
+    for ogg in sorted((_hw_sounds(root) / "Sounds").glob("*.ogg")):
+        if ogg.stem in _HW_VOCAL_EFFECTS or ogg.stem.startswith("hell_"):
+            continue
+        licence = "CC-BY-SA-3.0" if ogg.stem.startswith("Droplet") else "GFDL-1.3"
+        clips.append(_noise(ogg, "hedgewars-fx", package, licence, "effect"))
+    if music:
+        for ogg in sorted((_hw_sounds(root) / "Music").glob("*.ogg")):
+            clips.append(_noise(ogg, "hedgewars-music", package, "GPL-2", "music"))
+    return clips
+
+
+# --------------------------------------------------------------------------- lincity
+
+
+def list_lincity(root: Path) -> list[Clip]:
+    """City / industry / traffic / nature effects (``sounds/*.wav``).
+
+    Variants of one effect (``Farm1``, ``Farm2``...) share a recording group so that they
+    never straddle splits.
+    """
+    package = "lincity-ng-data"
+    base = root / "usr" / "share" / "games" / "lincity-ng" / "sounds"
+    clips = []
+    for wav in sorted(base.glob("*.wav")):
+        clip = _noise(wav, "lincity", package, PACKAGES[package].licence, "ambience")
+        clips.append(clip)
+    return clips
+
+
+def _noise(path: Path, source: str, package: str, licence: str, category: str) -> Clip:
+    group = re.sub(r"(Low|High|Med|Medium)?\d*$", "", path.stem) or path.stem
+    return Clip(
+        raw=path,
+        codec="sndfile",
+        kind="noise",
+        source=source,
+        source_package=package,
+        rel=path.stem,
+        speaker=f"{source}/{group}",
+        language="",
+        licence=licence,
+        dialog_id=path.stem,
+        category=category,
+    )
+
+
+# --------------------------------------------------------------------------- KDE words
+
+
+def list_ktuberling(root: Path) -> list[Clip]:
+    """Spoken object names ``ktuberling/sounds/<lang>/<word>.ogg|wav``; speaker = language."""
+    package = "ktuberling-data"
+    base = root / "usr" / "share" / "ktuberling" / "sounds"
+    clips = []
+    for f in sorted(p for p in base.glob("*/*") if p.suffix in (".ogg", ".wav", ".flac")):
+        lang = f.parent.name
+        clips.append(_word(f, "ktuberling", package, lang, f"{lang}/{f.stem}", f.stem))
+    return clips
+
+
+def list_klettres(root: Path) -> list[Clip]:
+    """Spoken letters / syllables ``klettres/<lang>/{alpha,syllab}/*.ogg``; speaker = language."""
+    package = "klettres-data"
+    base = root / "usr" / "share" / "klettres"
+    clips = []
+    for f in sorted(p for p in base.glob("*/*/*") if p.suffix in (".ogg", ".wav")):
+        lang = f.parent.parent.name
+        rel = f"{lang}/{f.parent.name}__{f.stem}"
+        clips.append(_word(f, "klettres", package, lang, rel, f.stem))
+    return clips
+
+
+def _word(path: Path, source: str, package: str, lang: str, rel: str, word: str) -> Clip:
+    return Clip(
+        raw=path,
+        codec="sndfile",
+        kind="speech",
+        source=source,
+        source_package=package,
+        rel=rel,
+        speaker=f"{source}-{lang}",
+        language=lang,
+        licence=PACKAGES[package].licence,
+        dialog_id=word,
+        text=word,
+        text_en=word if lang == "en" else "",
+        category="word",
+    )

@@ -1,0 +1,153 @@
+"""On-the-fly noisy mixtures and the fixed test set, on a tiny synthetic manifest."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from torch.utils.data import DataLoader
+
+from pipeline.audio import write_wav
+from pipeline.corpora.mixing import (
+    MixConfig,
+    NoisyMixtureDataset,
+    build_test_set,
+    coloured_noise,
+    mix_at_snr,
+)
+from pipeline.corpora.prepare import MANIFEST_COLUMNS, write_csv
+
+SR = 16000
+
+
+def _snr(clean: np.ndarray, noisy: np.ndarray, mask: np.ndarray | None = None) -> float:
+    clean = clean.astype(np.float64)
+    noise = noisy.astype(np.float64) - clean
+    active = clean if mask is None else clean[mask]
+    return 10 * np.log10(np.mean(active**2) / np.mean(noise**2))
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """4 speakers per split (clips of 1-4 s) and 2 noise recordings per split."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    rows = []
+    for split in ("train", "valid", "test"):
+        for s in range(4):
+            speaker = f"{split}-spk{s}"
+            for k in range(3):
+                seconds = (1.0, 2.5, 4.0)[k]
+                t = np.arange(int(seconds * SR)) / SR
+                f0 = 100 + 40 * s
+                wave = 0.2 * np.sin(2 * np.pi * f0 * t) * (1.1 + np.sin(2 * np.pi * 2 * t))
+                path = f"speech/fake/{speaker}/{k}.wav"
+                write_wav(root / path, wave.astype(np.float32), SR)
+                rows.append(_row(path, "speech", speaker, seconds, split, "dialogue"))
+        for n, category in enumerate(("ambience", "music")):
+            seconds = 0.7 if n == 0 else 3.0  # a short one gets looped
+            path = f"noise/fake/{split}{n}.wav"
+            write_wav(root / path, 0.1 * rng.standard_normal(int(seconds * SR)), SR)
+            rows.append(_row(path, "noise", f"fake/{split}{n}", seconds, split, category))
+    return write_csv(root / "manifest.csv", rows, MANIFEST_COLUMNS)
+
+
+def _row(path, kind, speaker, seconds, split, category) -> dict:
+    return {
+        "path": path,
+        "kind": kind,
+        "source": "fake",
+        "source_package": "fake-data",
+        "speaker": speaker,
+        "language": "en" if kind == "speech" else "",
+        "licence": "CC0",
+        "duration_s": seconds,
+        "dialog_id": Path(path).stem,
+        "text": "",
+        "text_en": "hello" if kind == "speech" else "",
+        "category": category,
+        "split": split,
+        "raw": path,
+    }
+
+
+@pytest.mark.parametrize("snr_db", [-5.0, 0.0, 7.5, 20.0])
+def test_mix_at_snr_exact(snr_db: float) -> None:
+    rng = np.random.default_rng(1)
+    clean = (0.3 * np.sin(np.arange(SR) * 0.05)).astype(np.float32)
+    noise = coloured_noise("pink", SR, rng)
+    noisy, out_clean = mix_at_snr(clean, noise, snr_db, level_dbfs=-20.0)
+    assert abs(_snr(out_clean, noisy) - snr_db) < 0.01
+    assert np.max(np.abs(noisy)) <= 0.99 + 1e-6
+
+
+def test_dataset_snr_shapes_and_determinism(manifest: Path) -> None:
+    config = MixConfig(segment_seconds=2.0)
+    ds = NoisyMixtureDataset(manifest, split="train", config=config, seed=5, items_per_epoch=40)
+    assert len(ds) == 40
+    for i in range(40):
+        item = ds.draw(i)
+        assert item["noisy"].shape == item["clean"].shape == (2 * SR,)
+        assert item["noisy"].dtype == np.float32
+        measured = _snr(item["clean"], item["noisy"], item["speech_mask"])
+        assert abs(measured - item["snr_db"]) < 0.5, (i, item["noise_kind"])
+        assert -5.0 <= item["snr_db"] <= 20.0 + config.music_snr_offset_db
+        assert item["speaker"].startswith("train-")
+    noisy, clean = ds[3]
+    assert isinstance(noisy, torch.Tensor) and noisy.dtype == torch.float32
+    assert noisy.shape == clean.shape == (2 * SR,)
+    same = NoisyMixtureDataset(manifest, split="train", config=config, seed=5)
+    assert torch.equal(same[3][0], noisy) and torch.equal(same[3][1], clean)
+    other = NoisyMixtureDataset(manifest, split="train", config=config, seed=6)
+    assert not torch.equal(other[3][0], noisy)
+    same.set_epoch(1)
+    assert not torch.equal(same[3][0], noisy)
+    kinds = {ds.draw(i)["noise_kind"] for i in range(40)}
+    assert kinds == {"recorded", "synthetic", "babble"}
+
+
+def test_dataloader_workers_do_not_change_items(manifest: Path) -> None:
+    ds = NoisyMixtureDataset(manifest, split="valid", seed=2, items_per_epoch=6)
+    single = [b[0] for b in DataLoader(ds, batch_size=2, num_workers=0)]
+    multi = [b[0] for b in DataLoader(ds, batch_size=2, num_workers=2)]
+    assert all(torch.equal(a, b) for a, b in zip(single, multi, strict=True))
+
+
+def test_coloured_noise_slopes() -> None:
+    rng = np.random.default_rng(0)
+    for colour, expected in (("white", 0.0), ("pink", -10.0), ("brown", -20.0)):
+        x = coloured_noise(colour, 2**16, rng)
+        spec = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(len(x), 1 / SR)
+        lo = spec[(f > 100) & (f < 200)].mean()
+        hi = spec[(f > 1000) & (f < 2000)].mean()
+        slope = 10 * np.log10(hi / lo)  # dB per decade
+        assert abs(slope - expected) < 2.0, (colour, slope)
+
+
+def test_build_test_set(manifest: Path, tmp_path: Path) -> None:
+    out = tmp_path / "enhance_test"
+    csv_path = build_test_set(
+        manifest, out, split="test", snrs=(0.0, 10.0), per_snr=2, seed=0, min_seconds=2.0
+    )
+    with csv_path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4
+    assert sorted(float(r["snr_db"]) for r in rows) == [0.0, 0.0, 10.0, 10.0]
+    for r in rows:
+        assert r["speaker"].startswith("test-")
+        assert r["noise_path"] == "" or "test" in r["noise_path"]
+        assert "test1" not in r["noise_path"]  # music is excluded from the fixed set
+        clean, sr = sf.read(str(out / r["clean_path"]))
+        noisy, _ = sf.read(str(out / r["noisy_path"]))
+        assert sr == SR and clean.shape == noisy.shape
+        assert 2.0 <= len(clean) / SR <= 6.0
+        assert abs(_snr(clean, noisy) - float(r["snr_db"])) < 0.5
+    again = build_test_set(
+        manifest, tmp_path / "again", split="test", snrs=(0.0, 10.0), per_snr=2, seed=0
+    )
+    assert again.read_text() == csv_path.read_text()
