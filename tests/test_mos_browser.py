@@ -15,8 +15,9 @@ import gradio as gr
 import pytest
 from mos_fixtures import make_test
 
-from pipeline.mos.storage import read_ratings
+from pipeline.mos.storage import RatingStore, read_ratings
 from ui.listening_test import build_listening_tab
+from ui.results import build_results_tab
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -119,3 +120,51 @@ def test_listener_completes_session_with_reload(app_url, tmp_path: Path):
     assert (ratings["position"].astype(int).sort_values().tolist()) == [1, 2, 3, 4]
     raw_lines = (folder / "ratings.csv").read_text().splitlines()
     assert len(raw_lines) == 5  # header + 4 rows, nothing else (no training rows)
+
+
+@pytest.fixture
+def results_url(tmp_path: Path):
+    root = tmp_path / "ratings"
+    definition = make_test(root, test_id="demo", items=2, systems=("sysA", "sysB"))
+    store = RatingStore(root / "demo" / "ratings.csv")
+    for listener, scores in {"L1": (5, 4, 2, 1), "L2": (4, 5, 1, 2)}.items():
+        for stim, score in zip(definition.stimuli, scores, strict=True):
+            store.append(
+                {
+                    "listener_id": listener,
+                    "stimulus_id": stim.id,
+                    "score": score,
+                    "system": stim.system,
+                    "item_id": stim.item_id,
+                    "play_count": 1,
+                }
+            )
+    with gr.Blocks() as demo:
+        with gr.Tab("Results"):
+            build_results_tab(ratings_root=root, admin_password="s3cret")
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        demo.close()
+
+
+def test_results_tab_needs_password(results_url, tmp_path: Path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(results_url)
+        page.locator("#results-password input").fill("wrong")
+        page.locator("#results-unlock").click()
+        page.get_by_text("Wrong password").wait_for()
+        assert not page.locator("#results-compute").is_visible()
+        assert "sysA" not in page.content()
+        page.locator("#results-password input").fill("s3cret")
+        page.locator("#results-unlock").click()
+        page.locator("#results-compute").click()
+        page.locator("#results-report").get_by_text("8 ratings from 2 listeners").wait_for()
+        assert "sysA" in page.inner_text("#results-report")
+        page.screenshot(path=str(tmp_path / "mos_results.png"), full_page=True)
+        browser.close()

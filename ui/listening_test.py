@@ -316,6 +316,7 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
                 outputs=[submit_btn],
                 queue=False,
                 show_progress="hidden",
+                api_visibility="private",
             )
 
     @safely
@@ -379,11 +380,14 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
         return render(ctx)
 
     root = gr.context.Context.root_block
-    root.load(on_load, inputs=[browser], outputs=[*outputs, state, browser])
-    picker_btn.click(on_pick, inputs=[picker, state], outputs=[*outputs, state])
-    start_btn.click(on_start, inputs=[consent, state], outputs=outputs)
-    submit_btn.click(on_submit, inputs=[choice, state], outputs=outputs, concurrency_limit=16)
-    continue_btn.click(on_continue, inputs=[state], outputs=outputs)
+    private = {"api_visibility": "private"}
+    root.load(on_load, inputs=[browser], outputs=[*outputs, state, browser], **private)
+    picker_btn.click(on_pick, inputs=[picker, state], outputs=[*outputs, state], **private)
+    start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **private)
+    submit_btn.click(
+        on_submit, inputs=[choice, state], outputs=outputs, concurrency_limit=16, **private
+    )
+    continue_btn.click(on_continue, inputs=[state], outputs=outputs, **private)
 
 
 def attach(demo: gr.Blocks) -> None:  # noqa: ARG001
