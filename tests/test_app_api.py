@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -96,3 +97,17 @@ def test_checkpoints_and_ratings_are_not_served(studio_url: str) -> None:
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(url, timeout=10)
         assert info.value.code in (403, 404)
+
+
+def test_readme_client_snippet_runs(studio_url: str, real_speech: Path, capsys) -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    snippet = next(b for b in blocks if "from gradio_client import" in b)
+    snippet = (
+        snippet.replace("http://127.0.0.1:7860/", studio_url)
+        .replace('"noisy.wav"', repr(str(real_speech)))
+        .replace('"calm.wav"', repr(str(real_speech)))
+    )
+    exec(compile(snippet, "README.md", "exec"), {})  # noqa: S102 - the README's own example
+    printed = capsys.readouterr().out
+    assert printed.count(".wav") == 2 and "angry" in printed
