@@ -140,3 +140,46 @@ def prosody_stats(
         active_s=active_s,
         duration_s=len(wave) / sample_rate,
     )
+
+
+@dataclass(frozen=True)
+class SpectralBalance:
+    """Voice-effort measures from the long-term spectrum of active frames (dB).
+
+    Not used for labelling, so they serve as an independent arousal check.
+
+    Attributes:
+        alpha_ratio_db: energy 1–5 kHz minus energy 50 Hz–1 kHz (higher = more effort).
+        hammarberg_db: peak level 0–2 kHz minus peak level 2–5 kHz (lower = more effort).
+    """
+
+    alpha_ratio_db: float
+    hammarberg_db: float
+
+
+def spectral_balance(wave: np.ndarray, sample_rate: int, frame_ms: float = 32.0) -> SpectralBalance:
+    """Alpha ratio and Hammarberg index of ``wave`` (``(samples,)``), active frames only.
+
+    Frames of ``frame_ms`` (Hann, 50 % overlap) within :data:`ACTIVE_RANGE_DB` of the loudest
+    frame are averaged into one power spectrum; NaN when the wave is shorter than a frame.
+    """
+    x = np.asarray(wave, dtype=np.float64)
+    n = int(sample_rate * frame_ms / 1000.0)
+    if len(x) < n or sample_rate < 10_000:
+        return SpectralBalance(float("nan"), float("nan"))
+    frames = np.lib.stride_tricks.sliding_window_view(x, n)[:: n // 2] * np.hanning(n)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    level = 10.0 * np.log10(np.maximum(power.sum(axis=1), 1e-20))
+    spectrum = power[active_frames(level)].mean(axis=0)
+    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
+
+    def band(lo: float, hi: float) -> np.ndarray:
+        return spectrum[(freqs >= lo) & (freqs < hi)]
+
+    def db(value: float) -> float:
+        return float(10.0 * np.log10(max(value, 1e-20)))
+
+    return SpectralBalance(
+        alpha_ratio_db=db(band(1000, 5000).sum()) - db(band(50, 1000).sum()),
+        hammarberg_db=db(band(0, 2000).max()) - db(band(2000, 5000).max()),
+    )
