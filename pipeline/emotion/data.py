@@ -131,6 +131,29 @@ def read_label_table(path: str | Path, *, root: str | Path | None = None) -> lis
     return clips
 
 
+def cached_clip_features(
+    path: str | Path, clip_dir: str | Path, dim: int = wf.CODED_DIM
+) -> FrameFeatures:
+    """:func:`analyze_clip` memoised in ``clip_dir`` (one ``.npz`` per audio file).
+
+    The key is the absolute path, file size and modification time, ``dim`` and the cache
+    version, so an edited file is analysed again.
+    """
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{dim}|{CACHE_VERSION}"
+    entry = Path(clip_dir) / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.npz"
+    if entry.is_file():
+        with np.load(entry) as data:
+            return FrameFeatures(*(data[k] for k in ("spec", "lf0", "voiced", "energy")))
+    feats = analyze_clip(path, dim)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = entry.with_name(entry.stem + ".tmp.npz")
+    np.savez(tmp, spec=feats.spec, lf0=feats.lf0, voiced=feats.voiced, energy=feats.energy)
+    tmp.replace(entry)
+    return feats
+
+
 def _cache_key(clips: Sequence[Clip], dim: int) -> str:
     blob = json.dumps(
         [CACHE_VERSION, dim, [(c.path, c.speaker, c.emotion, c.split) for c in clips]]
@@ -142,6 +165,9 @@ def build_cache(
     clips: Sequence[Clip], cache_dir: str | Path, *, dim: int = wf.CODED_DIM, progress: bool = False
 ) -> Path:
     """Analyse every clip once and store all features in one ``.npz`` (reused if present).
+
+    Per-clip analyses are memoised under ``<cache_dir>/clips`` (:func:`cached_clip_features`),
+    so a changed label table only re-reads the cached analyses.
 
     Clips whose audio cannot be read or is shorter than 16 frames are skipped (logged).
 
@@ -160,7 +186,7 @@ def build_cache(
     kept, lengths, rates = [], [], []
     for clip in iterator:
         try:
-            feats = analyze_clip(clip.path, dim)
+            feats = cached_clip_features(clip.path, Path(cache_dir) / "clips", dim)
         except (OSError, ValueError) as err:
             log.warning("skipping %s: %s", clip.path, err)
             continue

@@ -121,8 +121,8 @@ class EmotionGenerator(nn.Module):
         channels: int = 128,
         n_blocks: int = 6,
         base_2d: int = 16,
-        prosody_channels: int = 64,
-        prosody_blocks: int = 4,
+        prosody_channels: int = 48,
+        prosody_blocks: int = 3,
     ) -> None:
         super().__init__()
         if n_spec % 4:

@@ -65,10 +65,10 @@ class EmotionModelConfig:
     channels: int = 128
     n_blocks: int = 6
     base_2d: int = 16
-    prosody_channels: int = 64
-    prosody_blocks: int = 4
-    disc_channels: int = 192
-    cls_channels: int = 128
+    prosody_channels: int = 48
+    prosody_blocks: int = 3
+    disc_channels: int = 128
+    cls_channels: int = 96
 
 
 @dataclass
