@@ -1,0 +1,91 @@
+"""Non-intrusive quality: DNSMOS P.835 (SIG, BAK, OVRL) and P.808 via the ``speechmos`` package.
+
+DNSMOS (Reddy et al., ICASSP 2022) scores 9.01 s windows of 16 kHz audio, hopped by 1 s,
+and averages them; shorter clips are tiled to 9.01 s first (the reference implementation's
+convention, kept here so numbers stay comparable with published ones). Scores are on the
+1-5 MOS scale.
+
+The two ONNX sessions live inside a :class:`DnsmosScorer` object; build one per process
+(or use :func:`default_dnsmos`) and call :meth:`DnsmosScorer.score` as often as needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.audio import resample
+
+log = logging.getLogger(__name__)
+
+DNSMOS_RATE = 16_000
+KEYS = ("sig", "bak", "ovrl", "p808")
+
+
+class DnsmosScorer:
+    """DNSMOS P.835 + P.808 with the model sessions loaded once.
+
+    Args:
+        personalized: use the personalised-DNSMOS P.835 model (penalises interfering
+            talkers) instead of the standard one.
+        threads: onnxruntime intra-op threads.
+    """
+
+    def __init__(self, *, personalized: bool = False, threads: int = 1) -> None:
+        import onnxruntime as ort
+        from speechmos import dnsmos as _dnsmos  # heavy: onnxruntime + librosa
+
+        base = Path(_dnsmos.__file__).resolve().parent
+        primary = (
+            base / ("pdnsmos_models" if personalized else "dnsmos_models") / "sig_bak_ovr.onnx"
+        )
+        p808 = base / "dnsmos_models" / "model_v8.onnx"
+        self.personalized = personalized
+        self._model = _dnsmos.DNSMOS(str(primary), str(p808))
+        # speechmos builds sessions with onnxruntime's defaults (all cores, busy-waiting
+        # threads); on a small shared CPU one non-spinning thread is faster and predictable.
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        providers = ["CPUExecutionProvider"]
+        self._model.onnx_sess = ort.InferenceSession(str(primary), options, providers=providers)
+        self._model.p808_onnx_sess = ort.InferenceSession(str(p808), options, providers=providers)
+        self._lock = threading.Lock()  # one clip at a time per scorer
+
+    def score(self, wave: np.ndarray, sr: int) -> dict[str, float]:
+        """Score one clip.
+
+        Args:
+            wave: ``(samples,)`` float in [-1, 1] (values outside are clipped).
+            sr: Hz; resampled to 16 kHz inside.
+        Returns:
+            ``{"sig", "bak", "ovrl", "p808"}`` MOS values (floats, nominally 1-5).
+        """
+        wave = np.asarray(wave, dtype=np.float32)
+        if wave.ndim != 1 or wave.size == 0:
+            raise ValueError(f"DNSMOS needs a non-empty 1-D wave, got shape {wave.shape}")
+        wave = np.clip(resample(wave, int(sr), DNSMOS_RATE), -1.0, 1.0)
+        with self._lock:
+            raw = self._model(wave, DNSMOS_RATE, self.personalized)
+        return {
+            "sig": float(raw["sig_mos"]),
+            "bak": float(raw["bak_mos"]),
+            "ovrl": float(raw["ovrl_mos"]),
+            "p808": float(raw["p808_mos"]),
+        }
+
+
+@lru_cache(maxsize=2)
+def default_dnsmos(personalized: bool = False) -> DnsmosScorer:
+    """A process-wide :class:`DnsmosScorer` (created on first use)."""
+    return DnsmosScorer(personalized=personalized)
+
+
+def dnsmos(wave: np.ndarray, sr: int) -> dict[str, float]:
+    """Convenience: :meth:`DnsmosScorer.score` with the cached default scorer."""
+    return default_dnsmos().score(wave, sr)
