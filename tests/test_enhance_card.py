@@ -1,0 +1,85 @@
+"""The enhancement model card is built from the checkpoint, the manifest and evaluation tables."""
+
+from __future__ import annotations
+
+import csv
+
+from pipeline.checkpoint import save_model
+from pipeline.enhance.card import add_measured_metrics, build_card
+from pipeline.enhance.model import MaskGenerator
+
+
+def _write_csv(path, rows):
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_card_from_run_and_evaluation(tmp_path):
+    kwargs = {"hidden": 16, "gru_layers": 1}
+    extra = {
+        "step": 1234,
+        "elapsed_s": 3600.0,
+        "metrics": {"pesq_wb": 2.1, "stoi": 0.8},
+        "config": {"train": {"batch_size": 8, "num_threads": 1}, "loss": {}, "data": {}},
+    }
+    save_model(
+        tmp_path / "model.pt",
+        MaskGenerator(**kwargs),
+        arch="enhance.mask_gan",
+        model_kwargs=kwargs,
+        sample_rate=16_000,
+        extra=extra,
+    )
+    manifest = tmp_path / "manifest.csv"
+    _write_csv(
+        manifest,
+        [
+            {
+                "kind": "speech",
+                "source_package": "pkg-a",
+                "licence": "GPL-2",
+                "duration_s": "60",
+                "split": "train",
+                "speaker": "s1",
+            },
+            {
+                "kind": "speech",
+                "source_package": "pkg-a",
+                "licence": "GPL-2",
+                "duration_s": "30",
+                "split": "test",
+                "speaker": "s2",
+            },
+            {
+                "kind": "noise",
+                "source_package": "pkg-n",
+                "licence": "GFDL-1.3",
+                "duration_s": "120",
+                "split": "train",
+                "speaker": "",
+            },
+        ],
+    )
+    card = build_card(tmp_path / "model.pt", name="mask-gan", manifest=manifest, command="cmd")
+    assert card.kind == "gan" and card.training_steps == 1234 and card.parameters > 0
+    assert "pkg-a (GPL-2) 1.0 min, 1 speaker" in card.training_data
+    assert "pkg-n (GFDL-1.3) 2.0 min" in card.training_data
+    assert card.training_time.startswith("1.00 h") and "original" in card.label_provenance
+    eval_dir = tmp_path / "eval"
+    eval_dir.mkdir()
+    _write_csv(
+        eval_dir / "summary.csv",
+        [
+            {"system": "noisy", "snr": "0-10", "n": "9", "pesq_wb": "1.5", "stoi": "0.7"},
+            {"system": "mask-gan", "snr": "0-10", "n": "9", "pesq_wb": "2.25", "stoi": "0.8"},
+            {"system": "mask-gan", "snr": "5", "n": "3", "pesq_wb": "9.0", "stoi": "0.9"},
+        ],
+    )
+    _write_csv(eval_dir / "resources.csv", [{"system": "mask-gan", "rtf": "0.031"}])
+    add_measured_metrics(card, eval_dir, systems=("noisy", "mask-gan"))
+    assert card.metrics["PESQ-WB mask-gan (test, 0-10 dB)"] == 2.25
+    assert card.metrics["PESQ-WB noisy (test, 0-10 dB)"] == 1.5
+    assert card.metrics["real-time factor mask-gan (1 thread)"] == 0.031
+    assert card.metrics["test items per system (0, 5, 10 dB)"] == 9
