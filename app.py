@@ -25,6 +25,7 @@ from ui.about import build_about_tab  # noqa: E402
 from ui.conversion import build_conversion_tab  # noqa: E402
 from ui.enhancement import build_enhancement_tab  # noqa: E402
 from ui.listening_test import build_listening_tab  # noqa: E402
+from ui.results import build_results_tab  # noqa: E402
 
 MAX_FILE_SIZE = "100mb"
 RATINGS_ROOT = Path(os.environ.get("STUDIO_RATINGS", REPO_ROOT / "ratings"))
@@ -33,12 +34,17 @@ LISTENER_PARAMS = ("PROLIFIC_PID", "listener", "workerId", "test")
 
 
 def build_app(
-    registry: Registry, *, ratings_root: Path = RATINGS_ROOT, listening_only: bool = False
+    registry: Registry,
+    *,
+    ratings_root: Path = RATINGS_ROOT,
+    admin_password: str | None = None,
+    listening_only: bool = False,
 ) -> gr.Blocks:
     """The studio's Blocks, all tabs wired to ``registry``.
 
     Args:
         ratings_root: folder of listening tests (``<test_id>/`` with definition and ratings).
+        admin_password: unlocks the Results tab; ``None`` leaves it disabled.
         listening_only: build only the listening test (for crowdsourcing deployments).
     """
     with gr.Blocks(title="Emotion & Enhancement Studio", analytics_enabled=False) as demo:
@@ -53,6 +59,10 @@ def build_app(
                 build_enhancement_tab(registry)
             with gr.Tab("Listening test", id="listen"):
                 build_listening_tab(ratings_root=ratings_root, registry=registry)
+            with gr.Tab("Results", id="results"):
+                build_results_tab(
+                    ratings_root=ratings_root, admin_password=admin_password, registry=registry
+                )
             with gr.Tab("About", id="about") as about:
                 build_about_tab(registry, about)
         demo.load(_open_listener_links, None, tabs, api_visibility="private")
@@ -114,7 +124,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    demo = build_app(Registry(), ratings_root=args.ratings_root, listening_only=args.listening_only)
+    demo = build_app(
+        Registry(),
+        ratings_root=args.ratings_root,
+        admin_password=args.admin_password,
+        listening_only=args.listening_only,
+    )
     demo.queue(default_concurrency_limit=2).launch(**launch_kwargs(args))
 
 

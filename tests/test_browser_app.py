@@ -44,7 +44,8 @@ def page(browser, studio_url: str):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(studio_url)
-    page.get_by_role("tab", name="Emotion conversion").wait_for()
+    for name in ("Emotion conversion", "Speech enhancement", "Listening test", "Results", "About"):
+        page.get_by_role("tab", name=name).wait_for()
     yield page
     page.close()
 

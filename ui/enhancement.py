@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import gradio as gr
 import numpy as np
 
 from pipeline import api
 from pipeline.audio import fit_length, resample
-from pipeline.evaluate.dnsmos import DnsmosScorer, default_dnsmos
 from pipeline.evaluate.metrics import intrusive_metrics
 from pipeline.registry import Registry
 from ui.common import (
@@ -36,6 +36,14 @@ INTRUSIVE_KEYS = [
     ("estoi", "ESTOI"),
     ("si_sdr", "SI-SDR (dB)"),
 ]
+
+
+class Scorer(Protocol):
+    """Non-intrusive quality scorer (:class:`pipeline.evaluate.dnsmos.DnsmosScorer`)."""
+
+    def score(self, wave: np.ndarray, sr: int) -> dict[str, float]: ...
+
+
 #: a clean reference may differ from the noisy input by this fraction of its length
 REFERENCE_LENGTH_TOLERANCE = 0.02
 
@@ -43,9 +51,9 @@ REFERENCE_LENGTH_TOLERANCE = 0.02
 class EnhancementHandlers:
     """Event handlers of the tab, bound to the app's one registry and quality scorer."""
 
-    def __init__(self, registry: Registry, scorer: Callable[[], DnsmosScorer]) -> None:
+    def __init__(self, registry: Registry, scorer: Callable[[], Scorer] | None = None) -> None:
         self.registry = registry
-        self.scorer = scorer
+        self.scorer = scorer or _default_scorer
 
     def enhance(
         self, audio_file: str | None, system: str, progress: gr.Progress = gr.Progress()
@@ -130,8 +138,15 @@ class EnhancementHandlers:
         return fit_length(wave, length)
 
 
+def _default_scorer() -> Scorer:
+    """The process-wide DNSMOS scorer (ONNX sessions load on first use, not at start-up)."""
+    from pipeline.evaluate.dnsmos import default_dnsmos
+
+    return default_dnsmos()
+
+
 def build_enhancement_tab(
-    registry: Registry, *, scorer: Callable[[], DnsmosScorer] = default_dnsmos
+    registry: Registry, *, scorer: Callable[[], Scorer] | None = None
 ) -> None:
     """Lay out the tab inside the current ``gr.Tab`` and wire its events."""
     handlers = EnhancementHandlers(registry, scorer)
