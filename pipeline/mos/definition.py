@@ -105,6 +105,8 @@ class HeadphoneCheck:
 class TestDefinition:
     """Everything a listening test needs; serialised as YAML/JSON next to its stimuli."""
 
+    __test__ = False  # not a pytest test class despite the name
+
     test_id: str
     title: str
     question: str

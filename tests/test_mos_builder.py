@@ -1,0 +1,99 @@
+"""Test builder: runs systems, one level and rate, anonymous names, valid definition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from mos_fixtures import tone
+
+from pipeline.audio import rms_dbfs
+from pipeline.mos.__main__ import main
+from pipeline.mos.builder import BuildError, BuildOptions, SystemSpec, build_test
+from pipeline.mos.definition import load_definition
+
+
+def noisy_clips(folder: Path, n: int = 2) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        wave = tone(1.0, 220 + 40 * i, rate=22_050) * (0.3 + 0.2 * i)
+        wave += 0.02 * rng.standard_normal(len(wave)).astype(np.float32)
+        path = folder / f"utt{i}.wav"
+        sf.write(path, wave, 22_050)
+        paths.append(path)
+    return paths
+
+
+def test_build_acr_test(tmp_path: Path):
+    clips = noisy_clips(tmp_path / "in")
+    options = BuildOptions(test_id="enh", sample_rate=16_000, level_dbov=-26.0, seed=1)
+    definition = build_test(tmp_path / "ratings", clips, ["input", "enhance:dsp"], options)
+    folder = tmp_path / "ratings" / "enh"
+    assert load_definition(folder).to_dict() == definition.to_dict()
+    regular = definition.regular()
+    assert len(regular) == 4
+    assert {s.system for s in regular} == {"input", "enhance/dsp"}
+    assert sum(s.gold is not None for s in definition.stimuli) == 1
+    assert [t.expected for t in definition.training] == [5, 1]
+    assert definition.headphone_check is not None
+    assert "-26 dBov" in definition.notes
+    for rel in definition.files():
+        path = folder / rel
+        name = path.stem
+        assert len(name) == 16 and int(name, 16) >= 0  # random hex: says nothing
+        data, rate = sf.read(path)
+        assert rate == 16_000
+        if rel != definition.headphone_check.file:
+            assert rms_dbfs(data) == pytest.approx(-26.0, abs=0.2)
+    for stim in definition.stimuli:
+        assert stim.system not in stim.file and stim.item_id not in stim.file
+
+
+def test_build_paired_ccr_test_has_references(tmp_path: Path):
+    clips = noisy_clips(tmp_path / "in", n=1)
+    options = BuildOptions(
+        test_id="cmp", question="ccr", reference="input", gold=0, headphone_check=False
+    )
+    definition = build_test(tmp_path / "r", clips, ["enhance:dsp"], options)
+    (stim,) = definition.stimuli
+    assert stim.reference and stim.reference != stim.file
+    assert [t.expected for t in definition.training] == [0, -3]
+
+
+def test_builder_errors(tmp_path: Path):
+    clips = noisy_clips(tmp_path / "in", n=1)
+    with pytest.raises(BuildError, match="needs --reference"):
+        build_test(tmp_path / "r", clips, ["input"], BuildOptions(test_id="x", question="dcr"))
+    with pytest.raises(BuildError, match="bad system spec"):
+        SystemSpec.parse("magic")
+    with pytest.raises(BuildError, match="unknown emotion"):
+        SystemSpec.parse("emotion:dsp:bored")
+    assert SystemSpec.parse("emotion:dsp:angry:0.5").label == "emotion/dsp/angry@0.5"
+    with pytest.raises(BuildError, match="clean"):
+        build_test(tmp_path / "r", clips, ["clean"], BuildOptions(test_id="y"))
+
+
+def test_build_cli(tmp_path: Path, capsys):
+    clips = noisy_clips(tmp_path / "in", n=1)
+    argv = [
+        "build",
+        *map(str, clips),
+        "--test-id",
+        "cli",
+        "--systems",
+        "input",
+        "--ratings-root",
+        str(tmp_path / "r"),
+        "--gold",
+        "0",
+    ]
+    assert main(argv) == 0
+    assert "completion code" in capsys.readouterr().out
+    assert load_definition(tmp_path / "r" / "cli").test_id == "cli"
+    assert main(argv) == 1  # the folder exists now: one clear line, non-zero exit
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "already exists" in err and err.count("\n") == 1
