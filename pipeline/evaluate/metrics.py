@@ -34,7 +34,9 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     alpha = np.dot(est, ref) / max(np.dot(ref, ref), 1e-12)
     target = alpha * ref
     noise = est - target
-    return float(10 * np.log10(max(np.dot(target, target), 1e-12) / max(np.dot(noise, noise), 1e-12)))
+    return float(
+        10 * np.log10(max(np.dot(target, target), 1e-12) / max(np.dot(noise, noise), 1e-12))
+    )
 
 
 def snr(reference: np.ndarray, estimate: np.ndarray) -> float:

@@ -1,0 +1,328 @@
+"""Train and check the evaluation emotion classifier on the label table's real speech.
+
+Speaker-disjoint by construction: it trains on the label table's ``train`` split (plus
+``valid`` for choosing the epoch) and is scored on the ``test`` split, whose speakers are
+exactly the held-out speakers the emotion conversion is evaluated on. The report gives
+accuracy, balanced accuracy (mean per-class recall), both chance levels and the confusion
+matrix on that real held-out speech *before* the classifier is used to judge conversions.
+
+The checkpoint is ``<out_dir>/model.pt`` (a studio checkpoint, arch ``emotion.classifier``,
+``extra`` holds the label order and the feature settings) with ``card.json`` and
+``report.md`` next to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+import torch
+from torch import nn
+
+from pipeline.cards import ModelCard
+from pipeline.checkpoint import count_parameters, load_model, save_model
+from pipeline.emotion.classifier import (
+    FEATURE_DIM,
+    EmotionClassifier,
+    MelFrontEnd,
+    utterance_features,
+)
+from pipeline.emotion.features import SAMPLE_RATE
+from pipeline.systems import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+ARCH = "emotion.classifier"
+FEATURE_VERSION = 1
+F0_METHOD = "harvest"
+
+
+@dataclass(frozen=True)
+class ClassifierReport:
+    """Scores of the classifier on one labelled set."""
+
+    n: int
+    accuracy: float
+    balanced_accuracy: float
+    majority_chance: float
+    uniform_chance: float
+    confusion: np.ndarray  # (K, K): rows true class, columns predicted class
+    labels: tuple[str, ...]
+
+    def markdown(self, title: str) -> str:
+        present = self.confusion.sum(axis=1) > 0
+        lines = [
+            f"**{title}** — {self.n} clips: accuracy {self.accuracy:.3f}, balanced accuracy "
+            f"{self.balanced_accuracy:.3f} (chance: majority class {self.majority_chance:.3f}, "
+            f"uniform {self.uniform_chance:.3f}).",
+            "",
+            "| true \\ predicted | " + " | ".join(self.labels) + " | recall |",
+            "|---|" + "---|" * (len(self.labels) + 1),
+        ]
+        for i, name in enumerate(self.labels):
+            if not present[i]:
+                continue
+            row = self.confusion[i]
+            recall = row[i] / row.sum()
+            lines.append(
+                f"| {name} | " + " | ".join(str(int(v)) for v in row) + f" | {recall:.2f} |"
+            )
+        return "\n".join(lines)
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> ClassifierReport:
+    """Accuracy, balanced accuracy (over classes present in ``y_true``), chance, confusion."""
+    k = len(labels)
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    confusion = np.zeros((k, k), dtype=int)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    support = confusion.sum(axis=1)
+    present = support > 0
+    recalls = np.diag(confusion)[present] / support[present]
+    n = len(y_true)
+    return ClassifierReport(
+        n=n,
+        accuracy=float(np.mean(y_true == y_pred)) if n else float("nan"),
+        balanced_accuracy=float(recalls.mean()) if n else float("nan"),
+        majority_chance=float(support.max() / n) if n else float("nan"),
+        uniform_chance=1.0 / max(int(present.sum()), 1),
+        confusion=confusion,
+        labels=tuple(labels),
+    )
+
+
+def fit(
+    features: np.ndarray,
+    targets: np.ndarray,
+    *,
+    n_classes: int = len(EMOTIONS),
+    hidden: int = 64,
+    dropout: float = 0.3,
+    epochs: int = 300,
+    lr: float = 3e-3,
+    weight_decay: float = 1e-3,
+    seed: int = 0,
+    valid: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[EmotionClassifier, dict]:
+    """Full-batch AdamW training with class-balanced cross-entropy.
+
+    Args:
+        features: ``(N, D)`` raw utterance features; targets ``(N,)`` class indices.
+        valid: optional ``(features, targets)``; the epoch with the best balanced accuracy
+            on it is kept (else the last epoch).
+    Returns:
+        ``(model in eval mode, info)`` with ``info = {"epoch": kept epoch, "valid_bacc": ...}``.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = EmotionClassifier(
+        input_dim=features.shape[1], hidden=hidden, n_classes=n_classes, dropout=dropout
+    )
+    model.set_normalization(features)
+    x = torch.as_tensor(features, dtype=torch.float32)
+    y = torch.as_tensor(targets, dtype=torch.long)
+    counts = torch.bincount(y, minlength=n_classes).float()
+    weights = torch.where(
+        counts > 0, counts.sum() / (counts.clamp_min(1) * (counts > 0).sum()), 0.0
+    )
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    best = (-1.0, 0, None)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        noise = 0.05 * torch.randn(x.shape, generator=generator) * model.feature_std
+        loss = loss_fn(model(x + noise), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if valid is not None and (epoch % 10 == 0 or epoch == epochs):
+            pred = model.predict_proba(valid[0]).argmax(axis=1)
+            bacc = score(valid[1], pred, EMOTIONS[:n_classes]).balanced_accuracy
+            if bacc > best[0]:
+                best = (bacc, epoch, {k: v.clone() for k, v in model.state_dict().items()})
+    if best[2] is not None:
+        model.load_state_dict(best[2])
+    model.eval()
+    return model, {"epoch": best[1] if best[2] is not None else epochs, "valid_bacc": best[0]}
+
+
+def _cache_name(path: Path) -> str:
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{FEATURE_VERSION}|{F0_METHOD}"
+    return hashlib.sha1(key.encode()).hexdigest() + ".npy"
+
+
+def clip_features(
+    paths: Sequence[str | Path],
+    cache_dir: str | Path | None = None,
+    progress: Callable[[Iterable], Iterable] = lambda it: it,
+) -> np.ndarray:
+    """``(N, FEATURE_DIM)`` features of audio files, cached one ``.npy`` per file."""
+    front_end = MelFrontEnd()
+    cache = Path(cache_dir) if cache_dir is not None else None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for item in progress(list(paths)):
+        path = Path(item)
+        target = cache / _cache_name(path) if cache is not None else None
+        if target is not None and target.is_file():
+            rows.append(np.load(target))
+            continue
+        wave, sr = sf.read(str(path), dtype="float32", always_2d=False)
+        if wave.ndim == 2:
+            wave = wave.mean(axis=1)
+        feats = utterance_features(wave, int(sr), front_end, f0_method=F0_METHOD)
+        if target is not None:
+            np.save(target, feats)
+        rows.append(feats)
+    return np.stack(rows) if rows else np.zeros((0, FEATURE_DIM), dtype=np.float32)
+
+
+def balanced_subset(frame: pd.DataFrame, per_group: int, seed: int) -> pd.DataFrame:
+    """At most ``per_group`` rows per (speaker, emotion), sampled with ``seed``."""
+    parts = [
+        g.sample(n=min(per_group, len(g)), random_state=seed)
+        for _, g in frame.groupby(["speaker", "emotion"], sort=True)
+    ]
+    return pd.concat(parts).sort_index() if parts else frame.iloc[:0]
+
+
+def load_classifier(folder: str | Path) -> tuple[EmotionClassifier, tuple[str, ...]]:
+    """Load ``<folder>/model.pt``; returns ``(model, label order)``."""
+    model, meta = load_model(Path(folder) / "model.pt")
+    labels = tuple(meta["extra"].get("labels", EMOTIONS))
+    return model, labels
+
+
+def train_and_save(
+    *,
+    labels_path: str | Path | None,
+    out_dir: str | Path,
+    data_root: str | Path | None = None,
+    epochs: int = 300,
+    seed: int = 0,
+    per_group: int = 80,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[Iterable], Iterable] = lambda it: it,
+) -> str:
+    """Train on the ``train`` split, select on ``valid``, report on ``test``; write the checkpoint.
+
+    Returns:
+        The markdown report (also written to ``<out_dir>/report.md``).
+    """
+    from pipeline.corpora import data_dir
+    from pipeline.emotion.labels import LABELS_CSV, load_labels
+
+    started = time.perf_counter()
+    labels_path = Path(labels_path or LABELS_CSV)
+    table = load_labels(labels_path, data_dir=data_root or data_dir())
+    index = {e: i for i, e in enumerate(EMOTIONS)}
+    splits = {}
+    for split in ("train", "valid", "test"):
+        part = table[table["split"] == split]
+        if split == "train":
+            part = balanced_subset(part, per_group, seed)
+        x = clip_features(list(part["abs_path"]), cache_dir, progress)
+        splits[split] = (x, part["emotion"].map(index).to_numpy(), part)
+    if len(splits["train"][1]) == 0:
+        raise ValueError(f"{labels_path}: no training clips")
+    valid = splits["valid"][:2] if len(splits["valid"][1]) else None
+    model, info = fit(splits["train"][0], splits["train"][1], epochs=epochs, seed=seed, valid=valid)
+    reports = {}
+    for split, (x, y, _) in splits.items():
+        if len(y):
+            reports[split] = score(y, model.predict_proba(x).argmax(axis=1), EMOTIONS)
+    out = Path(out_dir)
+    model_kwargs = {
+        "input_dim": FEATURE_DIM,
+        "hidden": 64,
+        "n_classes": len(EMOTIONS),
+        "dropout": 0.3,
+    }
+    extra = {
+        "labels": list(EMOTIONS),
+        "feature_version": FEATURE_VERSION,
+        "f0_method": F0_METHOD,
+        "epoch": int(info["epoch"]),
+    }
+    save_model(
+        out / "model.pt",
+        model,
+        arch=ARCH,
+        model_kwargs=model_kwargs,
+        sample_rate=SAMPLE_RATE,
+        extra=extra,
+    )
+    lines = ["## Evaluation emotion classifier", ""]
+    for split in ("test", "valid", "train"):
+        if split in reports:
+            speakers = ", ".join(sorted(splits[split][2]["speaker"].unique()))
+            lines += [reports[split].markdown(f"{split} split (speakers: {speakers})"), ""]
+    lines.append(
+        f"Epoch kept: {info['epoch']} of {epochs} (best balanced accuracy on valid). "
+        f"Training + feature extraction took {time.perf_counter() - started:.0f} s."
+    )
+    text = "\n".join(lines) + "\n"
+    (out / "report.md").write_text(text, encoding="utf-8")
+    _card(model, reports, labels_path, epochs, seed, per_group, splits).write(out / "card.json")
+    return text
+
+
+def _card(model, reports, labels_path, epochs, seed, per_group, splits) -> ModelCard:
+    test = reports.get("test")
+    metrics = {}
+    for split, rep in reports.items():
+        metrics[f"{split}_accuracy"] = round(rep.accuracy, 3)
+        metrics[f"{split}_balanced_accuracy"] = round(rep.balanced_accuracy, 3)
+        metrics[f"{split}_clips"] = rep.n
+    if test is not None:
+        metrics["test_majority_chance"] = round(test.majority_chance, 3)
+    counts = {s: len(v[1]) for s, v in splits.items()}
+    return ModelCard(
+        name="emotion_classifier",
+        task="emotion",
+        title="Evaluation emotion classifier (judge, not a conversion system)",
+        kind="evaluator",
+        summary=(
+            "Judges converted speech in `python -m pipeline.evaluate emotion`: a small MLP "
+            "over utterance-level log-mel statistics and prosody (Harvest F0, energy, "
+            "syllable rate). Trained only on speakers other than the evaluation speakers."
+        ),
+        architecture=(
+            "MLP 132 → 64 → 64 → 5 (GELU, dropout 0.3) with stored feature "
+            "standardisation; features in pipeline/emotion/classifier.py."
+        ),
+        parameters=count_parameters(model),
+        sample_rate=SAMPLE_RATE,
+        training_data=(
+            f"Label table `{labels_path.name}`: train split (speaker-disjoint from "
+            f"valid and test), at most {per_group} clips per speaker and emotion; "
+            f"clips used: {counts}."
+        ),
+        label_provenance=(
+            "The project's derived labels (docs/EMOTION_LABELS.md): phrase "
+            "meaning for hedgewars exclamations, text valence + per-speaker "
+            "acoustic arousal for Fish Fillets dialogue, 'read = neutral' for the "
+            "asterisk prompts. The arousal half of the dialogue labels was itself "
+            "derived from F0/energy/rate, so part of what this judge learns is "
+            "that labelling rule."
+        ),
+        training_command=(
+            f"python -m pipeline.evaluate train-classifier --epochs {epochs} --seed {seed}"
+        ),
+        metrics=metrics,
+        limitations=(
+            "Few speakers and weakly derived labels; treat accuracies on converted "
+            "speech as relative comparisons between systems, not absolute emotion "
+            "recognition rates."
+        ),
+        license="Code: project licence. Data: see data manifest (GPL-2 / CC-BY-SA).",
+    )

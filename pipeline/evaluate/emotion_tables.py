@@ -1,0 +1,252 @@
+"""Summaries, prosody effect sizes, markdown and target checks of the emotion evaluation.
+
+Prosody shifts are expressed in *real within-speaker standard deviations*: for each prosodic
+measure the real labelled clips (non-test speakers) are centred on their speaker's mean and
+the standard deviation of those centred values is the unit ``sd``. Then
+
+* real effect of emotion ``e``: ``(mean_e - mean_neutral) / sd`` on the centred real clips;
+* converted shift: ``mean(output - source) / sd`` over the same source clips (paired).
+
+A good conversion moves each measure in the real direction by a similar amount.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.evaluate.targets import Target, check, targets_markdown
+from pipeline.systems import EMOTIONS
+
+PROSODY_KEYS = ("f0_mean_st", "f0_range_st", "energy_db", "syllable_rate")
+PROSODY_LABELS = {
+    "f0_mean_st": "F0 mean",
+    "f0_range_st": "F0 range",
+    "energy_db": "energy",
+    "syllable_rate": "rate",
+}
+NON_NEUTRAL = tuple(e for e in EMOTIONS if e != "neutral")
+
+
+def real_effects(real: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Real effect of each emotion vs neutral (rows emotion, columns keys) and the unit sds."""
+    centred = real.copy()
+    for key in PROSODY_KEYS:
+        centred[key] = real[key] - real.groupby("speaker")[key].transform("mean")
+    sds = {k: float(np.nanstd(centred[k])) for k in PROSODY_KEYS}
+    means = centred.groupby("emotion")[list(PROSODY_KEYS)].mean()
+    effects = pd.DataFrame(index=list(EMOTIONS), columns=list(PROSODY_KEYS), dtype=float)
+    for e in EMOTIONS:
+        for k in PROSODY_KEYS:
+            if e in means.index and "neutral" in means.index and sds[k] > 0:
+                effects.loc[e, k] = (means.loc[e, k] - means.loc["neutral", k]) / sds[k]
+    return effects, sds
+
+
+def paired(rows: pd.DataFrame) -> pd.DataFrame:
+    """Converted rows joined with their source row (suffix ``_src``) on ``path``."""
+    cols = [*PROSODY_KEYS, "dnsmos_ovrl", "wer"]
+    src = rows[rows["system"] == "source"][["path", *cols]]
+    src = src.rename(columns={c: f"{c}_src" for c in cols})
+    conv = rows[rows["system"] != "source"]
+    joined = conv.merge(src, on="path", how="left")
+    joined["ovrl_drop"] = joined["dnsmos_ovrl_src"] - joined["dnsmos_ovrl"]
+    return joined
+
+
+def summarize(rows: pd.DataFrame, sds: dict[str, float]) -> pd.DataFrame:
+    """One row per (system, emotion, intensity) with accuracy, similarity, quality, WER, shifts.
+
+    ``source`` (and ``world``) rows: ``accuracy`` for target ``e`` is the share of those
+    clips the classifier already calls ``e`` — the floor a conversion has to beat.
+    """
+    out = []
+    src = rows[rows["system"] == "source"]
+    joined = paired(rows)
+    for name in rows["system"].unique():
+        sub = rows[rows["system"] == name]
+        if (sub["emotion"] == "-").all():
+            for e in EMOTIONS:
+                out.append(
+                    {
+                        "system": name,
+                        "emotion": e,
+                        "intensity": math.nan,
+                        "n": len(sub),
+                        "accuracy": float((sub["predicted"] == e).mean()),
+                        "speaker_sim": sub["speaker_sim"].mean(),
+                        "dnsmos_ovrl": sub["dnsmos_ovrl"].mean(),
+                        "ovrl_drop": src["dnsmos_ovrl"].mean() - sub["dnsmos_ovrl"].mean(),
+                        "wer": sub["wer"].mean(),
+                        "duration_ratio": 1.0,
+                        **{f"shift_{k}": _shift(sub, src, k, sds) for k in PROSODY_KEYS},
+                    }
+                )
+            continue
+        pj = joined[joined["system"] == name]
+        for (e, i), g in pj.groupby(["emotion", "intensity"], sort=False):
+            out.append(
+                {
+                    "system": name,
+                    "emotion": e,
+                    "intensity": float(i),
+                    "n": len(g),
+                    "accuracy": float((g["predicted"] == e).mean()),
+                    "speaker_sim": g["speaker_sim"].mean(),
+                    "dnsmos_ovrl": g["dnsmos_ovrl"].mean(),
+                    "ovrl_drop": g["ovrl_drop"].mean(),
+                    "wer": g["wer"].mean(),
+                    "duration_ratio": float((g["duration_s"] / g["source_duration_s"]).mean()),
+                    **{
+                        f"shift_{k}": float((g[k] - g[f"{k}_src"]).mean() / sds[k])
+                        if sds[k] > 0
+                        else math.nan
+                        for k in PROSODY_KEYS
+                    },
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def _shift(sub: pd.DataFrame, src: pd.DataFrame, key: str, sds: dict[str, float]) -> float:
+    if sds[key] <= 0:
+        return math.nan
+    merged = sub.set_index("path")[key] - src.set_index("path")[key]
+    return float(merged.mean() / sds[key])
+
+
+def system_means(summary: pd.DataFrame) -> pd.DataFrame:
+    """Averages over the four non-neutral targets, per (system, intensity)."""
+    sub = summary[summary["emotion"].isin(NON_NEUTRAL)]
+    cols = ["accuracy", "speaker_sim", "dnsmos_ovrl", "ovrl_drop", "wer", "duration_ratio"]
+    keys = sub["intensity"].fillna(-1.0)
+    agg = sub.groupby([sub["system"], keys], sort=False)[cols].mean().reset_index()
+    agg["intensity"] = agg["intensity"].replace(-1.0, math.nan)
+    return agg
+
+
+def _get(means: pd.DataFrame, system: str, intensity: float, col: str) -> float:
+    sel = means[(means["system"] == system) & (means["intensity"] == intensity)]
+    return float(sel[col].iloc[0]) if len(sel) else math.nan
+
+
+def emotion_targets(means: pd.DataFrame, *, gan: str, intensity: float = 1.0) -> list[Target]:
+    """The issue's targets at ``intensity``, averaged over happy/angry/sad/surprise."""
+    g = {c: _get(means, gan, intensity, c) for c in ("accuracy", "speaker_sim", "ovrl_drop")}
+    d = {c: _get(means, "dsp", intensity, c) for c in ("accuracy", "speaker_sim", "ovrl_drop")}
+    return [
+        check(f"speaker similarity of {gan}", g["speaker_sim"], ">=", 0.75),
+        check(f"DNSMOS OVRL drop of {gan} vs source", g["ovrl_drop"], "<=", 0.3),
+        check(f"emotion accuracy of {gan} minus dsp", g["accuracy"] - d["accuracy"], ">", 0.0),
+        check(
+            f"OVRL drop of {gan} minus dsp's (equal or better naturalness)",
+            g["ovrl_drop"] - d["ovrl_drop"],
+            "<=",
+            0.0,
+        ),
+        check(
+            f"speaker similarity of {gan} minus dsp", g["speaker_sim"] - d["speaker_sim"], ">=", 0.0
+        ),
+        check("speaker similarity of dsp (reference)", d["speaker_sim"], ">=", 0.75),
+        check("DNSMOS OVRL drop of dsp (reference)", d["ovrl_drop"], "<=", 0.3),
+    ]
+
+
+def _f(value: float, digits: int = 2) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _intensity(value: float) -> str:
+    return "–" if not np.isfinite(value) else f"{value:g}"
+
+
+def build_report(
+    rows: pd.DataFrame, real: pd.DataFrame, *, classifier_dir: Path, gan: str, n_sources: int
+) -> tuple[str, list[Target]]:
+    """The markdown report and the target checks."""
+    effects, sds = real_effects(real)
+    summary = summarize(rows, sds)
+    means = system_means(summary)
+    targets = emotion_targets(means, gan=gan)
+    speakers = ", ".join(sorted(rows[rows["system"] == "source"]["speaker"].unique()))
+    lines = [
+        "## Emotion conversion evaluation",
+        "",
+        f"Source: {n_sources} neutral clips of the held-out test speakers ({speakers}), "
+        "converted to every emotion. WER only on English clips with a transcript.",
+        "",
+    ]
+    report = classifier_dir / "report.md"
+    if report.is_file():
+        lines += [
+            "### The judge: emotion classifier on real held-out speech",
+            "",
+            report.read_text(encoding="utf-8")
+            .replace("## Evaluation emotion classifier", "")
+            .strip(),
+            "",
+        ]
+    lines += [
+        "### System averages over happy, angry, sad, surprise",
+        "",
+        "| system | intensity | emotion acc. | speaker sim. | DNSMOS OVRL | OVRL drop | WER | duration ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in means.iterrows():
+        lines.append(
+            f"| `{r['system']}` | {_intensity(r['intensity'])} | {_f(r['accuracy'])} | "
+            f"{_f(r['speaker_sim'])} | {_f(r['dnsmos_ovrl'])} | {_f(r['ovrl_drop'])} | "
+            f"{_f(r['wer'])} | {_f(r['duration_ratio'])} |"
+        )
+    lines += [
+        "",
+        "For `source`/`world` the accuracy column is the share of unconverted (or only "
+        "resynthesised) clips the judge already assigns to the target emotion.",
+        "",
+        "### Per target emotion",
+        "",
+        "| system | intensity | target | n | acc. | spk sim. | OVRL | OVRL drop | WER | "
+        + " | ".join(f"Δ{PROSODY_LABELS[k]}" for k in PROSODY_KEYS)
+        + " |",
+        "|" + "---|" * (9 + len(PROSODY_KEYS)),
+    ]
+    for _, r in summary.iterrows():
+        lines.append(
+            f"| `{r['system']}` | {_intensity(r['intensity'])} | {r['emotion']} | {int(r['n'])} | "
+            f"{_f(r['accuracy'])} | {_f(r['speaker_sim'])} | {_f(r['dnsmos_ovrl'])} | "
+            f"{_f(r['ovrl_drop'])} | {_f(r['wer'])} | "
+            + " | ".join(_f(r[f"shift_{k}"]) for k in PROSODY_KEYS)
+            + " |"
+        )
+    lines += [
+        "",
+        "### Prosody: real emotion effects vs converted shifts",
+        "",
+        "Units: real within-speaker standard deviations ("
+        + ", ".join(f"{PROSODY_LABELS[k]} {sds[k]:.2f}" for k in PROSODY_KEYS)
+        + " in st, st, dB, syllables/s). Real = labelled clips of non-test speakers "
+        f"({len(real)} clips), emotion mean minus neutral mean after per-speaker centring.",
+        "",
+        "| target | source | " + " | ".join(PROSODY_LABELS[k] for k in PROSODY_KEYS) + " |",
+        "|---|---|" + "---|" * len(PROSODY_KEYS),
+    ]
+    for e in NON_NEUTRAL:
+        lines.append(
+            f"| {e} | real | " + " | ".join(_f(effects.loc[e, k]) for k in PROSODY_KEYS) + " |"
+        )
+        for _, r in summary[(summary["emotion"] == e) & (summary["intensity"] == 1.0)].iterrows():
+            lines.append(
+                f"| {e} | `{r['system']}` @1.0 | "
+                + " | ".join(_f(r[f"shift_{k}"]) for k in PROSODY_KEYS)
+                + " |"
+            )
+    lines += [
+        "",
+        "### Targets (intensity 1.0, mean over the four non-neutral targets)",
+        "",
+        targets_markdown(targets),
+    ]
+    return "\n".join(lines) + "\n", targets

@@ -1,0 +1,330 @@
+"""Enhancement evaluation: every system on the fixed test set, quality + speed + memory.
+
+For each system and test item: PESQ-WB, STOI, ESTOI, SI-SDR against the clean reference,
+DNSMOS SIG/BAK/OVRL/P.808 of the output, and the wall-clock time and peak-RSS growth of the
+``system.enhance`` call (see :mod:`pipeline.evaluate.resources`). ``noisy`` is the unprocessed
+input; ``clean`` (optional) scores the references themselves as an upper bound.
+
+Outputs (``out_dir``): ``per_file.csv``, ``summary.csv`` (system × SNR, plus the 0-10 dB
+average), ``resources.csv`` (per system), ``report.md`` and ``targets.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from pipeline.evaluate.dnsmos import DnsmosScorer
+from pipeline.evaluate.metrics import intrusive_metrics
+from pipeline.evaluate.resources import ResourceMeter
+from pipeline.evaluate.targets import Target, check, targets_markdown
+from pipeline.registry import DEFAULT_GAN, Registry
+
+log = logging.getLogger(__name__)
+
+PSEUDO_SYSTEMS = ("noisy", "clean")
+DEFAULT_SYSTEMS = ("noisy", "dsp", DEFAULT_GAN["enhance"], "deepfilternet3")
+TARGET_SNRS = (0.0, 5.0, 10.0)  #: the issue's targets average over these input SNRs
+METRICS = (
+    "pesq_wb",
+    "stoi",
+    "estoi",
+    "si_sdr",
+    "dnsmos_sig",
+    "dnsmos_bak",
+    "dnsmos_ovrl",
+    "dnsmos_p808",
+)
+METRIC_LABELS = {
+    "pesq_wb": "PESQ-WB",
+    "stoi": "STOI",
+    "estoi": "ESTOI",
+    "si_sdr": "SI-SDR (dB)",
+    "dnsmos_sig": "SIG",
+    "dnsmos_bak": "BAK",
+    "dnsmos_ovrl": "OVRL",
+    "dnsmos_p808": "P.808",
+}
+_CLEAN_COLUMNS = ("clean", "clean_path", "clean_wav")
+_NOISY_COLUMNS = ("noisy", "noisy_path", "noisy_wav", "mixture", "path")
+_SNR_COLUMNS = ("snr_db", "snr")
+
+
+@dataclass(frozen=True)
+class TestItem:
+    """One pair of the fixed test set (paths absolute, SNR in dB)."""
+
+    item_id: str
+    clean: Path
+    noisy: Path
+    snr_db: float
+    speaker: str = ""
+    noise: str = ""
+
+
+def _pick(row: dict, names: Sequence[str], what: str) -> str:
+    for name in names:
+        if row.get(name):
+            return row[name]
+    raise ValueError(f"test-set CSV has no {what} column (looked for {', '.join(names)})")
+
+
+def load_test_set(test_dir: str | Path, *, per_snr: int | None = None) -> list[TestItem]:
+    """Read the test set's CSV (``<test_dir>/*.csv``; relative paths are under ``test_dir``).
+
+    Args:
+        per_snr: keep only the first ``per_snr`` items (CSV order) of each SNR.
+    """
+    test_dir = Path(test_dir)
+    csvs = sorted(test_dir.glob("*.csv"))
+    if not csvs:
+        raise FileNotFoundError(
+            f"no test-set CSV in {test_dir} (run: python -m pipeline.corpora testset)"
+        )
+    with csvs[0].open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    items: list[TestItem] = []
+    counts: dict[float, int] = {}
+    for i, row in enumerate(rows):
+        snr = float(_pick(row, _SNR_COLUMNS, "SNR"))
+        if per_snr is not None and counts.get(snr, 0) >= per_snr:
+            continue
+        counts[snr] = counts.get(snr, 0) + 1
+        clean = Path(_pick(row, _CLEAN_COLUMNS, "clean-path"))
+        noisy = Path(_pick(row, _NOISY_COLUMNS, "noisy-path"))
+        items.append(
+            TestItem(
+                item_id=row.get("id") or row.get("item_id") or noisy.stem or str(i),
+                clean=clean if clean.is_absolute() else test_dir / clean,
+                noisy=noisy if noisy.is_absolute() else test_dir / noisy,
+                snr_db=snr,
+                speaker=row.get("speaker", ""),
+                noise=row.get("noise", "") or row.get("noise_path", ""),
+            )
+        )
+    return items
+
+
+def _read(path: Path) -> tuple[np.ndarray, int]:
+    wave, sr = sf.read(str(path), dtype="float32", always_2d=False)
+    if wave.ndim == 2:
+        wave = wave.mean(axis=1)
+    return wave, int(sr)
+
+
+@dataclass
+class EnhanceEvaluation:
+    """Tables produced by :func:`evaluate_enhancement` (pandas DataFrames)."""
+
+    per_file: pd.DataFrame
+    summary: pd.DataFrame
+    resources: pd.DataFrame
+    targets: list[Target] = field(default_factory=list)
+
+
+def evaluate_enhancement(
+    items: Sequence[TestItem],
+    systems: Sequence[str],
+    *,
+    registry: Registry,
+    dnsmos: DnsmosScorer | None,
+    gan: str = DEFAULT_GAN["enhance"],
+    progress: Callable[[Iterable], Iterable] = lambda it: it,
+) -> EnhanceEvaluation:
+    """Run every system over ``items`` and score it.
+
+    The first item is processed once untimed per system (warm-up: lazy initialisation,
+    allocator pools), then every item is timed and metered. ``dnsmos=None`` skips DNSMOS.
+    """
+    available = set(registry.names("enhance")) | set(PSEUDO_SYSTEMS)
+    missing = [s for s in systems if s not in available]
+    for name in missing:
+        log.warning("system %r is not available here; skipped", name)
+    systems = [s for s in systems if s in available]
+    pairs = [(item, *_read(item.clean), *_read(item.noisy)) for item in items]
+    rows: list[dict] = []
+    resources: list[dict] = []
+    for name in systems:
+        system = None if name in PSEUDO_SYSTEMS else registry.get("enhance", name)
+        if system is not None and pairs:
+            _, _, _, warm, warm_sr = pairs[0]
+            system.enhance(warm, warm_sr)
+        total_wall = total_cpu = total_audio = 0.0
+        peak_delta = 0.0
+        for item, clean, clean_sr, noisy, sr in progress(pairs):
+            if clean_sr != sr:
+                raise ValueError(f"{item.item_id}: clean {clean_sr} Hz vs noisy {sr} Hz")
+            row = {
+                "system": name,
+                "item_id": item.item_id,
+                "snr_db": item.snr_db,
+                "speaker": item.speaker,
+                "noise": item.noise,
+                "duration_s": len(noisy) / sr,
+            }
+            if system is None:
+                out = noisy if name == "noisy" else clean
+                row.update(wall_s=math.nan, rtf=math.nan, peak_rss_delta_mib=math.nan)
+            else:
+                with ResourceMeter() as meter:
+                    out = system.enhance(noisy, sr)
+                m = meter.result
+                total_wall += m.wall_s
+                total_cpu += m.cpu_s
+                total_audio += len(noisy) / sr
+                peak_delta = max(peak_delta, m.peak_rss_delta_mib)
+                row.update(
+                    wall_s=m.wall_s,
+                    rtf=m.rtf(len(noisy) / sr),
+                    peak_rss_delta_mib=m.peak_rss_delta_mib,
+                )
+            row.update(intrusive_metrics(clean, out, sr))
+            if dnsmos is not None:
+                row.update({f"dnsmos_{k}": v for k, v in dnsmos.score(out, sr).items()})
+            rows.append(row)
+        if system is not None:
+            resources.append(
+                {
+                    "system": name,
+                    "audio_s": total_audio,
+                    "wall_s": total_wall,
+                    "cpu_s": total_cpu,
+                    "rtf": total_wall / total_audio if total_audio else math.nan,
+                    "cpu_rtf": total_cpu / total_audio if total_audio else math.nan,
+                    "peak_rss_delta_mib": peak_delta,
+                }
+            )
+    per_file = pd.DataFrame(rows)
+    summary = summarize(per_file, systems)
+    res = pd.DataFrame(
+        resources,
+        columns=["system", "audio_s", "wall_s", "cpu_s", "rtf", "cpu_rtf", "peak_rss_delta_mib"],
+    )
+    return EnhanceEvaluation(per_file, summary, res, enhancement_targets(summary, res, gan=gan))
+
+
+def summarize(per_file: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
+    """Mean metrics per system and input SNR, plus ``snr = "0-10"`` (the targets' average)
+    and ``"all"``. Columns: ``system, snr, n`` and every metric present."""
+    metrics = [m for m in METRICS if m in per_file.columns]
+    parts = []
+    for snr, group in per_file.groupby("snr_db"):
+        agg = group.groupby("system")[metrics].mean()
+        agg["n"] = group.groupby("system").size()
+        parts.append(agg.assign(snr=f"{snr:g}"))
+    for label, mask in (
+        ("0-10", per_file["snr_db"].isin(TARGET_SNRS)),
+        ("all", pd.Series(True, index=per_file.index)),
+    ):
+        sub = per_file[mask]
+        if len(sub):
+            agg = sub.groupby("system")[metrics].mean()
+            agg["n"] = sub.groupby("system").size()
+            parts.append(agg.assign(snr=label))
+    if not parts:
+        return pd.DataFrame(columns=["system", "snr", "n", *metrics])
+    out = pd.concat(parts).reset_index()
+    order = {s: i for i, s in enumerate(systems)}
+    out["_s"] = out["snr"].map(lambda label: {"0-10": 1e6, "all": 1e7}.get(label) or float(label))
+    out["_o"] = out["system"].map(order)
+    out = out.sort_values(["_s", "_o"])
+    return out[["system", "snr", "n", *metrics]].reset_index(drop=True)
+
+
+def _value(summary: pd.DataFrame, system: str, metric: str, snr: str = "0-10") -> float:
+    sel = summary[(summary["system"] == system) & (summary["snr"] == snr)]
+    return float(sel[metric].iloc[0]) if len(sel) and metric in sel else math.nan
+
+
+def _rtf(resources: pd.DataFrame, system: str) -> float:
+    sel = resources[resources["system"] == system]
+    return float(sel["rtf"].iloc[0]) if len(sel) else math.nan
+
+
+def enhancement_targets(
+    summary: pd.DataFrame, resources: pd.DataFrame, *, gan: str
+) -> list[Target]:
+    """The issue's targets, on the 0-10 dB average (``nan`` values fail with "not measured")."""
+    pesq = {s: _value(summary, s, "pesq_wb") for s in ("noisy", "dsp", gan, "deepfilternet3")}
+    ovrl = {s: _value(summary, s, "dnsmos_ovrl") for s in ("noisy", gan, "deepfilternet3")}
+    rtf_gan, rtf_dfn = _rtf(resources, gan), _rtf(resources, "deepfilternet3")
+    return [
+        check(f"PESQ-WB gain of {gan} over noisy", pesq[gan] - pesq["noisy"], ">=", 0.8),
+        check(f"PESQ-WB of {gan} minus dsp", pesq[gan] - pesq["dsp"], ">=", 0.4),
+        check(f"DNSMOS OVRL gain of {gan} over noisy", ovrl[gan] - ovrl["noisy"], ">=", 0.8),
+        check(
+            f"PESQ-WB of {gan} minus DeepFilterNet3 (goal)",
+            pesq[gan] - pesq["deepfilternet3"],
+            ">=",
+            0.0,
+        ),
+        check(
+            f"DNSMOS OVRL of {gan} minus DeepFilterNet3 (goal)",
+            ovrl[gan] - ovrl["deepfilternet3"],
+            ">=",
+            0.0,
+        ),
+        check(f"real-time factor of {gan}", rtf_gan, "<=", 0.05),
+        check(f"RTF of {gan} minus DeepFilterNet3's", rtf_gan - rtf_dfn, "<", 0.0),
+    ]
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def markdown_report(evaluation: EnhanceEvaluation, *, title: str = "Enhancement evaluation") -> str:
+    """Markdown: the 0-10 dB table (quality + RTF + memory), per-SNR tables, target checks."""
+    summary, res = evaluation.summary, evaluation.resources
+    metrics = [m for m in METRICS if m in summary.columns]
+    head = ["system", *(METRIC_LABELS[m] for m in metrics), "RTF", "peak RSS Δ (MiB)"]
+    lines = [f"## {title}", ""]
+    avg = summary[summary["snr"] == "0-10"]
+    n_items = int(avg["n"].max()) if len(avg) else 0
+    lines += [f"Averaged over input SNR 0, 5, 10 dB ({n_items} items per system).", ""]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in avg.iterrows():
+        sel = res[res["system"] == r["system"]]
+        rtf = float(sel["rtf"].iloc[0]) if len(sel) else math.nan
+        mem = float(sel["peak_rss_delta_mib"].iloc[0]) if len(sel) else math.nan
+        cells = [
+            f"`{r['system']}`",
+            *(_fmt(r[m], 1 if m == "si_sdr" else 2 if "stoi" not in m else 3) for m in metrics),
+            _fmt(rtf, 4),
+            _fmt(mem, 0),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Per input SNR:", ""]
+    head2 = ["SNR (dB)", "system", "n", *(METRIC_LABELS[m] for m in metrics)]
+    lines += ["| " + " | ".join(head2) + " |", "|" + "---|" * len(head2)]
+    for _, r in summary[~summary["snr"].isin(["0-10", "all"])].iterrows():
+        cells = [
+            r["snr"],
+            f"`{r['system']}`",
+            str(int(r["n"])),
+            *(_fmt(r[m], 1 if m == "si_sdr" else 2 if "stoi" not in m else 3) for m in metrics),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Targets (0-10 dB average):", "", targets_markdown(evaluation.targets)]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(evaluation: EnhanceEvaluation, out_dir: str | Path, *, notes: str = "") -> Path:
+    """Write the CSVs and ``report.md`` into ``out_dir``; returns the report path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    evaluation.per_file.to_csv(out / "per_file.csv", index=False)
+    evaluation.summary.to_csv(out / "summary.csv", index=False)
+    evaluation.resources.to_csv(out / "resources.csv", index=False)
+    pd.DataFrame([t.as_dict() for t in evaluation.targets]).to_csv(out / "targets.csv", index=False)
+    report = out / "report.md"
+    report.write_text(markdown_report(evaluation) + (f"\n{notes}\n" if notes else ""), "utf-8")
+    return report

@@ -1,0 +1,219 @@
+"""Enhancement and emotion report code on tiny fixtures made in tmp_path."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from conftest import voiced_signal
+
+from pipeline.evaluate.emotion_tables import build_report, real_effects, summarize, system_means
+from pipeline.evaluate.enhance_report import (
+    evaluate_enhancement,
+    load_test_set,
+    markdown_report,
+    write_outputs,
+)
+from pipeline.registry import Registry
+from pipeline.systems import EMOTIONS
+
+
+@pytest.fixture
+def tiny_test_set(tmp_path):
+    """4 pairs: 2 voices x SNR 0 and 10 dB, white noise, the corpora helper's CSV layout."""
+    folder = tmp_path / "enhance_test"
+    (folder / "clean").mkdir(parents=True)
+    (folder / "noisy").mkdir()
+    rng = np.random.default_rng(0)
+    rows = []
+    for v, f0 in enumerate((120.0, 210.0)):
+        clean = voiced_signal(16_000, 1.2, f0=f0, seed=v)
+        for snr in (0.0, 10.0):
+            noise = rng.standard_normal(len(clean)).astype(np.float32)
+            noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2) / 10 ** (snr / 10))
+            item = f"v{v}_snr{int(snr):02d}"
+            sf.write(folder / "clean" / f"{item}.wav", clean, 16_000, subtype="PCM_16")
+            sf.write(
+                folder / "noisy" / f"{item}.wav",
+                np.clip(clean + noise, -1, 1),
+                16_000,
+                subtype="PCM_16",
+            )
+            rows.append(
+                {
+                    "id": item,
+                    "clean_path": f"clean/{item}.wav",
+                    "noisy_path": f"noisy/{item}.wav",
+                    "snr_db": snr,
+                    "speaker": f"v{v}",
+                    "noise_path": "white",
+                }
+            )
+    with (folder / "pairs.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+def test_load_test_set_limits_per_snr(tiny_test_set):
+    items = load_test_set(tiny_test_set)
+    assert len(items) == 4 and items[0].clean.is_file() and items[0].noisy.is_file()
+    assert [i.snr_db for i in load_test_set(tiny_test_set, per_snr=1)] == [0.0, 10.0]
+
+
+def test_enhancement_report_noisy_and_dsp(tiny_test_set, tmp_path):
+    items = load_test_set(tiny_test_set)
+    registry = Registry(tmp_path / "no_checkpoints")
+    evaluation = evaluate_enhancement(
+        items, ["noisy", "dsp", "not-a-system"], registry=registry, dnsmos=None
+    )
+    per_file = evaluation.per_file
+    assert len(per_file) == 8 and set(per_file["system"]) == {"noisy", "dsp"}
+    assert per_file[["pesq_wb", "stoi", "estoi", "si_sdr"]].notna().all().all()
+    noisy = per_file[per_file["system"] == "noisy"].set_index("item_id")
+    # SI-SDR of the unprocessed mixture is its input SNR (white noise, long enough)
+    assert noisy["si_sdr"].to_numpy() == pytest.approx(noisy["snr_db"].to_numpy(), abs=0.6)
+    dsp = per_file[per_file["system"] == "dsp"].set_index("item_id")
+    assert (dsp["si_sdr"] > noisy["si_sdr"]).mean() >= 0.5
+    assert dsp["rtf"].gt(0).all() and noisy["rtf"].isna().all()
+    summary = evaluation.summary
+    assert set(summary["snr"]) == {"0", "10", "0-10", "all"}
+    avg = summary[summary["snr"] == "0-10"].set_index("system")
+    assert avg.loc["noisy", "n"] == 4
+    assert avg.loc["noisy", "si_sdr"] == pytest.approx(noisy["si_sdr"].mean())
+    res = evaluation.resources.set_index("system")
+    assert list(res.index) == ["dsp"] and res.loc["dsp", "rtf"] > 0
+    by_name = {t.name: t for t in evaluation.targets}
+    assert not any(t.passed for t in evaluation.targets)  # no GAN here: nothing measured
+    assert all(not t.measured for n, t in by_name.items() if "mask-gan" in n)
+    text = markdown_report(evaluation)
+    assert "| `dsp` |" in text and "Per input SNR" in text and "Targets" in text
+    report = write_outputs(evaluation, tmp_path / "out")
+    for name in ("per_file.csv", "summary.csv", "resources.csv", "targets.csv", "report.md"):
+        assert (report.parent / name).is_file()
+
+
+def test_enhance_cli_writes_outputs(tiny_test_set, tmp_path, capsys):
+    from pipeline.evaluate.__main__ import main
+
+    out = tmp_path / "cli_out"
+    code = main(
+        [
+            "--checkpoints",
+            str(tmp_path / "none"),
+            "enhance",
+            "--test-dir",
+            str(tiny_test_set),
+            "--systems",
+            "noisy,dsp",
+            "--no-dnsmos",
+            "--per-snr",
+            "1",
+            "--out-dir",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert len(pd.read_csv(out / "per_file.csv")) == 4
+    assert "Target checks" in capsys.readouterr().out
+
+
+def _emotion_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synthetic per-clip rows: `good` converts perfectly, `flat` changes nothing."""
+    rows = []
+    base = {"f0_mean_st": 10.0, "f0_range_st": 5.0, "energy_db": -25.0, "syllable_rate": 4.0}
+    up = {"happy": 2.0, "angry": 1.0, "sad": -2.0, "surprise": 3.0, "neutral": 0.0}
+    for clip in range(4):
+        common = {
+            "path": f"c{clip}.wav",
+            "speaker": "s1",
+            "duration_s": 2.0,
+            "source_duration_s": 2.0,
+        }
+        rows.append(
+            {
+                "system": "source",
+                "emotion": "-",
+                "intensity": math.nan,
+                "predicted": "neutral",
+                "dnsmos_ovrl": 3.0,
+                "speaker_sim": 1.0,
+                "wer": 0.1,
+                **base,
+                **common,
+            }
+        )
+        for e in EMOTIONS:
+            shifted = {**base, "f0_mean_st": base["f0_mean_st"] + up[e]}
+            rows.append(
+                {
+                    "system": "good",
+                    "emotion": e,
+                    "intensity": 1.0,
+                    "predicted": e,
+                    "dnsmos_ovrl": 2.9,
+                    "speaker_sim": 0.8,
+                    "wer": 0.2,
+                    **shifted,
+                    **common,
+                }
+            )
+            rows.append(
+                {
+                    "system": "dsp",
+                    "emotion": e,
+                    "intensity": 1.0,
+                    "predicted": "neutral",
+                    "dnsmos_ovrl": 2.0,
+                    "speaker_sim": 0.7,
+                    "wer": 0.3,
+                    **base,
+                    **common,
+                }
+            )
+    real = []
+    for spk, offset in (("a", 0.0), ("b", 5.0)):
+        for e in EMOTIONS:
+            for k in range(3):
+                real.append(
+                    {
+                        "path": f"{spk}{e}{k}",
+                        "speaker": spk,
+                        "emotion": e,
+                        "f0_mean_st": 10 + offset + up[e] + (k - 1) * 0.5,
+                        "f0_range_st": 5.0 + k,
+                        "energy_db": -25.0 + k,
+                        "syllable_rate": 4.0 + k,
+                    }
+                )
+    return pd.DataFrame(rows), pd.DataFrame(real)
+
+
+def test_emotion_tables_known_answers(tmp_path):
+    rows, real = _emotion_rows()
+    effects, sds = real_effects(real)
+    assert effects.loc["happy", "f0_mean_st"] == pytest.approx(2.0 / sds["f0_mean_st"])
+    assert effects.loc["neutral", "f0_mean_st"] == pytest.approx(0.0)
+    summary = summarize(rows, sds)
+    good = summary[summary["system"] == "good"].set_index("emotion")
+    assert good.loc["sad", "accuracy"] == 1.0
+    assert good.loc["sad", "shift_f0_mean_st"] == pytest.approx(effects.loc["sad", "f0_mean_st"])
+    assert good.loc["angry", "ovrl_drop"] == pytest.approx(0.1)
+    source = summary[summary["system"] == "source"].set_index("emotion")
+    assert source.loc["neutral", "accuracy"] == 1.0 and source.loc["happy", "accuracy"] == 0.0
+    means = system_means(summary).set_index("system")
+    assert means.loc["dsp", "accuracy"] == 0.0 and means.loc[
+        "good", "speaker_sim"
+    ] == pytest.approx(0.8)
+    text, targets = build_report(rows, real, classifier_dir=tmp_path, gan="good", n_sources=4)
+    by_name = {t.name: t for t in targets}
+    assert by_name["speaker similarity of good"].passed
+    assert by_name["DNSMOS OVRL drop of good vs source"].passed
+    assert by_name["emotion accuracy of good minus dsp"].value == pytest.approx(1.0)
+    assert not by_name["speaker similarity of dsp (reference)"].passed
+    assert "| happy | real |" in text
