@@ -1,7 +1,7 @@
 """Ship a trained emotion GAN run as ``checkpoints/emotion/stargan-emotion/``.
 
-    python scripts/ship_emotion.py runs/emotion_stargan [--which best|last]
-        [--out checkpoints/emotion/stargan-emotion] [--provenance notes.md]
+    python scripts/ship_emotion.py runs/emotion_stargan --command "python -m pipeline.train ..."
+        [--which best|last] [--out checkpoints/emotion/stargan-emotion]
 
 Copies the inference checkpoint (generator weights + normalisation buffers only) and the
 run's config, then writes ``card.json`` with every number taken from the run: steps and
@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.cards import ModelCard  # noqa: E402
 from pipeline.checkpoint import atomic_torch_save, count_parameters, load_model, read_checkpoint  # noqa: E402
+from pipeline.emotion.labels import LABELS_CSV, load_labels  # noqa: E402
 from pipeline.emotion.system import GanConverter  # noqa: E402
 from pipeline.emotion.testsignals import synthetic_voice  # noqa: E402
 
@@ -48,6 +49,62 @@ ARCHITECTURE = (
 )
 
 
+TRAINING_DATA = (
+    "Real human speech from Debian packages, fetched with `apt-get download` + `dpkg -x` by "
+    "`python -m pipeline.corpora prepare` (16 kHz, silences trimmed): "
+    "`hedgewars-data` voice packs (acted exclamations of game characters, GFDL-1.3), "
+    "`fillets-ng-data-cs` and `fillets-ng-data-nl` (acted Czech and Dutch game dialogue, GPL-2), "
+    "`asterisk-core-sounds-en-g722` (one woman reading telephony prompts, CC-BY-SA-3.0). "
+    "Only clips in the label table `{table}` (confidence >= {min_conf}) were used; speakers are "
+    "disjoint between the train, valid and test splits (the corpus manifest's split). Labelled "
+    "training clips (route: emotion count): {counts}."
+)
+
+PROVENANCE = (
+    "No emotion-annotated corpus is reachable from this machine, so **every label is derived by a "
+    "rule, not given by a human listener or by the actor's instructions** (procedure and checks: "
+    "`docs/EMOTION_LABELS.md`, code `pipeline/emotion/labels.py`). Three routes: *phrase* - each "
+    "hedgewars exclamation phrase (e.g. 'Illgetyou', 'Ohdear') was assigned an emotion once by its "
+    "meaning, so every recording of that phrase gets it whatever the actor did; *circumplex* - Fish "
+    "Fillets lines get valence from the English original text (VADER lexicon score) and arousal from "
+    "the speaker-normalised F0 level, energy and syllable rate of the recording, and the circumplex "
+    "quadrant picks happy/angry/sad/neutral (surprise from a textual marker plus high arousal); "
+    "*read* - the asterisk prompts are all neutral. What this means for quality: the labels are "
+    "noisy and partly circular - on the dialogue route 'angry'/'happy' are by construction the "
+    "higher-F0/louder/faster clips of a speaker, which is exactly the prosody this model learns to "
+    "change, so the model's validation classifier accuracy is *not* evidence that listeners would "
+    "hear the intended emotion. The phrase route involves no acoustics and is the least circular. "
+    "The labels are emotion categories of acted game speech, not of natural conversation."
+)
+
+LIMITATIONS = (
+    "Trained for a short time ({steps} steps) on 2 shared CPU cores; small, noisily labelled data. "
+    "The generator is conditioned on the target only: the source is assumed to be roughly neutral "
+    "(the speaking-rate factor is relative to neutral). F0 and energy are normalised by the "
+    "utterance's own mean at inference (by the speaker's mean in training). WORLD resynthesis "
+    "adds its own buzziness, worse on noisy or creaky input, and DIO F0 errors propagate. "
+    "The validation numbers below come from the auxiliary classifier that was trained together "
+    "with the generator on the same kind of derived labels; the independent evaluation "
+    "(`python -m pipeline.evaluate emotion`) is the one to trust."
+)
+
+
+def label_counts(table: Path, min_confidence: float) -> str:
+    """``route: emotion count`` of the train split of the label table."""
+    frame = load_labels(table)
+    train = frame[(frame["split"] == "train") & (frame["confidence"] >= min_confidence)]
+    counts = train.groupby(["route", "emotion"]).size()
+    return "; ".join(
+        f"{route}: " + ", ".join(f"{e} {n}" for e, n in counts[route].items())
+        for route in counts.index.get_level_values(0).unique()
+    )
+
+
+def _rel(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def measure_rtf(folder: Path, seconds: float = 5.0, repeats: int = 3) -> float:
     """Median end-to-end RTF of the shipped system on a synthetic 5 s voice, 1 torch thread."""
     torch.set_num_threads(1)
@@ -69,17 +126,14 @@ def main() -> None:
     parser.add_argument("--which", choices=("best", "last"), default="last")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
-        "--provenance", type=Path, required=True, help="markdown text: where the labels came from"
+        "--labels", type=Path, default=LABELS_CSV, help="the label table trained on"
     )
-    parser.add_argument(
-        "--training-data", type=Path, required=True, help="markdown text: data, packages, licences"
-    )
-    parser.add_argument("--limitations", type=Path, required=True)
     parser.add_argument("--command", required=True, help="the exact training command that was run")
     args = parser.parse_args()
 
     payload = read_checkpoint(args.run / f"{args.which}.pt")
     extra = payload["extra"]
+    min_conf = float(extra.get("config", {}).get("data", {}).get("min_confidence", 0.0))
     args.out.mkdir(parents=True, exist_ok=True)
     slim = {k: v for k, v in payload.items() if k != "extra"}
     slim["extra"] = {k: v for k, v in extra.items() if k != "config"}
@@ -123,13 +177,15 @@ def main() -> None:
         architecture=ARCHITECTURE.format(n_blocks=kw.get("n_blocks"), channels=kw.get("channels")),
         parameters=count_parameters(model),
         sample_rate=int(payload["sample_rate"]),
-        training_data=args.training_data.read_text(encoding="utf-8").strip(),
-        label_provenance=args.provenance.read_text(encoding="utf-8").strip(),
+        training_data=TRAINING_DATA.format(
+            table=_rel(args.labels), min_conf=min_conf, counts=label_counts(args.labels, min_conf)
+        ),
+        label_provenance=PROVENANCE,
         training_command=args.command,
         training_steps=int(extra.get("step", 0)),
         training_time=f"{float(extra.get('elapsed_s', 0)) / 60:.0f} min wall-clock on 2 shared CPU cores (1 torch thread)",
         metrics=metrics,
-        limitations=args.limitations.read_text(encoding="utf-8").strip(),
+        limitations=LIMITATIONS.format(steps=int(extra.get("step", 0))),
         license="Weights trained on GPL-2+/CC-BY-SA data; see training data.",
         citation=(
             "Kaneko et al., StarGAN-VC2 (Interspeech 2019); Kameoka et al., StarGAN-VC (SLT 2018); "

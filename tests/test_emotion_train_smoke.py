@@ -72,7 +72,7 @@ TINY = [
 
 def test_segments_are_deterministic_and_normalised(tmp_path: Path) -> None:
     table = make_corpus(tmp_path, clips_per_cell=1)
-    corpus = FeatureCorpus(build_cache(read_label_table(table), tmp_path / "cache"))
+    corpus = FeatureCorpus(build_cache(read_label_table(table, root=tmp_path), tmp_path / "cache"))
     train = corpus.indices("train")
     norm = Normalizer.fit(corpus, train)
     data = SegmentDataset(corpus, train, norm, segment_frames=40, seed=3)
@@ -95,11 +95,13 @@ def test_segments_are_deterministic_and_normalised(tmp_path: Path) -> None:
 def test_tiny_training_cli_checkpoint_and_resume(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_corpus(tmp_path)
+    table = make_corpus(tmp_path)
     monkeypatch.setenv("STUDIO_DATA", str(tmp_path))
     out = tmp_path / "run"
     config = tmp_path / "cfg.yaml"
-    config.write_text(f"train:\n  out_dir: {out}\n  steps: 3\n  seed: 1\n")
+    config.write_text(
+        f"data:\n  label_table: {table}\ntrain:\n  out_dir: {out}\n  steps: 3\n  seed: 1\n"
+    )
     sets = [x for item in TINY for x in ("--set", item)]
     assert train_main(["emotion", "--config", str(config), *sets]) == 0
     for name in ("last.pt", "best.pt", "train_state.pt", "log.csv", "config.yaml"):

@@ -102,10 +102,13 @@ def analyze_clip(path: str | Path, dim: int = wf.CODED_DIM) -> FrameFeatures:
     return frame_features(wf.analyze(wave, wf.SAMPLE_RATE), dim)
 
 
-def read_label_table(path: str | Path, *, root: str | Path | None = None) -> list[Clip]:
+def read_label_table(
+    path: str | Path, *, root: str | Path | None = None, min_confidence: float = 0.0
+) -> list[Clip]:
     """Read a label table CSV with columns ``path, speaker, emotion`` (and optional ``split``).
 
-    Extra columns are ignored; rows whose emotion is not in :data:`EMOTIONS` are skipped.
+    Extra columns are ignored; rows whose emotion is not in :data:`EMOTIONS`, or whose
+    optional ``confidence`` column is below ``min_confidence``, are skipped.
     A relative ``path`` is resolved against ``root`` (default: the table's folder, then its
     parent, i.e. the data directory for ``data/emotion/labels.csv``).
     """
@@ -121,6 +124,8 @@ def read_label_table(path: str | Path, *, root: str | Path | None = None) -> lis
             raise ValueError(f"{path}: missing columns {sorted(missing)}")
         for row in reader:
             if row["emotion"] not in EMOTIONS:
+                continue
+            if min_confidence > 0 and float(row.get("confidence") or 0.0) < min_confidence:
                 continue
             audio = Path(row["path"])
             if not audio.is_absolute():

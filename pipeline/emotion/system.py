@@ -15,7 +15,8 @@ source features. ``a = 0`` short-circuits to plain WORLD analysis + resynthesis.
 The envelope is changed *differentially*: the source envelope is multiplied by
 ``decode(coded_converted) / decode(coded_source)``, so fine spectral detail that the
 36-dim coding discards is kept; the frame energy is then set to source energy plus the
-converted energy change.
+converted energy change (in pauses: the mean change over active frames, so background
+noise is not reshaped).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pipeline.checkpoint import load_model
 from pipeline.emotion import features as wf
 from pipeline.emotion.data import Normalizer, frame_features, utterance_means
 from pipeline.emotion.model import EmotionGenerator
+from pipeline.emotion.prosody import active_frames
 from pipeline.systems import EMOTIONS, ConversionSystem
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ class GanConverter(ConversionSystem):
         if intensity <= 0.0:
             return wf.synthesize(world, n_samples=len(wave))
         converted = convert_world(self.generator, self.normalizer, world, emotion, intensity)
-        return wf.synthesize(converted)
+        return wf.synthesize(converted, n_samples=converted.n_samples)
 
 
 @torch.no_grad()
@@ -108,7 +110,10 @@ def convert_world(
     )
     sp = world.sp * ratio
     old_power = np.maximum(np.mean(world.sp, axis=1), 1e-20)
-    gain_db = np.clip(energy - feats.energy, -30.0, 30.0)
+    gain_db = np.clip(energy - feats.energy, -20.0, 20.0)
+    active = active_frames(feats.energy)
+    if active.any():  # pauses follow the mean level change, not their own (noise) contour
+        gain_db = np.where(active, gain_db, float(gain_db[active].mean()))
     sp *= (old_power * 10.0 ** (gain_db / 10.0) / np.maximum(np.mean(sp, axis=1), 1e-20))[:, None]
     f0 = wf.f0_from_log(lf0.astype(np.float64), world.voiced)
     f0 = np.where(world.voiced, np.clip(f0, wf.F0_FLOOR, wf.F0_CEIL), 0.0)

@@ -47,11 +47,13 @@ SEMITONES_PER_LN = 12.0 / np.log(2.0)
 class EmotionDataConfig:
     """Where the labelled clips are and how segments are cut.
 
-    ``label_table`` and ``cache_dir`` are relative to the data directory (``$STUDIO_DATA``
-    or ``data/``) unless absolute.
+    ``label_table`` is a path as given (e.g. the committed
+    ``pipeline/emotion/data/emotion_labels.csv``); its audio paths and ``cache_dir`` are
+    relative to the data directory (``$STUDIO_DATA`` or ``data/``).
     """
 
-    label_table: str = "emotion/labels.csv"
+    label_table: str = "pipeline/emotion/data/emotion_labels.csv"
+    min_confidence: float = 0.0  # drop rows whose label confidence is lower
     cache_dir: str = "emotion/cache"
     segment_frames: int = 128  # 0.64 s at 5 ms
     val_split: str = "valid"
@@ -109,8 +111,9 @@ class EmotionTask:
     def __init__(self, config: EmotionConfig, info: DistInfo) -> None:
         self.config = config
         root = data_dir()
-        table = root / config.data.label_table
-        clips = read_label_table(table)
+        clips = read_label_table(
+            config.data.label_table, root=root, min_confidence=config.data.min_confidence
+        )
         if info.is_main:
             cache = build_cache(clips, root / config.data.cache_dir, progress=True)
         if info.distributed:
