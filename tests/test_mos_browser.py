@@ -13,9 +13,9 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from mos_fixtures import make_test
 
 from pipeline.mos.storage import RatingStore, read_ratings
+from pipeline.mos.synthetic import make_test
 from ui.listening_test import build_listening_tab
 from ui.results import build_results_tab
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from mos_fixtures import tone
 
 from pipeline.audio import rms_dbfs
 from pipeline.mos.__main__ import main
 from pipeline.mos.builder import BuildError, BuildOptions, SystemSpec, build_test
 from pipeline.mos.definition import load_definition
+from pipeline.mos.synthetic import tone
 
 
 def noisy_clips(folder: Path, n: int = 2) -> list[Path]:

@@ -12,12 +12,12 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mos_fixtures import make_test
 
 from pipeline.mos.assignment import new_order
 from pipeline.mos.definition import DefinitionError, Stimulus, TestDefinition, load_definition
 from pipeline.mos.listening import ListeningTest, PlayTracker, resolve_listener
 from pipeline.mos.storage import read_ratings
+from pipeline.mos.synthetic import make_test
 
 
 def rate_all(test: ListeningTest, listener: str, choice: int = 3) -> None:

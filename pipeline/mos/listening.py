@@ -98,6 +98,7 @@ class ListeningTest:
         self.store = RatingStore(self.folder / "ratings.csv")
         self.sessions = SessionBook(self.folder, self.definition)
         self._durations: dict[str, float] = {}
+        self._stimuli = self.definition.by_id()
 
     @property
     def test_id(self) -> str:
@@ -120,7 +121,7 @@ class ListeningTest:
         return total - len(self.remaining(session)), total
 
     def presentation(self, session: Session, stimulus_id: str) -> Presentation:
-        stim = self.definition.by_id()[stimulus_id]
+        stim = self._stimuli[stimulus_id]
         spec = self.definition.spec
         if not spec.paired:
             return Presentation(stim, (stim.file,), False)
@@ -196,7 +197,8 @@ class ListeningTest:
         saved = self.store.append(row)
         if not saved:
             log.info("duplicate rating ignored: %s %s", session.listener_id, stimulus_id)
-        if not self.remaining(session) and session.stage != "done":
+        rated = self.store.rated_by(session.listener_id, refresh=False)  # current as of append
+        if session.stage != "done" and rated.issuperset(session.order):
             session.stage = "done"
             session.completed = time.time()
             self.save(session)

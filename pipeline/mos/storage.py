@@ -25,7 +25,7 @@ import re
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -127,9 +127,23 @@ def utc_now() -> str:
 
 
 @dataclass
+class _Request:
+    key: tuple[str, ...]
+    line: bytes
+    saved: bool = False
+    done: bool = False
+    error: Exception | None = None
+
+
+@dataclass
 class _Index:
     offset: int = 0
     keys: set[tuple[str, ...]] | None = None
+    by_listener: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, key: tuple[str, ...]) -> None:
+        self.keys.add(key)
+        self.by_listener.setdefault(key[0], set()).add(key[1])
 
 
 class RatingStore:
@@ -143,8 +157,11 @@ class RatingStore:
     def __init__(self, csv_path: str | Path, *, lock_timeout: float = 30.0) -> None:
         self.path = Path(csv_path)
         self._file_lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
-        self._thread_lock = threading.Lock()
+        self._thread_lock = threading.Lock()  # guards the index and the file descriptor work
         self._index = _Index()
+        self._batch = threading.Condition()  # guards _pending / _flushing (group commit)
+        self._pending: list[_Request] = []
+        self._flushing = False
 
     # -- writing ---------------------------------------------------------------------------
     def append(self, row: Mapping[str, Any]) -> bool:
@@ -152,25 +169,63 @@ class RatingStore:
 
         ``timestamp`` is filled in (UTC) when absent. Raises :class:`RatingError` for a row
         without ``listener_id``/``stimulus_id`` or with a non-numeric score.
+
+        Group commit: rows arriving from several threads while a write is in progress are
+        written together by the next writer with one ``os.write`` and one ``fsync``; each
+        caller returns only after the ``fsync`` covering its row.
         """
         row = dict(row)
         row.setdefault("timestamp", utc_now())
-        key = self._key(row)
-        line = format_line(row)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._thread_lock, self._file_lock:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                keys = self._refresh(fd)
-                if key in keys:
-                    return False
-                _write_all(fd, line)
-                os.fsync(fd)
-                self._index.offset += len(line)
-                keys.add(key)
-            finally:
-                os.close(fd)
-        return True
+        request = _Request(self._key(row), format_line(row))
+        with self._batch:
+            self._pending.append(request)
+            while not request.done:
+                if self._flushing:
+                    self._batch.wait()
+                    continue
+                batch, self._pending, self._flushing = self._pending, [], True
+                self._batch.release()
+                try:
+                    self._write_batch(batch)
+                finally:
+                    self._batch.acquire()
+                    self._flushing = False
+                    self._batch.notify_all()
+        if request.error is not None:
+            raise request.error
+        return request.saved
+
+    def _write_batch(self, batch: list[_Request]) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._thread_lock, self._file_lock:
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+                try:
+                    keys = self._refresh(fd)
+                    lines = []
+                    for request in batch:
+                        request.saved = request.key not in keys
+                        if request.saved:
+                            self._index.add(request.key)
+                            lines.append(request.line)
+                    if lines:
+                        data = b"".join(lines)
+                        _write_all(fd, data)
+                        os.fsync(fd)
+                        self._index.offset += len(data)
+                finally:
+                    os.close(fd)
+            for request in batch:
+                request.done = True
+        except Exception as err:  # handed to every caller of this batch: none is acknowledged
+            for request in batch:
+                request.error, request.saved, request.done = err, False, True
+            self._index = _Index()  # re-read from disk next time
+        finally:
+            for request in batch:  # interrupted (e.g. KeyboardInterrupt): never acknowledge
+                if not request.done:
+                    request.error = RatingError("write interrupted")
+                    request.saved, request.done = False, True
 
     def stored_keys(self) -> set[tuple[str, ...]]:
         """All ``(listener_id, stimulus_id)`` keys on disk now (a copy)."""
@@ -183,10 +238,17 @@ class RatingStore:
             finally:
                 os.close(fd)
 
-    def rated_by(self, listener_id: str) -> set[str]:
-        """Stimulus ids the listener has a stored rating for."""
-        lid = neutralise(listener_id)
-        return {stim for who, stim in self.stored_keys() if who == lid}
+    def rated_by(self, listener_id: str, *, refresh: bool = True) -> set[str]:
+        """Stimulus ids the listener has a stored rating for.
+
+        ``refresh=False`` answers from this instance's index without touching the file: it
+        holds every row on disk as of this instance's last read or write (e.g. right after
+        :meth:`append`), which is enough to tell that a listener's own session is complete.
+        """
+        if refresh:
+            self.stored_keys()
+        with self._thread_lock:
+            return set(self._index.by_listener.get(neutralise(listener_id), ()))
 
     # -- internals -------------------------------------------------------------------------
     @staticmethod
@@ -225,7 +287,7 @@ class RatingStore:
             for raw in data[start:].decode("utf-8", errors="replace").splitlines():
                 fields = parse_line(raw, header)
                 if fields is not None:
-                    index.keys.add(tuple(fields[k] for k in KEY))
+                    index.add(tuple(fields[k] for k in KEY))
             index.offset = size
         return index.keys
 

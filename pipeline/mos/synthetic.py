@@ -1,4 +1,8 @@
-"""Helpers shared by the MOS tests: a tiny listening test made of short synthetic clips."""
+"""A tiny listening test made of short synthetic tones: for tests, demos and the benchmark.
+
+``make_test(root)`` writes ``root/<test_id>/`` with ``items x systems`` clips (each
+``seconds`` long, 16 kHz), optional references, training, gold items and headphone check.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ RATE = 16_000
 
 
 def tone(seconds: float, freq: float, *, rate: int = RATE) -> np.ndarray:
+    """A sine of ``freq`` Hz, amplitude 0.2: ``(round(seconds * rate),)`` float32."""
     t = np.arange(int(seconds * rate)) / rate
     return (0.2 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
