@@ -7,6 +7,7 @@ chunks so memory stays flat with length, and hands back audio at the caller's ra
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 
@@ -34,6 +35,13 @@ class EnhancementSystem(ABC):
     def enhance_native(self, wave: np.ndarray) -> np.ndarray:
         """``(n,)`` float32 at :attr:`sample_rate` → ``(n,)`` float32, same length."""
 
+    def chunk_processor(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The function applied to successive chunks of one input (default
+        :meth:`enhance_native`). Systems with a recurrent state may return a fresh stateful
+        callable that carries its state from one chunk to the next: chunks arrive in order,
+        each starting ``chunk_seconds - overlap_seconds`` after the previous one."""
+        return self.enhance_native
+
     def enhance(self, wave: np.ndarray, sr: int) -> np.ndarray:
         """Enhance ``wave`` (``(samples,)`` float32 in [-1, 1] at ``sr`` Hz).
 
@@ -43,7 +51,7 @@ class EnhancementSystem(ABC):
         native = resample(wave, sr, self.sample_rate)
         chunk = int(self.chunk_seconds * self.sample_rate)
         overlap = int(self.overlap_seconds * self.sample_rate)
-        out = process_in_chunks(self.enhance_native, native, chunk=chunk, overlap=overlap)
+        out = process_in_chunks(self.chunk_processor(), native, chunk=chunk, overlap=overlap)
         out = np.clip(out, -1.0, 1.0)
         return fit_length(resample(out, self.sample_rate, sr), len(wave)).astype(np.float32)
 

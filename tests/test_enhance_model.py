@@ -60,11 +60,11 @@ def test_chunked_equals_whole_file(tiny_system):
     clean = speech_like(23.0, 16_000, seed=5)
     noisy = mix_at_snr(clean, coloured_noise(len(clean), seed=6), 5.0)
     whole = tiny_system.enhance_native(noisy)  # one pass, no chunks
-    chunked = tiny_system.enhance(noisy, 16_000)  # 10 s chunks, 1 s cross-fades
+    chunked = tiny_system.enhance(noisy, 16_000)  # 10 s chunks, 1 s cross-fades, state carried
     assert chunked.shape == noisy.shape
     err = chunked - np.clip(whole, -1, 1)
     rel_db = 10 * np.log10(np.sum(err**2) / np.sum(whole**2))
-    assert rel_db < -40.0, rel_db
+    assert rel_db < -50.0, rel_db
 
 
 @pytest.mark.parametrize("sr", [8_000, 16_000, 22_050, 48_000])
@@ -108,3 +108,14 @@ def test_shipped_checkpoint_loads_and_improves_si_sdr():
     noisy = mix_at_snr(clean, coloured_noise(len(clean), seed=12, exponent=0.5), 5.0)
     out = system.enhance(noisy, 16_000)
     assert si_sdr(clean, out) > si_sdr(clean, noisy) + 1.0
+
+
+def test_state_split_is_exact():
+    torch.manual_seed(1)
+    gen = MaskGenerator(hidden=16, gru_layers=2).eval()
+    wave = torch.randn(1, 16_000) * 0.1
+    with torch.no_grad():
+        plain = gen(wave)
+        split, state = gen.forward_with_state(wave, None, 128 * 40)
+    torch.testing.assert_close(split, plain)
+    assert state is not None and state.shape == (2, 1, 16)

@@ -75,19 +75,55 @@ class MaskGenerator(nn.Module):
 
     def mask(self, magnitude: torch.Tensor) -> torch.Tensor:
         """``(batch, bins, frames)`` noisy magnitude → mask of the same shape in [0, mask_max]."""
+        return self.mask_with_state(magnitude)[0]
+
+    def mask_with_state(
+        self,
+        magnitude: torch.Tensor,
+        state: torch.Tensor | None = None,
+        state_frame: int | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`mask` with an explicit GRU state, for chunked (streaming) inference.
+
+        Args:
+            magnitude: ``(batch, bins, frames)``.
+            state: GRU hidden state ``(gru_layers, batch, hidden)`` before frame 0, or None.
+            state_frame: also return the GRU state reached just before this frame index.
+        Returns:
+            ``(mask, state_at_state_frame)`` (the state is None when ``state_frame`` is).
+        """
         feats = (torch.log(magnitude.square() + LOG_FLOOR) + FEATURE_SHIFT) / FEATURE_SCALE
         # pad so output frame t sees frames t-1 .. t+lookahead
         x = F.pad(feats, (1, self.lookahead))
         x = self.encoder_act(self.encoder(x)).transpose(1, 2)  # (batch, frames, hidden)
-        h, _ = self.gru(x)
+        kept = None
+        if state_frame is None:
+            h, _ = self.gru(x, state)
+        else:
+            first, kept = self.gru(x[:, :state_frame], state)
+            rest, _ = self.gru(x[:, state_frame:], kept)
+            h = torch.cat([first, rest], dim=1)
         logits = self.decoder(torch.cat([x, h], dim=-1)).transpose(1, 2)
-        return self.mask_max * torch.sigmoid(logits)
+        return self.mask_max * torch.sigmoid(logits), kept
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """``(batch, samples)`` float32 at 16 kHz → ``(batch, samples)`` enhanced."""
+        return self.forward_with_state(wave)[0]
+
+    def forward_with_state(
+        self,
+        wave: torch.Tensor,
+        state: torch.Tensor | None = None,
+        state_sample: int | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`forward` that starts from GRU ``state`` and also returns the state reached
+        at sample ``state_sample`` (a multiple of ``hop``), where the next chunk begins."""
         spec = self.stft(wave)
-        gain = self.mask(spec.abs())
-        return self.istft(spec * gain, wave.shape[-1])
+        frame = None if state_sample is None else state_sample // self.hop
+        if frame is not None and not 0 < frame < spec.shape[-1]:
+            frame = None
+        gain, kept = self.mask_with_state(spec.abs(), state, frame)
+        return self.istft(spec * gain, wave.shape[-1]), kept
 
 
 class _MelSubDiscriminator(nn.Module):
