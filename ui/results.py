@@ -76,6 +76,7 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
                     file_count="multiple",
                     file_types=["audio"],
                     type="filepath",
+                    elem_id="builder-clips",
                 )
                 b_clean = gr.File(
                     label="Clean references (same file names; optional)",
@@ -107,8 +108,8 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
                     )
                 b_title = gr.Textbox(label="Title")
                 b_instructions = gr.Textbox(label="Instructions (optional)", lines=3)
-                build_btn = gr.Button("Build test", variant="primary")
-                build_msg = gr.Markdown()
+                build_btn = gr.Button("Build test", variant="primary", elem_id="builder-build")
+                build_msg = gr.Markdown(elem_id="builder-message")
 
     def tests_update():
         tests = list_tests(ratings_root)
