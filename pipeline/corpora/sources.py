@@ -359,7 +359,10 @@ def _noise(path: Path, source: str, package: str, licence: str, category: str) -
 
 
 def list_ktuberling(root: Path) -> list[Clip]:
-    """Spoken object names ``ktuberling/sounds/<lang>/<word>.ogg|wav``; speaker = language."""
+    """Spoken object names ``ktuberling/sounds/<lang>/<id>.ogg|wav``; speaker = language.
+
+    The file id names the object, not the spoken word, so ``text`` stays empty.
+    """
     package = "ktuberling-data"
     base = root / "usr" / "share" / "ktuberling" / "sounds"
     clips = []
@@ -392,8 +395,6 @@ def _word(path: Path, source: str, package: str, lang: str, rel: str, word: str)
         speaker=f"{source}-{lang}",
         language=lang,
         licence=PACKAGES[package].licence,
-        dialog_id=word,
-        text=word,
-        text_en=word if lang == "en" else "",
+        dialog_id=word,  # a file id (object / letter name), not a transcript
         category="word",
     )
