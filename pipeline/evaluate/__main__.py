@@ -49,6 +49,7 @@ def _enhance(args: argparse.Namespace) -> int:
         registry=registry,
         dnsmos=scorer,
         gan=args.gan,
+        jobs=args.jobs,
         progress=_progress("items"),
     )
     elapsed = time.perf_counter() - started
@@ -56,7 +57,8 @@ def _enhance(args: argparse.Namespace) -> int:
         f"Test set: `{test_dir}` ({len(items)} items). Whole evaluation run took "
         f"{elapsed:.0f} s wall-clock on this machine (torch threads: {args.threads}). "
         "RTF = wall-clock time of `system.enhance` / audio duration, summed over items after "
-        "one untimed warm-up call, single process. Peak RSS Δ = largest growth of the "
+        "one untimed warm-up call, single process, while none of the evaluation's own scoring "
+        f"ran (scoring used {args.jobs} process(es) afterwards). Peak RSS Δ = largest growth of the "
         "process's peak resident memory during one `enhance` call (Linux VmHWM reset per call)."
     )
     report = write_outputs(evaluation, args.out_dir, notes=notes)
@@ -76,6 +78,8 @@ def _train_classifier(args: argparse.Namespace) -> int:
         out_dir=args.out_dir,
         epochs=args.epochs,
         seed=args.seed,
+        per_group=args.per_group,
+        min_confidence=args.min_confidence,
         cache_dir=args.cache_dir,
         progress=_progress("features"),
     )
@@ -119,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--gan", default=DEFAULT_GAN["enhance"], help="system the targets are about")
     e.add_argument("--per-snr", type=int, default=None, help="first N items of each SNR only")
     e.add_argument("--no-dnsmos", action="store_true")
+    e.add_argument("--jobs", type=int, default=1, help="worker processes for the (untimed) scoring")
     e.add_argument("--out-dir", type=Path, default=Path("runs/eval_enhance"))
 
     c = sub.add_parser("train-classifier", help="train the evaluation emotion classifier")
@@ -127,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--cache-dir", type=Path, default=Path("runs/emotion_features"))
     c.add_argument("--epochs", type=int, default=300)
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--per-group", type=int, default=80, help="max train clips per speaker+emotion")
+    c.add_argument("--min-confidence", type=float, default=0.6, help="label confidence filter")
 
     m = sub.add_parser("emotion", help="emotion accuracy, prosody, speaker, DNSMOS, WER")
     m.add_argument("--systems", default=f"source,dsp,{DEFAULT_GAN['emotion']}")

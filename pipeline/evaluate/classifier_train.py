@@ -210,10 +210,13 @@ def train_and_save(
     epochs: int = 300,
     seed: int = 0,
     per_group: int = 80,
+    min_confidence: float = 0.6,
     cache_dir: str | Path | None = None,
     progress: Callable[[Iterable], Iterable] = lambda it: it,
 ) -> str:
     """Train on the ``train`` split, select on ``valid``, report on ``test``; write the checkpoint.
+
+    Only clips whose label ``confidence`` is at least ``min_confidence`` are used (all splits).
 
     Returns:
         The markdown report (also written to ``<out_dir>/report.md``).
@@ -224,6 +227,8 @@ def train_and_save(
     started = time.perf_counter()
     labels_path = Path(labels_path or LABELS_CSV)
     table = load_labels(labels_path, data_dir=data_root or data_dir())
+    if "confidence" in table:
+        table = table[table["confidence"] >= min_confidence]
     index = {e: i for i, e in enumerate(EMOTIONS)}
     splits = {}
     for split in ("train", "valid", "test"):
@@ -272,11 +277,13 @@ def train_and_save(
     )
     text = "\n".join(lines) + "\n"
     (out / "report.md").write_text(text, encoding="utf-8")
-    _card(model, reports, labels_path, epochs, seed, per_group, splits).write(out / "card.json")
+    _card(model, reports, labels_path, epochs, seed, per_group, splits, min_confidence).write(
+        out / "card.json"
+    )
     return text
 
 
-def _card(model, reports, labels_path, epochs, seed, per_group, splits) -> ModelCard:
+def _card(model, reports, labels_path, epochs, seed, per_group, splits, min_conf) -> ModelCard:
     test = reports.get("test")
     metrics = {}
     for split, rep in reports.items():
@@ -304,7 +311,8 @@ def _card(model, reports, labels_path, epochs, seed, per_group, splits) -> Model
         sample_rate=SAMPLE_RATE,
         training_data=(
             f"Label table `{labels_path.name}`: train split (speaker-disjoint from "
-            f"valid and test), at most {per_group} clips per speaker and emotion; "
+            f"valid and test), label confidence >= {min_conf}, at most {per_group} clips "
+            "per speaker and emotion; "
             f"clips used: {counts}."
         ),
         label_provenance=(
