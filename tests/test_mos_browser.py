@@ -168,3 +168,22 @@ def test_results_tab_needs_password(results_url, tmp_path: Path):
         assert "sysA" in page.inner_text("#results-report")
         page.screenshot(path=str(tmp_path / "mos_results.png"), full_page=True)
         browser.close()
+
+
+def test_anonymous_listener_keeps_its_id_across_reloads(app_url):
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, folder = app_url
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(f"{url}/?test=demo")
+        line = page.get_by_text("Your participant ID")
+        first = line.inner_text()
+        assert "anon-" in first
+        page.get_by_label("I agree").check()
+        page.get_by_role("button", name="Start").click()
+        page.get_by_text("How many beeps").wait_for()
+        page.reload()
+        page.get_by_text("How many beeps").wait_for()  # same session: consent not asked again
+        assert page.get_by_text("Your participant ID").inner_text() == first
+        browser.close()

@@ -89,7 +89,10 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
     gr.HTML(CSS, visible=True, padding=False)
     with gr.Column(elem_classes="mos-tab"):
         state = gr.State({})
-        browser = gr.BrowserState("", storage_key=BROWSER_KEY, secret="studio-mos-v1")
+        # the anonymous id travels through a hidden textbox and lives in localStorage (read
+        # and written by small js hooks); gr.BrowserState is not used because inside a tab
+        # that is not shown yet it is not mounted when the page-load event fires.
+        browser = gr.Textbox(visible=False)
         header = gr.Markdown()
         message = gr.Markdown()
         with gr.Column(visible=False) as picker_col:
@@ -381,7 +384,18 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
 
     root = gr.context.Context.root_block
     private = {"api_visibility": "private"}
-    root.load(on_load, inputs=[browser], outputs=[*outputs, state, browser], **private)
+    root.load(
+        on_load,
+        inputs=[browser],
+        outputs=[*outputs, state, browser],
+        js=f"() => window.localStorage.getItem('{BROWSER_KEY}') || ''",
+        **private,
+    ).then(
+        None,
+        inputs=[browser],
+        js=f"(v) => {{ if (v) window.localStorage.setItem('{BROWSER_KEY}', v); return []; }}",
+        **private,
+    )
     picker_btn.click(on_pick, inputs=[picker, state], outputs=[*outputs, state], **private)
     start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **private)
     submit_btn.click(
