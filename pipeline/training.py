@@ -13,7 +13,7 @@ it owns its models, optimizers, data and losses; this loop owns everything aroun
   training-state file (``train_state.pt``: all modules, optimizers, schedulers, step, RNG
   states, best metric, elapsed time), a long-format CSV log and ``config.yaml``;
 * a wall-clock budget (``max_minutes``) and an absolute UTC deadline, after which the loop
-  checkpoints and stops cleanly.
+  checkpoints and stops cleanly; SIGTERM / Ctrl-C do the same after the current step.
 
 Files in ``out_dir``: ``config.yaml``, ``log.csv`` (``step,elapsed_s,split,metric,value``),
 ``last.pt``, ``best.pt``, ``train_state.pt``.
@@ -26,6 +26,8 @@ import logging
 import math
 import os
 import random
+import signal
+import threading
 import time
 import zlib
 from collections import defaultdict
@@ -187,6 +189,17 @@ def _deadline_passed(settings: TrainSettings, started: float) -> bool:
     return False
 
 
+class _StopRequest:
+    """Signal handler that asks the loop to checkpoint and stop after the current step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        log.warning("received signal %d: will checkpoint and stop after this step", signum)
+        self.requested = True
+
+
 class CsvLog:
     """Append-only long-format log; the header is written once; rows past a resume point are
     dropped so the log matches the restored state exactly."""
@@ -339,14 +352,28 @@ class Trainer:
         return metrics
 
     def _agree(self, flag: bool) -> bool:
-        """Rank 0's decision, shared with every rank."""
+        """True on every rank when any rank says so."""
         if not self.info.distributed:
             return flag
-        box = [flag]
-        dist.broadcast_object_list(box, src=0)
-        return bool(box[0])
+        box = torch.tensor([1.0 if flag else 0.0])
+        dist.all_reduce(box, op=dist.ReduceOp.MAX)
+        return bool(box.item() > 0)
 
     def run(self, *, resume: bool) -> TrainResult:
+        """Train; SIGTERM / SIGINT finish the current step, checkpoint and return."""
+        stop = _StopRequest()
+        installed = threading.current_thread() is threading.main_thread()
+        previous = {}
+        if installed:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, stop)
+        try:
+            return self._run(resume=resume, stop_request=stop)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _run(self, *, resume: bool, stop_request: _StopRequest) -> TrainResult:
         s = self.settings
         state_path = self.out_dir / STATE_FILE
         if resume and state_path.is_file():
@@ -395,12 +422,12 @@ class Trainer:
                 count = 0
             if self.step % s.val_every == 0 or self.step == s.steps:
                 self._validate(csv_log)
-            stop = self._agree(_deadline_passed(s, self._started))
+            stop = self._agree(_deadline_passed(s, self._started) or stop_request.requested)
             if self.step % s.ckpt_every == 0 or self.step == s.steps or stop:
                 self.save_inference("last.pt")
                 self.save_state()
             if stop and self.step < s.steps:
-                log.warning("time budget reached at step %d: stopping", self.step)
+                log.warning("stopping at step %d (time budget or signal)", self.step)
                 stopped = True
                 break
         bar.close()

@@ -107,3 +107,35 @@ def test_unknown_config_key_is_a_clear_error(tmp_path, capsys):
 def test_unknown_task_is_rejected():
     with pytest.raises(SystemExit):
         train.parse_args(["nope", "--config", "x.yaml"])
+
+
+def test_sigterm_checkpoints_and_stops(tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    config = _config(tmp_path)
+    out = tmp_path / "run"
+    done = threading.Event()
+
+    def send_sigterm_once_training() -> None:
+        # log.csv appears only after the loop has installed its signal handler
+        while not done.is_set() and not (out / "log.csv").is_file():
+            time.sleep(0.05)
+        if not done.is_set():
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=send_sigterm_once_training, daemon=True)
+    thread.start()
+    try:
+        assert (
+            _run(config, out, "--set", "train.steps=100000", "--set", "train.val_every=100000") == 0
+        )
+    finally:
+        done.set()
+        thread.join()
+    state = torch.load(out / "train_state.pt", weights_only=True)
+    assert 0 < state["step"] < 100000
+    assert torch.load(out / "last.pt", weights_only=True)["extra"]["step"] == state["step"]
