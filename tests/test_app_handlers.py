@@ -39,9 +39,8 @@ def test_enhance_then_analyse_with_reference(registry: Registry, tmp_path: Path)
     handlers = EnhancementHandlers(registry, scorer=lambda: _FakeDnsmos())
     (sr, samples), status = handlers.enhance(str(noisy_path), "dsp", progress=_no_progress)
     assert sr == 16_000 and samples.dtype == np.int16 and len(samples) == 48_000
-    figure, text = handlers.analyse(
-        str(noisy_path), (sr, samples), str(clean_path), progress=_no_progress
-    )
+    figure = handlers.figures(str(noisy_path), (sr, samples), progress=_no_progress)
+    text = handlers.quality(str(noisy_path), (sr, samples), str(clean_path), progress=_no_progress)
     assert len(figure.axes) >= 2
     assert "DNSMOS" in text and "PESQ-WB" in text and "SI-SDR" in text
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
@@ -55,7 +54,7 @@ def test_reference_of_another_length_is_rejected(registry: Registry, tmp_path: P
     handlers = EnhancementHandlers(registry, scorer=lambda: _FakeDnsmos())
     result = to_output(voiced_signal(16_000, 3.0), 16_000)
     with pytest.raises(gr.Error, match="clean reference is 1.00 s but the input is 3.00 s"):
-        handlers.analyse(str(noisy_path), result, str(other), progress=_no_progress)
+        handlers.quality(str(noisy_path), result, str(other), progress=_no_progress)
 
 
 def test_missing_and_bad_inputs_raise_gr_error(registry: Registry, tmp_path: Path) -> None:

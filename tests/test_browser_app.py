@@ -23,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 60_000
+DNSMOS_TIMEOUT_MS = 240_000
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +74,9 @@ def test_conversion_tab_in_browser(page, real_speech: Path, tmp_path: Path) -> N
 def test_enhancement_tab_in_browser(page, real_speech: Path, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Speech enhancement").click()
     _upload_and_run(page, "enhance", real_speech)
-    page.get_by_text("DNSMOS P.835").first.wait_for()
     page.locator("#enhance-spectrograms img").wait_for()
+    # DNSMOS's first call JIT-compiles librosa features: allow for a slow, busy machine
+    page.get_by_text("DNSMOS P.835").first.wait_for(timeout=DNSMOS_TIMEOUT_MS)
     page.screenshot(path=str(tmp_path / "enhancement.png"), full_page=True)
     assert (tmp_path / "enhancement.png").stat().st_size > 10_000
 

@@ -1,8 +1,8 @@
 """The "Speech enhancement" tab: denoise, hear and see before/after, quality figures.
 
 Endpoint ``/enhance`` (inputs: audio file, system name; outputs: enhanced audio, status)
-runs the system; the figures and scores follow in a second, UI-only step so API clients
-get their audio without waiting for the analysis.
+runs the system; spectrograms and then quality scores follow in UI-only steps, so API
+clients get their audio without waiting for the analysis and users see figures early.
 """
 
 from __future__ import annotations
@@ -73,26 +73,33 @@ class EnhancementHandlers:
         )
         return to_output(out, audio.sample_rate), status
 
-    def analyse(
-        self,
-        path: str | None,
-        result: AudioValue | None,
-        reference: str | None,
-        progress: gr.Progress = gr.Progress(),
+    def figures(
+        self, path: str | None, result: AudioValue | None, progress: gr.Progress = gr.Progress()
     ):
-        """Spectrograms before/after, DNSMOS of both, intrusive metrics against ``reference``."""
+        """Spectrograms of the input and the enhanced speech (fast: shown first)."""
         from pipeline.plots import spectrogram_figure  # deferred: keeps start-up fast
 
         before = load_input(path)
         after = from_component(result)
-        progress(0.1, desc="drawing spectrograms")
-        figure = spectrogram_figure(
+        progress(0.2, desc="drawing spectrograms")
+        return spectrogram_figure(
             [
                 ("input", before.wave, before.sample_rate),
                 ("enhanced", after.wave, after.sample_rate),
             ]
         )
-        progress(0.4, desc="scoring DNSMOS (non-intrusive)")
+
+    def quality(
+        self,
+        path: str | None,
+        result: AudioValue | None,
+        reference: str | None,
+        progress: gr.Progress = gr.Progress(),
+    ) -> str:
+        """DNSMOS of input and output; PESQ/STOI/SI-SDR against ``reference`` when given."""
+        before = load_input(path)
+        after = from_component(result)
+        progress(0.1, desc="scoring DNSMOS (non-intrusive)")
         scorer = self.scorer()
         with user_errors():
             dnsmos = {
@@ -124,7 +131,7 @@ class EnhancementHandlers:
                 "_Add a clean reference (same recording, without noise) to also get "
                 "PESQ-WB, STOI/ESTOI and SI-SDR._",
             ]
-        return figure, "\n".join(text)
+        return "\n".join(text)
 
     @staticmethod
     def _reference(path: str, sr: int, length: int) -> np.ndarray:
@@ -172,9 +179,6 @@ def build_enhancement_tab(
         [enhanced, status],
         api_name="enhance",
         concurrency_limit=2,
-    ).success(
-        handlers.analyse,
-        [noisy, enhanced, reference],
-        [spectrograms, quality],
-        api_visibility="private",
+    ).success(handlers.figures, [noisy, enhanced], spectrograms, api_visibility="private").success(
+        handlers.quality, [noisy, enhanced, reference], quality, api_visibility="private"
     )
