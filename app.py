@@ -1,7 +1,7 @@
 """Emotion & Enhancement Studio — the web app's composition root.
 
     python app.py [--host H] [--port P] [--share] [--auth USER:PASS]
-                  [--admin-password PW] [--listening-only]
+                  [--admin-password PW] [--listening-only] [--ratings-root DIR]
 
 Builds one :class:`pipeline.registry.Registry` (systems load once, on first use), lays out one
 tab per ``ui`` module, and launches Gradio with analytics and ``/monitoring`` off, an upload
