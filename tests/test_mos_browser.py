@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from pipeline.mos.storage import RatingStore, read_ratings
 from pipeline.mos.synthetic import make_test
@@ -68,12 +69,21 @@ def app_url(tmp_path: Path):
 
 
 def play_and_rate(page, label: str) -> None:
-    """Play every visible clip to the end, choose ``label``, submit."""
+    """Play every visible clip to the end, choose ``label``, submit.
+
+    Like a listener, play again when the answer is still locked (a click that lands while
+    the player is still decoding does not start playback).
+    """
     submit = page.locator("#mos-submit")
-    for player in page.locator("[id^=mos-player-]:visible").all():
-        player.locator("button.play-pause-button").click()
-        page.wait_for_timeout(900)  # 0.5 s clips
-    page.wait_for_function("!document.querySelector('#mos-submit').disabled", timeout=10_000)
+    for _ in range(4):
+        for player in page.locator("[id^=mos-player-]:visible").all():
+            player.locator("button.play-pause-button").click()
+            page.wait_for_timeout(900)  # 0.5 s clips
+        try:
+            page.wait_for_function("!document.querySelector('#mos-submit').disabled", timeout=3_000)
+            break
+        except PlaywrightTimeout:
+            continue
     page.locator("#mos-choice").get_by_label(label, exact=True).check()
     submit.click()
 
@@ -187,3 +197,45 @@ def test_anonymous_listener_keeps_its_id_across_reloads(app_url):
         page.get_by_text("How many beeps").wait_for()  # same session: consent not asked again
         assert page.get_by_text("Your participant ID").inner_text() == first
         browser.close()
+
+
+@pytest.fixture
+def ccr_url(tmp_path: Path):
+    root = tmp_path / "ratings"
+    make_test(root, test_id="cmp", question="ccr", items=2, items_per_session=2, training=0)
+    with gr.Blocks() as demo:
+        with gr.Tab("Listening test"):
+            build_listening_tab(ratings_root=root)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}", root / "cmp"
+    finally:
+        demo.close()
+
+
+def test_paired_comparison_needs_both_clips_and_corrects_the_sign(ccr_url):
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, folder = ccr_url
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"{url}/?listener=cmp1")
+        page.get_by_label("I agree").check()
+        page.get_by_role("button", name="Start").click()
+        page.get_by_text("Clip 1 of 2").wait_for()
+        for label in ("Sample A", "Sample B"):
+            assert page.get_by_text(label, exact=True).is_visible()
+        page.locator("#mos-player-0 button.play-pause-button").click()
+        page.wait_for_timeout(1500)
+        assert page.locator("#mos-submit").is_disabled()  # Sample B not played yet
+        play_and_rate(page, "Better")  # "B is better than A"
+        page.get_by_text("Clip 2 of 2").wait_for()
+        play_and_rate(page, "Better")
+        page.get_by_text("DONE-1234").wait_for()
+        browser.close()
+    ratings = read_ratings(folder / "ratings.csv")
+    assert len(ratings) == 2
+    for row in ratings.itertuples():
+        # stimulus played second -> B is the stimulus -> +2; played first -> -2
+        assert row.score == (2 if row.order == "ref-first" else -2)
