@@ -21,6 +21,7 @@ from ui.listening_test import build_listening_tab
 from ui.results import build_results_tab
 
 CHROMIUM = "/usr/bin/chromium"
+TIMEOUT_MS = 60_000  # generous: CI machines may be busy
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -94,6 +95,7 @@ def test_listener_completes_session_with_reload(app_url, tmp_path: Path):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # phone-sized
+        page.set_default_timeout(TIMEOUT_MS)
         page.goto(f"{url}/?PROLIFIC_PID=test1")
         page.get_by_label("I agree").check()
         page.get_by_role("button", name="Start").click()
@@ -165,6 +167,7 @@ def test_results_tab_needs_password(results_url, tmp_path: Path):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
         page.goto(results_url)
         page.locator("#results-password input").fill("wrong")
         page.locator("#results-unlock").click()
@@ -186,6 +189,7 @@ def test_anonymous_listener_keeps_its_id_across_reloads(app_url):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
         page.goto(f"{url}/?test=demo")
         line = page.get_by_text("Your participant ID")
         first = line.inner_text()
@@ -220,6 +224,7 @@ def test_paired_comparison_needs_both_clips_and_corrects_the_sign(ccr_url):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.set_default_timeout(TIMEOUT_MS)
         page.goto(f"{url}/?listener=cmp1")
         page.get_by_label("I agree").check()
         page.get_by_role("button", name="Start").click()

@@ -38,6 +38,8 @@ def test_build_acr_test(tmp_path: Path):
     assert len(regular) == 4
     assert {s.system for s in regular} == {"input", "enhance/dsp"}
     assert sum(s.gold is not None for s in definition.stimuli) == 1
+    assert [s.trap for s in definition.stimuli if s.trap is not None] == [2]  # "2 Poor"
+    assert (definition.gold_per_session, definition.trap_per_session) == (1, 1)
     assert [t.expected for t in definition.training] == [5, 1]
     assert definition.headphone_check is not None
     assert "-26 dBov" in definition.notes
@@ -56,7 +58,7 @@ def test_build_acr_test(tmp_path: Path):
 def test_build_paired_ccr_test_has_references(tmp_path: Path):
     clips = noisy_clips(tmp_path / "in", n=1)
     options = BuildOptions(
-        test_id="cmp", question="ccr", reference="input", gold=0, headphone_check=False
+        test_id="cmp", question="ccr", reference="input", gold=0, traps=0, headphone_check=False
     )
     definition = build_test(tmp_path / "r", clips, ["enhance:dsp"], options)
     (stim,) = definition.stimuli

@@ -213,3 +213,15 @@ def test_report_api_matches_cli_numbers(tmp_path: Path):
     report = write_report(tmp_path / "ratings.csv", tmp_path / "o")
     assert report.summary.set_index("system").loc["B", "median"] == 1.5
     assert "ratings from 3 listeners" in report.markdown()
+
+
+def test_csv_from_another_tool_without_play_counts(tmp_path: Path):
+    path = tmp_path / "other.csv"
+    path.write_text(
+        "listener_id,stimulus_id,system,item_id,score\n"
+        "a,s1,X,i1,4\na,s2,Y,i1,2\nb,s1,X,i1,5\nb,s2,Y,i1,1\n"
+    )
+    frame = read_ratings(path)
+    listeners = stats.screen_listeners(frame)
+    assert listeners["passed"].all()  # nothing logged about playback: not held against anyone
+    assert stats.summarize(frame).set_index("system").loc["X", "mos"] == pytest.approx(4.5)

@@ -219,6 +219,10 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
                 out[title] = text("rating_title", lang, n=done_n + 1, total=total)
             page = Page(session.stage, ref, clips, [PlayTracker(test.duration(c)) for c in clips])
             out[prompt] = text(f"prompt_{d.question}", lang, attribute=d.attribute)
+            stim = test.definition.by_id().get(ref)
+            if stim is not None and stim.trap is not None and d.trap_text:
+                label = scale_label(d.question, int(stim.trap), lang, d.scale)
+                out[prompt] += "\n\n" + text("trap_prompt", lang, label=label)
             choices = [(scale_label(d.question, s, lang, d.scale), s) for s in spec.scores]
             if not spec.paired:
                 labels = [text("clip_single", lang)]

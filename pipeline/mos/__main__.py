@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--items-per-session", type=int, default=10)
     b.add_argument("--votes-per-stimulus", type=int, default=8)
     b.add_argument("--gold", type=int, default=1, help="number of gold (degraded) items")
+    b.add_argument(
+        "--traps",
+        type=int,
+        default=1,
+        help="number of trap items (attention checks asking for a stated answer)",
+    )
     b.add_argument("--no-training", action="store_true")
     b.add_argument("--no-headphone-check", action="store_true")
     b.add_argument("--completion-code", default=None)
@@ -94,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 items_per_session=args.items_per_session,
                 votes_per_stimulus=args.votes_per_stimulus,
                 gold=args.gold,
+                traps=args.traps,
                 training=not args.no_training,
                 headphone_check=not args.no_headphone_check,
                 completion_code=args.completion_code,

@@ -4,8 +4,9 @@ For every input clip and every requested system the builder runs the system, res
 result to one rate, normalises its RMS level to one target (``pipeline.audio.normalize_level``,
 default −26 dBov, peak-limited to 0.99 — clips that hit the limiter are reported), writes it
 under an anonymous random-hex file name and records it in the definition. It also makes
-training anchors, optional gold items (strongly degraded clips with a known answer) and a
-headphone check (count the beeps).
+training anchors, optional gold items (strongly degraded clips with a known answer), trap
+items (attention checks: the page asks for a stated answer) and a headphone check (count
+the beeps).
 
 System specs (strings, as on the CLI):
 
@@ -104,6 +105,7 @@ class BuildOptions:
     items_per_session: int = 10
     votes_per_stimulus: int = 8
     gold: int = 1
+    traps: int = 1
     training: bool = True
     headphone_check: bool = True
     completion_code: str | None = None
@@ -243,6 +245,20 @@ def build_test(
                 gold=DEGRADED_EXPECTED[q],
             )
         )
+    scale = QUESTIONS[q].scores
+    for n, (item, wave, sr) in enumerate(loaded[: options.traps]):
+        # an attention check: an ordinary-sounding clip whose page asks for a given answer
+        rel = builder.write(wave, sr)
+        stimuli.append(
+            Stimulus(
+                id="s" + Path(rel).stem,
+                file=rel,
+                system="trap",
+                item_id=item,
+                reference=references.get(item) if paired else None,
+                trap=scale[(len(scale) // 2 + 1 + n) % len(scale)],
+            )
+        )
     training: list[TrainingClip] = []
     if options.training and loaded:
         item, wave, sr = loaded[-1]
@@ -272,7 +288,7 @@ def build_test(
         items_per_session=options.items_per_session,
         votes_per_stimulus=options.votes_per_stimulus,
         gold_per_session=1 if any(s.gold is not None for s in stimuli) else 0,
-        trap_per_session=0,
+        trap_per_session=1 if any(s.trap is not None for s in stimuli) else 0,
         completion_code=options.completion_code or secrets.token_hex(4).upper(),
         training=training,
         headphone_check=check,

@@ -125,6 +125,7 @@ class TestDefinition:
     sample_rate: int | None = None
     level_dbov: float | None = None
     language: str = "en"
+    trap_text: bool = True  # show trap items' requested answer as text on the page
     notes: str = ""
 
     @property

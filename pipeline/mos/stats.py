@@ -105,8 +105,9 @@ def screen_listeners(frame: pd.DataFrame, rules: ScreeningRules | None = None) -
         reg = regular(group)["score"].to_numpy(dtype=float)
         gold_ok = bool(np.all(np.abs(gold["score"] - gold["expected"]) <= rules.gold_tolerance))
         trap_ok = bool(np.all(trap["score"] == trap["expected"]))
-        played = group["play_count"].fillna(0) >= 1 if "play_count" in group else None
-        all_played = True if played is None or not rules.require_played else bool(played.all())
+        counts = group["play_count"]
+        known = rules.require_played and counts.notna().any()  # other tools may not log plays
+        all_played = bool((counts.fillna(0) >= 1).all()) if known else True
         variance = float(np.var(reg)) if len(reg) else math.nan
         variance_ok = len(reg) < 2 or variance >= rules.min_variance
         reasons = [

@@ -340,6 +340,9 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for name in ("item_id", "question", "condition", "session_id", "test_id"):
         if name not in frame:
             frame[name] = ""
+    for name in ("expected", "play_count"):
+        if name not in frame:
+            frame[name] = float("nan")
     frame = frame.dropna(subset=["score"])
     return frame.drop_duplicates(subset=list(KEY), keep="first").reset_index(drop=True)
 

@@ -55,6 +55,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "done_code": "Your completion code is:\n\n# `{code}`\n\nCopy it back into the study platform.",
         "done_no_code": "You have finished the test. You may close this page.",
         "error": "Something went wrong: {error}",
+        "trap_prompt": "**Attention check:** for this clip, please answer **{label}**.",
         # prompts per question type
         "prompt_acr": "How would you rate the **{attribute}** of the speech you heard?",
         "prompt_dcr": (
