@@ -156,7 +156,10 @@ class RatingStore:
 
     def __init__(self, csv_path: str | Path, *, lock_timeout: float = 30.0) -> None:
         self.path = Path(csv_path)
-        self._file_lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        # short poll: waiters retry every 2 ms instead of filelock's default 50 ms
+        self._file_lock = FileLock(
+            str(self.path) + ".lock", timeout=lock_timeout, poll_interval=0.002
+        )
         self._thread_lock = threading.Lock()  # guards the index and the file descriptor work
         self._index = _Index()
         self._batch = threading.Condition()  # guards _pending / _flushing (group commit)
