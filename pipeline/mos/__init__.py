@@ -1,0 +1,15 @@
+"""MOS listening tests: definitions, stimuli building, listener sessions, ratings, statistics.
+
+Modules (no gradio here; the tabs live in ``ui/listening_test.py`` and ``ui/results.py``):
+
+* :mod:`~pipeline.mos.definition` — question types/scales and the ``definition.yaml`` schema;
+* :mod:`~pipeline.mos.builder` — runs registry systems, levels/resamples/anonymises stimuli;
+* :mod:`~pipeline.mos.assignment` — sessions on disk and balanced stimulus assignment;
+* :mod:`~pipeline.mos.listening` — listener-side logic (play-to-end, sign correction, submit);
+* :mod:`~pipeline.mos.storage` — ``RatingStore``, the one append-only, crash-safe write path;
+* :mod:`~pipeline.mos.stats` / :mod:`~pipeline.mos.report` — MOS, screening, significance;
+* :mod:`~pipeline.mos.strings` — every listener-facing string (translations);
+* :mod:`~pipeline.mos.synthetic` — a tiny tone-based test for tests, demos and benchmarks.
+
+CLI: ``python -m pipeline.mos build ...`` and ``python -m pipeline.mos report ...``.
+"""
