@@ -333,7 +333,9 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
         key = f"{test.test_id}/{ctx['listener_id']}"
         with tests.lock:
             page = tests.pages.get(key)
-        if page is None or not page.complete():
+        if page is None:  # e.g. the server restarted under an open page: show it afresh
+            return render(ctx, text("play_first", lang))
+        if not page.complete():
             return {message: text("play_first", lang)}
         if value is None:
             return {message: text("choose_first", lang)}
