@@ -13,21 +13,24 @@ and a freshly measured real-time factor on this machine.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.cards import ModelCard  # noqa: E402
 from pipeline.checkpoint import atomic_torch_save, count_parameters, load_model, read_checkpoint  # noqa: E402
-from pipeline.emotion.labels import LABELS_CSV, load_labels  # noqa: E402
+from pipeline.emotion.labels import LABELS_CSV  # noqa: E402
 from pipeline.emotion.system import GanConverter  # noqa: E402
 from pipeline.emotion.testsignals import synthetic_voice  # noqa: E402
+from pipeline.systems import EMOTIONS  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "checkpoints" / "emotion" / "stargan-emotion"
@@ -91,7 +94,8 @@ LIMITATIONS = (
 
 def label_counts(table: Path, min_confidence: float) -> str:
     """``route: emotion count`` of the train split of the label table."""
-    frame = load_labels(table)
+    frame = pd.read_csv(table, keep_default_na=False, na_values=[""])
+    frame = frame[frame["emotion"].isin(EMOTIONS)]  # rows the training reader keeps
     train = frame[(frame["split"] == "train") & (frame["confidence"] >= min_confidence)]
     counts = train.groupby(["route", "emotion"]).size()
     return "; ".join(
@@ -147,9 +151,9 @@ def main() -> None:
     }
     if not metrics:
         metrics["validation"] = "none recorded in this checkpoint (last.pt); see log.csv in the run"
-    metrics["RTF (5 s, 1 thread, this CPU, WORLD analysis included)"] = round(
-        measure_rtf(args.out), 3
-    )
+    load = os.getloadavg()[0]
+    rtf_key = f"RTF (5 s, 1 thread, WORLD analysis included; 2-core CPU at load average {load:.1f})"
+    metrics[rtf_key] = round(measure_rtf(args.out), 3)
     metrics["checkpoint size (MB)"] = round(size_mb, 2)
     counts = extra.get("clip_counts", {})
     metrics.update(
@@ -158,7 +162,7 @@ def main() -> None:
             for split, c in counts.items()
         }
     )
-    metrics["speakers"] = extra.get("speakers")
+    metrics["speakers (all splits)"] = extra.get("speakers")
     log_rate = model.log_rate.tolist()
     metrics["rate ratio per emotion (vs neutral)"] = ", ".join(
         f"{e} x{torch.tensor(r).exp().item():.3f}"
@@ -186,7 +190,10 @@ def main() -> None:
         training_time=f"{float(extra.get('elapsed_s', 0)) / 60:.0f} min wall-clock on 2 shared CPU cores (1 torch thread)",
         metrics=metrics,
         limitations=LIMITATIONS.format(steps=int(extra.get("step", 0))),
-        license="Weights trained on GPL-2+/CC-BY-SA data; see training data.",
+        license=(
+            "Weights derived from GPL-2 (fillets-ng-data-cs/-nl), GFDL-1.3 (hedgewars-data) and "
+            "CC-BY-SA-3.0 (asterisk-core-sounds-en-g722) recordings; see training data."
+        ),
         citation=(
             "Kaneko et al., StarGAN-VC2 (Interspeech 2019); Kameoka et al., StarGAN-VC (SLT 2018); "
             "Miyato & Koyama, cGANs with projection discriminator (ICLR 2018); Morise et al., WORLD (2016)."

@@ -233,8 +233,10 @@ class FeatureCorpus:
     def __init__(self, path: str | Path) -> None:
         with np.load(path, allow_pickle=False) as data:
             bounds = np.concatenate([[0], np.cumsum(data["lengths"])])
+            # read each array once (NpzFile re-reads on every access), then slice views
+            arrays = [data[k] for k in ("spec", "lf0", "voiced", "energy")]
             self.feats = [
-                FrameFeatures(*(data[k][a:b] for k in ("spec", "lf0", "voiced", "energy")))
+                FrameFeatures(*(x[a:b] for x in arrays))
                 for a, b in zip(bounds[:-1], bounds[1:], strict=True)
             ]
             self.clips = [

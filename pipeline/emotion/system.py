@@ -105,10 +105,9 @@ def convert_world(
     coded, lf0, energy = normalizer.denormalize(spec_a, pros_a, *means)
 
     fft_size = world.fft_size
-    ratio = wf.decode_envelope(coded.astype(np.float64), world.sample_rate, fft_size) / np.maximum(
-        wf.decode_envelope(feats.spec.astype(np.float64), world.sample_rate, fft_size), 1e-20
-    )
-    sp = world.sp * ratio
+    # decoding is linear in the log domain, so decode(a - b) = decode(a) / decode(b)
+    delta = (coded - feats.spec).astype(np.float64)
+    sp = world.sp * wf.decode_envelope(delta, world.sample_rate, fft_size)
     old_power = np.maximum(np.mean(world.sp, axis=1), 1e-20)
     gain_db = np.clip(energy - feats.energy, -20.0, 20.0)
     active = active_frames(feats.energy)
