@@ -250,7 +250,7 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
         def wrapper(*args, **kwargs):
             try:
                 return fn(*args, **kwargs)
-            except (DefinitionError, OSError, ValueError) as err:
+            except (DefinitionError, OSError, ValueError, KeyError) as err:
                 log.warning("listening test: %s", err)
                 return {message: text("error", error=err)}
 
