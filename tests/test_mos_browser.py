@@ -96,6 +96,8 @@ def test_listener_completes_session_with_reload(app_url, tmp_path: Path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # phone-sized
         page.set_default_timeout(TIMEOUT_MS)
+        audio_urls: list[str] = []
+        page.on("request", lambda r: audio_urls.append(r.url) if ".wav" in r.url else None)
         page.goto(f"{url}/?PROLIFIC_PID=test1")
         page.get_by_label("I agree").check()
         page.get_by_role("button", name="Start").click()
@@ -108,6 +110,9 @@ def test_listener_completes_session_with_reload(app_url, tmp_path: Path):
         page.get_by_text("Expected answer for this example").wait_for()
         page.locator("#mos-continue").click()
         page.get_by_text("Clip 1 of 4").wait_for()
+        # the player offers no download and its file name says nothing about the stimulus
+        assert page.locator("#mos-player-0 a[download]").count() == 0
+        assert page.locator("#mos-player-0 button[aria-label*='ownload']").count() == 0
         play_and_rate(page, "5 Excellent")
         page.get_by_text("Clip 2 of 4").wait_for()
         play_and_rate(page, "3 Fair")
@@ -122,6 +127,7 @@ def test_listener_completes_session_with_reload(app_url, tmp_path: Path):
         page.reload()
         page.get_by_text("DONE-1234").wait_for()  # completion survives a reload
         browser.close()
+    assert audio_urls and all(u.endswith("/audio.wav") for u in audio_urls), audio_urls
     ratings = read_ratings(folder / "ratings.csv")
     assert len(ratings) == 4
     assert set(ratings["listener_id"]) == {"test1"}
