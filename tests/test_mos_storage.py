@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import multiprocessing as mp
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -187,7 +186,7 @@ def _worker(args) -> list[tuple[str, str]]:
 
 def test_processes_exactly_once(tmp_path: Path):
     path = str(tmp_path / "r.csv")
-    ctx = mp.get_context("spawn" if os.name != "posix" else "fork")
+    ctx = mp.get_context("spawn")  # no fork of a process that may hold threads and locks
     with ctx.Pool(4) as pool:
         acked = [k for part in pool.map(_worker, [(path, w) for w in range(4)]) for k in part]
     assert len(acked) == len(set(acked)) == 4 * 40 + 40
