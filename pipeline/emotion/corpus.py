@@ -171,7 +171,7 @@ def label_clips(
     z = speaker_z(frame, [*AROUSAL_FEATURES, *CHECK_FEATURES], min_clips=rules.min_speaker_clips)
     frame["arousal"] = arousal_score(z[list(AROUSAL_FEATURES)])
     frame["check_arousal"] = arousal_score(z[list(CHECK_FEATURES)], CHECK_FEATURES)
-    for col in AROUSAL_FEATURES:
+    for col in [*AROUSAL_FEATURES, *CHECK_FEATURES]:
         frame[f"z_{col}"] = z[col]
     valence = TextValence()
     frame["valence"] = [valence(t) for t in frame["text_en"].fillna("")]

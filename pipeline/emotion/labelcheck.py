@@ -114,6 +114,34 @@ def feature_effects(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def marker_effects(frame: pd.DataFrame, marker: pd.Series) -> pd.DataFrame:
+    """Cohen's d of every z-scored feature between clips with and without a text ``marker``."""
+    cols = [f"z_{c}" for c in (*AROUSAL_FEATURES, *CHECK_FEATURES)] + ["arousal", "check_arousal"]
+    rows = {
+        c: {"d marked-unmarked": cohens_d(frame.loc[marker, c], frame.loc[~marker, c])}
+        for c in cols
+    }
+    out = pd.DataFrame(rows).T
+    out.index.name = "feature (speaker z)"
+    return out
+
+
+def verdict(d: float, expected_sign: int = 1) -> str:
+    """Plain words for an effect size in the expected direction (Cohen's rough bands)."""
+    if d != d:
+        return "cannot be judged (too few clips)"
+    d = d * expected_sign
+    if d >= 0.8:
+        return "strongly supports the labels"
+    if d >= 0.5:
+        return "supports the labels (medium effect)"
+    if d >= 0.2:
+        return "supports the labels only weakly (small effect)"
+    if d > -0.2:
+        return "does NOT support the labels (no effect)"
+    return "CONTRADICTS the labels (effect in the wrong direction)"
+
+
 def per_speaker_d(frame: pd.DataFrame, column: str) -> pd.Series:
     """Cohen's d (high vs low arousal labels) of ``column`` within each speaker."""
     return (
@@ -216,6 +244,12 @@ def write_report(decisions: pd.DataFrame, path: Path, rules: CircumplexRules | N
         "fil_coupling_r": float(fil[["arousal", "check_arousal"]].dropna().corr().iloc[0, 1]),
         "hw_coupling_r": float(hw[["arousal", "check_arousal"]].dropna().corr().iloc[0, 1]),
         "bang_d": cohens_d(fil_bang.loc[bang, "arousal"], fil_bang.loc[~bang, "arousal"]),
+        "bang_effects": md_table(marker_effects(fil_bang, bang)),
+        "hw_verdict": verdict(high_low_d(hw_lab, "arousal")),
+        "fil_verdict": verdict(high_low_d(fil_lab, "check_arousal")),
+        "bang_verdict": verdict(
+            cohens_d(fil_bang.loc[bang, "arousal"], fil_bang.loc[~bang, "arousal"])
+        ),
         "bang_n": int(bang.sum()),
         "nobang_n": int((~bang).sum()),
         "text_vs_phrase": text_vs_phrase(hw_lab),

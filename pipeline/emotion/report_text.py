@@ -95,6 +95,7 @@ Effect sizes (Cohen's d) per feature:
 High- vs low-arousal labels: **d = {_f(g["hw_d_high_low"])}** on the arousal score
 (voice-effort check score: d = {_f(g["hw_check_d"])}). Within speakers, d > 0 for
 {g["hw_speakers_pos"]} of {g["hw_speakers_n"]} voice packs (median d = {_f(g["hw_speaker_d_median"])}).
+Verdict: the acoustic arousal {g["hw_verdict"]}.
 
 ### 2. Do dialogue labels agree with a signal not used to make them? (Fish Fillets)
 
@@ -108,7 +109,8 @@ which bounds how much of the effect below is inherited.
 
 {g["fil_check"]}
 
-High- vs low-arousal labels on the check score: **d = {_f(g["fil_check_d"])}**. Per feature:
+High- vs low-arousal labels on the check score: **d = {_f(g["fil_check_d"])}** — the
+voice-effort check {g["fil_verdict"]}. Per feature:
 
 {g["fil_effects"]}
 
@@ -117,7 +119,10 @@ High- vs low-arousal labels on the check score: **d = {_f(g["fil_check_d"])}**. 
 Textual arousal vs acoustic arousal: lines with an exclamation mark ({g["bang_n"]} clips)
 vs without ({g["nobang_n"]}) differ in acoustic arousal by d = {_f(g["bang_d"])} — the
 text was written before the actors recorded it, so this is a signal independent of the
-acoustics.
+acoustics; the comparison {g["bang_verdict"]}. Per feature (all dialogue clips with an
+arousal value):
+
+{g["bang_effects"]}
 
 ### 3. Do the two routes agree where both apply? (hedgewars phrases)
 
