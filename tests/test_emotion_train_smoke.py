@@ -67,6 +67,7 @@ TINY = [
     "train.val_every=3",
     "train.ckpt_every=3",
     "train.best_metric=c_acc_converted",
+    "loss.reconstruction=l2",
 ]
 
 

@@ -8,7 +8,7 @@ Per step (StarGAN-VC recipe, least-squares GAN):
    emotion ``s`` and random other targets ``t``;
 2. auxiliary classifier ``C`` on real segments only: cross-entropy with ``s``;
 3. generator: ``(D(G(x,t), t) - 1)^2 + λ_cls CE(C(G(x,t)), t)
-   + λ_cyc |G(G(x,t), s) - x|_1 + λ_id |G(x, s) - x|_1``.
+   + λ_cyc |G(G(x,t), s) - x| + λ_id |G(x, s) - x|`` (L1 or squared L2 norms).
 
 Validation (fixed segments of the ``valid`` split = held-out speakers): C's accuracy on real
 segments, C's accuracy w.r.t. the target on converted segments, cycle and identity L1, and
@@ -75,6 +75,10 @@ class EmotionModelConfig:
 
 @dataclass
 class EmotionLossConfig:
+    #: "l1" (StarGAN-VC2) or "l2" for the cycle and identity terms. L1's constant gradient
+    #: holds a generator that starts at the identity (zero-initialised residual outputs)
+    #: exactly there while D and C are still weak; L2 lets it move.
+    reconstruction: str = "l1"
     lambda_cls: float = 1.0
     lambda_cyc: float = 10.0
     lambda_id: float = 5.0
@@ -103,6 +107,11 @@ def _l1(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> torch.Tenso
     return sum((x - y).abs().mean() for x, y in zip(a, b, strict=True))
 
 
+def _l2(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Mean squared error of spectrum plus mean squared error of prosody."""
+    return sum(((x - y) ** 2).mean() for x, y in zip(a, b, strict=True))
+
+
 class EmotionTask:
     """:class:`pipeline.training.TrainTask` for the StarGAN-style emotion converter."""
 
@@ -110,6 +119,10 @@ class EmotionTask:
 
     def __init__(self, config: EmotionConfig, info: DistInfo) -> None:
         self.config = config
+        if config.loss.reconstruction not in ("l1", "l2"):
+            raise ValueError(
+                f"loss.reconstruction must be l1 or l2, got {config.loss.reconstruction!r}"
+            )
         root = data_dir()
         clips = read_label_table(
             config.data.label_table, root=root, min_confidence=config.data.min_confidence
@@ -233,9 +246,10 @@ class EmotionTask:
             torch.cat([voiced, voiced]),
             _one_hot(torch.cat([src, src])),
         )
-        cyc = _l1(tuple(b.chunk(2)[0] for b in back), x)
+        rec = _l2 if lc.reconstruction == "l2" else _l1
+        cyc = rec(tuple(b.chunk(2)[0] for b in back), x)
         use_id = lc.id_until_step <= 0 or step < lc.id_until_step
-        idt = _l1(tuple(b.chunk(2)[1] for b in back), x) if use_id else torch.zeros(())
+        idt = rec(tuple(b.chunk(2)[1] for b in back), x) if use_id else torch.zeros(())
         loss_g = adv + lc.lambda_cls * cls + lc.lambda_cyc * cyc + lc.lambda_id * idt
         opt["generator"].zero_grad(set_to_none=True)
         loss_g.backward()
