@@ -98,6 +98,9 @@ def _emotion(args: argparse.Namespace) -> int:
         out_dir=args.out_dir,
         max_clips=args.max_clips,
         checkpoints=args.checkpoints,
+        reuse=tuple(_csv_list(args.reuse)),
+        gan=args.gan,
+        min_confidence=args.min_confidence,
     )
     text, targets = run_emotion_evaluation(config, progress=_progress("clips"))
     print(text)
@@ -136,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--min-confidence", type=float, default=0.6, help="label confidence filter")
 
     m = sub.add_parser("emotion", help="emotion accuracy, prosody, speaker, DNSMOS, WER")
-    m.add_argument("--systems", default=f"source,dsp,{DEFAULT_GAN['emotion']}")
+    m.add_argument("--systems", default=f"source,world,dsp,{DEFAULT_GAN['emotion']}")
+    m.add_argument("--gan", default=DEFAULT_GAN["emotion"], help="system the targets are about")
+    m.add_argument(
+        "--reuse", default="", help="systems whose rows_<system>.csv in --out-dir to reuse"
+    )
+    m.add_argument("--min-confidence", type=float, default=0.6, help="label confidence filter")
     m.add_argument("--intensities", default="1.0,0.5")
     m.add_argument("--labels", type=Path, default=None)
     m.add_argument("--classifier", type=Path, default=CHECKPOINTS / "emotion_classifier")

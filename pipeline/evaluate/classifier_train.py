@@ -216,7 +216,9 @@ def train_and_save(
 ) -> str:
     """Train on the ``train`` split, select on ``valid``, report on ``test``; write the checkpoint.
 
-    Only clips whose label ``confidence`` is at least ``min_confidence`` are used (all splits).
+    Only clips whose label ``confidence`` is at least ``min_confidence`` are used, at most
+    ``per_group`` per (speaker, emotion) in every split (keeps the extraction time bounded and
+    stops one big speaker, e.g. the 551 neutral asterisk prompts, from dominating a split).
 
     Returns:
         The markdown report (also written to ``<out_dir>/report.md``).
@@ -232,9 +234,7 @@ def train_and_save(
     index = {e: i for i, e in enumerate(EMOTIONS)}
     splits = {}
     for split in ("train", "valid", "test"):
-        part = table[table["split"] == split]
-        if split == "train":
-            part = balanced_subset(part, per_group, seed)
+        part = balanced_subset(table[table["split"] == split], per_group, seed)
         x = clip_features(list(part["abs_path"]), cache_dir, progress)
         splits[split] = (x, part["emotion"].map(index).to_numpy(), part)
     if len(splits["train"][1]) == 0:
@@ -312,7 +312,7 @@ def _card(model, reports, labels_path, epochs, seed, per_group, splits, min_conf
         training_data=(
             f"Label table `{labels_path.name}`: train split (speaker-disjoint from "
             f"valid and test), label confidence >= {min_conf}, at most {per_group} clips "
-            "per speaker and emotion; "
+            "per speaker and emotion in every split; "
             f"clips used: {counts}."
         ),
         label_provenance=(

@@ -52,6 +52,7 @@ class EmotionEvalConfig:
     out_dir: Path = Path("runs/eval_emotion")
     max_clips: int = 24
     real_per_emotion: int = 60
+    min_confidence: float = 0.6
     checkpoints: Path = CHECKPOINTS
     data_root: Path | None = None
     cache_dir: Path | None = Path("runs/emotion_features")
@@ -114,7 +115,7 @@ class Judges:
 
         self.classifier, self.labels = load_classifier(classifier_dir)
         self.front_end = MelFrontEnd()
-        self.dnsmos = DnsmosScorer()
+        self.dnsmos = DnsmosScorer(short_clips="single")  # many 1-3 s clips: one window each
         self.speaker = SpeakerEncoder()
         self.asr = Transcriber()
 
@@ -228,6 +229,8 @@ def run_emotion_evaluation(
 
     root = Path(config.data_root or data_dir())
     table = load_labels(config.labels_path or LABELS_CSV, data_dir=root)
+    if "confidence" in table:
+        table = table[table["confidence"] >= config.min_confidence]
     manifest_path = root / "manifest.csv"
     manifest = (
         pd.read_csv(manifest_path, keep_default_na=False) if manifest_path.is_file() else None
