@@ -217,3 +217,53 @@ def test_emotion_tables_known_answers(tmp_path):
     assert by_name["emotion accuracy of good minus dsp"].value == pytest.approx(1.0)
     assert not by_name["speaker similarity of dsp (reference)"].passed
     assert "| happy | real |" in text
+
+
+def test_select_sources_round_robin_and_transcripts():
+    from pipeline.evaluate.emotion_report import select_sources
+
+    rows = []
+    for spk, n in (("a", 5), ("b", 2)):
+        for i in range(n):
+            rows.append(
+                {
+                    "path": f"{spk}/{i}.wav",
+                    "abs_path": f"/d/{spk}/{i}.wav",
+                    "speaker": spk,
+                    "language": "en",
+                    "split": "test",
+                    "emotion": "neutral",
+                    "duration_s": 2.0,
+                }
+            )
+    rows.append(
+        {
+            "path": "a/long.wav",
+            "abs_path": "/d/a/long.wav",
+            "speaker": "a",
+            "language": "en",
+            "split": "test",
+            "emotion": "neutral",
+            "duration_s": 30.0,
+        }
+    )
+    rows.append(
+        {
+            "path": "c/0.wav",
+            "abs_path": "/d/c/0.wav",
+            "speaker": "c",
+            "language": "en",
+            "split": "train",
+            "emotion": "neutral",
+            "duration_s": 2.0,
+        }
+    )
+    table = pd.DataFrame(rows)
+    manifest = pd.DataFrame({"path": ["a/0.wav"], "text": ["hello world"]})
+    chosen = select_sources(table, manifest, 5, seed=0)
+    assert [c.speaker for c in chosen] == ["a", "b", "a", "b", "a"]
+    assert all(c.path.name != "long.wav" and c.speaker != "c" for c in chosen)
+    assert {c.text for c in chosen if c.path.name == "0.wav" and c.speaker == "a"} <= {
+        "hello world"
+    }
+    assert select_sources(table, None, 2, seed=0) == select_sources(table, None, 2, seed=0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -180,8 +181,10 @@ def clip_features(
         if wave.ndim == 2:
             wave = wave.mean(axis=1)
         feats = utterance_features(wave, int(sr), front_end, f0_method=F0_METHOD)
-        if target is not None:
-            np.save(target, feats)
+        if target is not None:  # atomic: another process may read the cache concurrently
+            tmp = target.with_name(f".{target.stem}.{os.getpid()}.npy")
+            np.save(tmp, feats)
+            os.replace(tmp, target)
         rows.append(feats)
     return np.stack(rows) if rows else np.zeros((0, FEATURE_DIM), dtype=np.float32)
 
