@@ -30,7 +30,9 @@ def test_resample_round_trip_keeps_length_and_tone(orig: int, new: int) -> None:
     t = np.arange(n) / orig
     wave = (0.5 * np.sin(2 * np.pi * 300.0 * t)).astype(np.float32)
     back = resample(resample(wave, orig, new), new, orig)
-    assert abs(len(back) - n) <= 1  # two roundings; systems restore the length with fit_length
+    # two roundings: the second can be off by half a sample of the lower rate, in the higher
+    # rate's samples; systems restore the exact length with fit_length
+    assert abs(len(back) - n) <= 0.5 * orig / new + 0.5
     back = fit_length(back, n)
     inner = slice(n // 8, -n // 8)  # ignore filter edge effects
     assert np.max(np.abs(back[inner] - wave[inner])) < 0.02
