@@ -68,6 +68,7 @@ def spectrogram_figure(signals: Sequence[Signal], *, max_hz: float | None = 8_00
             vmax=top,
             rasterized=True,
         )
+        ax.set_facecolor(image.cmap(0.0))  # a shorter signal's missing tail reads as silence
         ax.set_ylim(0, min(max_hz or sr / 2, sr / 2) / 1000.0)
         ax.set_ylabel("kHz")
         ax.set_title(label, fontsize=10, loc="left")
