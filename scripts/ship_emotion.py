@@ -104,6 +104,24 @@ def label_counts(table: Path, min_confidence: float) -> str:
     )
 
 
+def table_agreement(trained_on: Path, committed: Path) -> str:
+    """How the table the run read compares with the committed one (path/speaker/emotion/split)."""
+    keys = ["path", "speaker", "emotion", "split"]
+    frames = []
+    for table in (trained_on, committed):
+        frame = pd.read_csv(table, keep_default_na=False, na_values=[""])
+        frames.append(frame[frame["emotion"].isin(EMOTIONS)][keys])
+    merged = frames[0].merge(frames[1], on="path", how="outer", suffixes=("_run", "_repo"))
+    same = (
+        sum((merged[f"{k}_run"] == merged[f"{k}_repo"]).to_numpy() for k in keys[1:])
+        == len(keys) - 1
+    )
+    return (
+        f"{int(same.sum())} of {len(merged)} labelled clips identical (speaker, emotion, split) "
+        f"between {_rel(trained_on)} (read by the run) and {_rel(committed)}"
+    )
+
+
 def _rel(path: Path) -> str:
     path = path.resolve()
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
@@ -163,6 +181,9 @@ def main() -> None:
         }
     )
     metrics["speakers (all splits)"] = extra.get("speakers")
+    run_table = Path(extra.get("label_table", ""))
+    if run_table.is_file() and run_table.resolve() != args.labels.resolve():
+        metrics["label table check"] = table_agreement(run_table, args.labels)
     log_rate = model.log_rate.tolist()
     metrics["rate ratio per emotion (vs neutral)"] = ", ".join(
         f"{e} x{torch.tensor(r).exp().item():.3f}"

@@ -68,6 +68,7 @@ TINY = [
     "train.ckpt_every=3",
     "train.best_metric=c_acc_converted",
     "loss.reconstruction=l2",
+    "loss.lambda_moment=1.0",
 ]
 
 

@@ -358,6 +358,38 @@ class Normalizer:
         return spec, pros[0] + lf0_mean, pros[1] + energy_mean
 
 
+def emotion_prosody_moments(
+    corpus: FeatureCorpus, indices: Sequence[int], normalizer: Normalizer
+) -> np.ndarray:
+    """Per-emotion prosody statistics of real clips, in normalised units.
+
+    For every clip: mean and standard deviation over its voiced frames of the normalised
+    log-F0 and energy (speaker-centred, divided by the global scale); then averaged over
+    the clips of each emotion.
+
+    Returns:
+        ``(len(EMOTIONS), 2, 2)`` float32 ``[emotion, (lf0, energy), (mean, std)]``; an
+        emotion without clips gets mean 0, std 1.
+    """
+    sums = np.zeros((len(EMOTIONS), 2, 2))
+    counts = np.zeros(len(EMOTIONS))
+    for i in indices:
+        clip, feats = corpus.clips[i], corpus.feats[i]
+        voiced = feats.voiced > 0
+        if voiced.sum() < 3:
+            continue
+        _, pros, _ = normalizer.normalize(feats, *corpus.speaker_means[clip.speaker])
+        e = EMOTIONS.index(clip.emotion)
+        sums[e, :, 0] += pros[:, voiced].mean(axis=1)
+        sums[e, :, 1] += pros[:, voiced].std(axis=1)
+        counts[e] += 1
+    out = np.zeros((len(EMOTIONS), 2, 2))
+    out[..., 1] = 1.0
+    have = counts > 0
+    out[have] = sums[have] / counts[have, None, None]
+    return out.astype(np.float32)
+
+
 def utterance_means(feats: FrameFeatures) -> tuple[float, float]:
     """Mean log-F0 over voiced frames and mean energy over active frames of one utterance."""
     voiced = feats.voiced > 0

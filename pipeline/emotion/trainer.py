@@ -31,6 +31,7 @@ from pipeline.emotion.data import (
     Normalizer,
     SegmentDataset,
     build_cache,
+    emotion_prosody_moments,
     read_label_table,
 )
 from pipeline.emotion.features import SAMPLE_RATE
@@ -82,6 +83,7 @@ class EmotionLossConfig:
     lambda_cls: float = 1.0
     lambda_cyc: float = 10.0
     lambda_id: float = 5.0
+    lambda_moment: float = 0.0  # prosody moment matching (see prosody_moment_loss)
     id_until_step: int = 0  # use the identity loss only before this step (0: always)
     d_lr_scale: float = 0.5  # discriminator lr = train.lr * this
     beta1: float = 0.5
@@ -96,6 +98,39 @@ class EmotionConfig:
     train: TrainSettings = field(
         default_factory=lambda: TrainSettings(lr=2e-4, out_dir="runs/emotion")
     )
+
+
+def prosody_moment_loss(
+    fake: torch.Tensor,
+    real: torch.Tensor,
+    voiced: torch.Tensor,
+    src: torch.Tensor,
+    tgt: torch.Tensor,
+    moments: torch.Tensor,
+) -> torch.Tensor:
+    """Squared error between the converted segment's prosody moments and the target's.
+
+    For log-F0 and energy over voiced frames, the converted mean should move by the
+    difference of the target and source emotions' mean (:func:`emotion_prosody_moments`)
+    and the standard deviation should scale by the ratio of their standard deviations.
+
+    Args:
+        fake, real: ``(B, 2, T)`` normalised prosody; voiced: ``(B, 1, T)``;
+        src, tgt: ``(B,)``; moments: ``(n_emotions, 2, 2)``.
+    """
+    mask = voiced[:, 0]
+    n = mask.sum(1).clamp(min=1.0)
+
+    def stats(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu = (p * mask[:, None]).sum(2) / n[:, None]
+        var = (((p - mu[..., None]) ** 2) * mask[:, None]).sum(2) / n[:, None]
+        return mu, (var + 1e-4).sqrt()
+
+    mu_x, sd_x = stats(real)
+    mu_f, sd_f = stats(fake)
+    want_mu = mu_x + moments[tgt, :, 0] - moments[src, :, 0]
+    want_sd = sd_x * moments[tgt, :, 1] / moments[src, :, 1]
+    return (((mu_f - want_mu) ** 2 + (sd_f - want_sd) ** 2) * (mask.sum(1) >= 3)[:, None]).mean()
 
 
 def _one_hot(labels: torch.Tensor) -> torch.Tensor:
@@ -147,6 +182,9 @@ class EmotionTask:
             self.corpus, val_idx, self.normalizer, segment_frames=n, seed=config.train.seed + 1
         )
         self.present = torch.tensor(self.train_set.emotions)
+        self.moments = torch.from_numpy(
+            emotion_prosody_moments(self.corpus, train_idx, self.normalizer)
+        )
         self.val_batches = [
             self._collate([val_set[i] for i in range(a, min(a + 16, config.data.val_segments))])
             for a in range(0, config.data.val_segments, 16)
@@ -185,6 +223,13 @@ class EmotionTask:
             for e in EMOTIONS
         }
         log.info("emotion training clips per emotion: %s", counts)
+        log.info(
+            "prosody moments [lf0 mean, lf0 std, energy mean, energy std]: %s",
+            {
+                EMOTIONS[e]: np.round(self.moments[e].numpy().ravel(), 3).tolist()
+                for e in self.train_set.emotions
+            },
+        )
         log.info(
             "log rate ratios: %s", dict(zip(EMOTIONS, generator.log_rate.tolist(), strict=True))
         )
@@ -250,7 +295,14 @@ class EmotionTask:
         cyc = rec(tuple(b.chunk(2)[0] for b in back), x)
         use_id = lc.id_until_step <= 0 or step < lc.id_until_step
         idt = rec(tuple(b.chunk(2)[1] for b in back), x) if use_id else torch.zeros(())
-        loss_g = adv + lc.lambda_cls * cls + lc.lambda_cyc * cyc + lc.lambda_id * idt
+        stat = prosody_moment_loss(fake[1], x[1], voiced, src, tgt, self.moments)
+        loss_g = (
+            adv
+            + lc.lambda_cls * cls
+            + lc.lambda_cyc * cyc
+            + lc.lambda_id * idt
+            + lc.lambda_moment * stat
+        )
         opt["generator"].zero_grad(set_to_none=True)
         loss_g.backward()
         opt["generator"].step()
@@ -263,6 +315,7 @@ class EmotionTask:
             "g_cls": cls.item(),
             "cyc": cyc.item(),
             "id": idt.item(),
+            "moment": stat.item(),
             "c_acc_real": (logits_real.argmax(1) == src).float().mean().item(),
         }
 
@@ -272,7 +325,7 @@ class EmotionTask:
         c = unwrap(self.modules["classifier"])
         scale = self.normalizer.prosody_scale
         real_hits = conv_hits = total = conv_total = 0
-        cyc_sum = id_sum = 0.0
+        cyc_sum = id_sum = moment_sum = 0.0
         f0_shift: dict[int, list[float]] = {e: [] for e in self.present.tolist()}
         en_shift: dict[int, list[float]] = {e: [] for e in self.present.tolist()}
         present = self.present.tolist()
@@ -290,6 +343,9 @@ class EmotionTask:
                 conv_hits += int((c(*fake, voiced).argmax(1) == tgt).sum())
                 conv_total += len(tgt)
                 cyc_sum += float(_l1(g(*fake, voiced, _one_hot(src)), x)) * len(src)
+                moment_sum += float(
+                    prosody_moment_loss(fake[1], x[1], voiced, src, tgt, self.moments)
+                ) * len(src)
                 delta = fake[1] - x[1]  # (B, 2, N) normalised
                 for i, t in enumerate(tgt.tolist()):
                     v = voiced[i, 0] > 0
@@ -303,6 +359,7 @@ class EmotionTask:
             "c_acc_converted": conv_hits / max(conv_total, 1),
             "cyc_l1": cyc_sum / max(conv_total, 1),
             "id_l1": id_sum / total,
+            "moment_err": moment_sum / max(conv_total, 1),
         }
         for e in present:
             if f0_shift[e]:
