@@ -69,6 +69,7 @@ class TrainSettings:
     deadline_utc: str = ""  # ISO time, e.g. "2026-11-24T23:50:00Z": stop at it ("": none)
     best_metric: str = ""  # key of validate()'s dict that selects best.pt ("": last only)
     best_mode: str = "max"  # "max" or "min"
+    best_from_step: int = 0  # ignore validations before this step for best.pt (e.g. GAN warm-up)
 
     def __post_init__(self) -> None:
         if isinstance(self.deadline_utc, datetime):  # YAML parses bare timestamps
@@ -250,6 +251,7 @@ class Trainer:
         self.out_dir = Path(settings.out_dir)
         self.step = 0
         self.best: float | None = None
+        self.best_step: int | None = None
         self.elapsed_before = 0.0
         self._started = time.monotonic()
 
@@ -280,6 +282,7 @@ class Trainer:
         state = {
             "step": self.step,
             "best": self.best,
+            "best_step": self.best_step,
             "elapsed_s": self.elapsed,
             "world_size": self.info.world_size,
             "modules": {k: unwrap(m).state_dict() for k, m in self.task.modules.items()},
@@ -300,6 +303,9 @@ class Trainer:
             sched.load_state_dict(state["schedulers"][name])
         self.step = int(state["step"])
         self.best = state["best"]
+        self.best_step = state.get("best_step")
+        if self.best is not None and (self.best_step or 0) < self.settings.best_from_step:
+            self.best, self.best_step = None, None  # chosen before the window now asked for
         self.elapsed_before = float(state["elapsed_s"])
         if len(state["rng"]) == self.info.world_size:
             _set_rng_state(state["rng"][self.info.rank])
@@ -343,8 +349,9 @@ class Trainer:
             if csv_log is not None:
                 csv_log.write(self.step, self.elapsed, "val", metrics)
             key = self.settings.best_metric
-            if key and key in metrics and self._better(metrics[key]):
-                self.best = metrics[key]
+            eligible = self.step >= self.settings.best_from_step
+            if key and key in metrics and eligible and self._better(metrics[key]):
+                self.best, self.best_step = metrics[key], self.step
                 self.save_inference("best.pt", metrics)
             log.info("step %d validation: %s", self.step, _fmt(metrics))
         if self.info.distributed:

@@ -139,3 +139,12 @@ def test_sigterm_checkpoints_and_stops(tmp_path):
     state = torch.load(out / "train_state.pt", weights_only=True)
     assert 0 < state["step"] < 100000
     assert torch.load(out / "last.pt", weights_only=True)["extra"]["step"] == state["step"]
+
+
+def test_best_checkpoint_ignores_warm_up_validations(tmp_path):
+    config = _config(tmp_path)
+    out = tmp_path / "run"
+    args = ("--set", "train.val_every=1", "--set", "train.best_from_step=5")
+    assert _run(config, out, *args) == 0
+    assert torch.load(out / "best.pt", weights_only=True)["extra"]["step"] >= 5
+    assert torch.load(out / "train_state.pt", weights_only=True)["best_step"] >= 5

@@ -25,6 +25,7 @@ import soundfile as sf
 import torch
 
 from pipeline.enhance import losses as L
+from pipeline.enhance.augment import AugmentSettings, augment_pair
 from pipeline.enhance.model import MaskGenerator, MelDiscriminator
 from pipeline.enhance.synthetic import coloured_noise, mix_at_snr, speech_like
 from pipeline.evaluate.metrics import pesq_wb, si_sdr, stoi
@@ -77,6 +78,7 @@ class DataSettings:
     segment_seconds: float = 1.5
     snr_db: list[float] = field(default_factory=lambda: [-5.0, 20.0])
     level_dbfs: list[float] = field(default_factory=lambda: [-35.0, -15.0])
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
 
 
 @dataclass
@@ -111,8 +113,10 @@ class CorpusMixtures:
     def __init__(self, data: DataSettings, seed: int) -> None:
         from pipeline.corpora.mixing import MixConfig, NoisyMixtureDataset
 
+        self.augment = data.augment
+        self.length = round(data.segment_seconds * SAMPLE_RATE)
         config = MixConfig(
-            segment_seconds=data.segment_seconds,
+            segment_seconds=data.segment_seconds * (1.0 + self.augment.margin),
             snr_db=tuple(data.snr_db),
             level_dbfs=tuple(data.level_dbfs),
         )
@@ -120,7 +124,9 @@ class CorpusMixtures:
 
     def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         item = self.dataset.draw(int(rng.integers(2**62)))
-        return item["noisy"], item["clean"]
+        if not self.augment.active:
+            return item["noisy"], item["clean"]
+        return augment_pair(item["noisy"], item["clean"], self.length, rng, self.augment)
 
 
 def read_pairs(
