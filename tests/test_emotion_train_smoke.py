@@ -12,14 +12,9 @@ import torch
 from conftest import voiced_signal
 
 from pipeline.checkpoint import load_model
-from pipeline.emotion.data import (
-    FeatureCorpus,
-    Normalizer,
-    SegmentDataset,
-    build_cache,
-    read_label_table,
-)
+from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
 from pipeline.emotion.model import EmotionGenerator
+from pipeline.emotion.normalize import Normalizer
 from pipeline.train import main as train_main
 
 #: emotion → (F0 factor, level factor) of the synthetic "acted" voices

@@ -26,16 +26,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from pipeline.corpora import data_dir
-from pipeline.emotion.data import (
-    FeatureCorpus,
-    Normalizer,
-    SegmentDataset,
-    build_cache,
-    emotion_prosody_moments,
-    read_label_table,
-)
+from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
 from pipeline.emotion.features import SAMPLE_RATE
 from pipeline.emotion.model import EmotionClassifier, EmotionDiscriminator, EmotionGenerator
+from pipeline.emotion.normalize import Normalizer, emotion_prosody_moments
 from pipeline.systems import EMOTIONS
 from pipeline.training import DistInfo, Export, TrainSettings, unwrap
 
