@@ -80,6 +80,9 @@ def _train_classifier(args: argparse.Namespace) -> int:
         seed=args.seed,
         per_group=args.per_group,
         min_confidence=args.min_confidence,
+        hidden=args.hidden,
+        dropout=args.dropout,
+        weight_decay=args.weight_decay,
         cache_dir=args.cache_dir,
         progress=_progress("features"),
     )
@@ -137,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--per-group", type=int, default=80, help="max train clips per speaker+emotion")
     c.add_argument("--min-confidence", type=float, default=0.6, help="label confidence filter")
+    c.add_argument("--hidden", type=int, default=32)
+    c.add_argument("--dropout", type=float, default=0.5)
+    c.add_argument("--weight-decay", type=float, default=1e-2)
 
     m = sub.add_parser("emotion", help="emotion accuracy, prosody, speaker, DNSMOS, WER")
     m.add_argument("--systems", default=f"source,world,dsp,{DEFAULT_GAN['emotion']}")
