@@ -144,6 +144,7 @@ def _emotion_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
                 "dnsmos_ovrl": 3.0,
                 "speaker_sim": 1.0,
                 "wer": 0.1,
+                "transcript": "hello big world",
                 **base,
                 **common,
             }
@@ -159,6 +160,7 @@ def _emotion_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
                     "dnsmos_ovrl": 2.9,
                     "speaker_sim": 0.8,
                     "wer": 0.2,
+                    "transcript": "hello big world",
                     **shifted,
                     **common,
                 }
@@ -172,6 +174,7 @@ def _emotion_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
                     "dnsmos_ovrl": 2.0,
                     "speaker_sim": 0.7,
                     "wer": 0.3,
+                    "transcript": "hello world",
                     **base,
                     **common,
                 }
@@ -204,6 +207,9 @@ def test_emotion_tables_known_answers(tmp_path):
     assert good.loc["sad", "accuracy"] == 1.0
     assert good.loc["sad", "shift_f0_mean_st"] == pytest.approx(effects.loc["sad", "f0_mean_st"])
     assert good.loc["angry", "ovrl_drop"] == pytest.approx(0.1)
+    assert good.loc["angry", "wer_vs_source"] == 0.0
+    dsp = summary[summary["system"] == "dsp"].set_index("emotion")
+    assert dsp.loc["sad", "wer_vs_source"] == pytest.approx(1 / 3)  # one deleted word of three
     source = summary[summary["system"] == "source"].set_index("emotion")
     assert source.loc["neutral", "accuracy"] == 1.0 and source.loc["happy", "accuracy"] == 0.0
     means = system_means(summary).set_index("system")

@@ -37,6 +37,10 @@ from pipeline.systems import EMOTIONS
 log = logging.getLogger(__name__)
 
 PSEUDO_SYSTEMS = ("source", "world")
+#: corpora whose manifest text is a verbatim transcript of the clip. (hedgewars file names
+#: name the game event, e.g. "Yessir.wav" says "Just give the word, boss"; Fish Fillets text
+#: is Czech/Dutch.) Other English clips get only the WER against the source's own transcript.
+VERBATIM_SOURCES = ("asterisk",)
 PROSODY_KEYS = ("f0_mean_st", "f0_range_st", "energy_db", "syllable_rate")
 F0_METHOD = "harvest"
 
@@ -63,7 +67,8 @@ class EmotionEvalConfig:
 
 @dataclass(frozen=True)
 class SourceClip:
-    """A held-out neutral clip: absolute path, speaker, language and transcript ('' if none)."""
+    """A held-out neutral clip: absolute path, speaker, language and verbatim transcript
+    (``''`` when none is known)."""
 
     path: Path
     speaker: str
@@ -77,13 +82,18 @@ def select_sources(
     """Neutral clips of the ``test`` split, 1-8 s, taken round-robin over speakers (seeded).
 
     ``table`` is the label table with ``abs_path``; ``manifest`` (optional) supplies the
-    transcripts (``text`` column, joined on ``path``).
+    transcripts (``text`` column, joined on ``path``) of :data:`VERBATIM_SOURCES` clips.
     """
     part = table[(table["split"] == "test") & (table["emotion"] == "neutral")]
     part = part[(part["duration_s"] >= 1.0) & (part["duration_s"] <= 8.0)]
     texts = {}
     if manifest is not None and "text" in manifest:
-        texts = dict(zip(manifest["path"], manifest["text"].fillna(""), strict=True))
+        verbatim = (
+            manifest[manifest["source"].isin(VERBATIM_SOURCES)]
+            if "source" in manifest
+            else manifest
+        )
+        texts = dict(zip(verbatim["path"], verbatim["text"].fillna(""), strict=True))
     queues = [
         group.sample(frac=1.0, random_state=seed).to_dict("records")
         for _, group in sorted(part.groupby("speaker"), key=lambda kv: kv[0])
@@ -163,7 +173,7 @@ def evaluate_system(
             out = resynthesize(wave, sr)
         else:
             out = system.convert(wave, sr, emotion, intensity)
-        english = clip.language == "en" and bool(clip.text)
+        english = clip.language == "en"
         row = {
             "system": name,
             "emotion": emotion,
@@ -178,7 +188,7 @@ def evaluate_system(
         row["speaker_sim"] = (
             1.0 if name == "source" else judges.speaker.similarity(wave, sr, out, sr)
         )
-        row["wer"] = wer(clip.text, row["transcript"]) if english else math.nan
+        row["wer"] = wer(clip.text, row["transcript"]) if english and clip.text else math.nan
         rows.append(row)
     return rows
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.evaluate.asr import wer
 from pipeline.evaluate.targets import Target, check, targets_markdown
 from pipeline.systems import EMOTIONS
 
@@ -48,80 +49,76 @@ def real_effects(real: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
 
 def paired(rows: pd.DataFrame) -> pd.DataFrame:
     """Converted rows joined with their source row (suffix ``_src``) on ``path``."""
-    cols = [*PROSODY_KEYS, "dnsmos_ovrl", "wer"]
+    cols = [*PROSODY_KEYS, "dnsmos_ovrl", "wer", "transcript"]
     src = rows[rows["system"] == "source"][["path", *cols]]
     src = src.rename(columns={c: f"{c}_src" for c in cols})
     conv = rows[rows["system"] != "source"]
     joined = conv.merge(src, on="path", how="left")
     joined["ovrl_drop"] = joined["dnsmos_ovrl_src"] - joined["dnsmos_ovrl"]
+    joined["wer_vs_source"] = [
+        wer(ref, hyp) if isinstance(ref, str) and ref.strip() else math.nan
+        for ref, hyp in zip(joined["transcript_src"], joined["transcript"].fillna(""), strict=True)
+    ]
     return joined
+
+
+def _stats(g: pd.DataFrame, target: str, sds: dict[str, float]) -> dict:
+    """Aggregate paired rows ``g`` (output joined with its source) for one target emotion."""
+    return {
+        "n": len(g),
+        "accuracy": float((g["predicted"] == target).mean()),
+        "speaker_sim": g["speaker_sim"].mean(),
+        "dnsmos_ovrl": g["dnsmos_ovrl"].mean(),
+        "ovrl_drop": g["ovrl_drop"].mean(),
+        "wer": g["wer"].mean(),
+        "wer_vs_source": g["wer_vs_source"].mean(),
+        "duration_ratio": float((g["duration_s"] / g["source_duration_s"]).mean()),
+        **{
+            f"shift_{k}": float((g[k] - g[f"{k}_src"]).mean() / sds[k]) if sds[k] > 0 else math.nan
+            for k in PROSODY_KEYS
+        },
+    }
 
 
 def summarize(rows: pd.DataFrame, sds: dict[str, float]) -> pd.DataFrame:
     """One row per (system, emotion, intensity) with accuracy, similarity, quality, WER, shifts.
 
-    ``source`` (and ``world``) rows: ``accuracy`` for target ``e`` is the share of those
-    clips the classifier already calls ``e`` — the floor a conversion has to beat.
+    ``source`` and ``world`` (emotion ``"-"``): one row per target ``e`` whose ``accuracy``
+    is the share of those clips the classifier already calls ``e`` — the floor a conversion
+    has to beat. ``wer`` is against the verbatim transcript (where one exists),
+    ``wer_vs_source`` against the source clip's own Whisper transcript.
     """
-    out = []
     src = rows[rows["system"] == "source"]
-    joined = paired(rows)
+    identity = src.assign(ovrl_drop=0.0, wer_vs_source=0.0)
+    for k in PROSODY_KEYS:
+        identity[f"{k}_src"] = identity[k]
+    joined = pd.concat([identity, paired(rows)], ignore_index=True)
+    out = []
     for name in rows["system"].unique():
-        sub = rows[rows["system"] == name]
-        if (sub["emotion"] == "-").all():
+        pj = joined[joined["system"] == name]
+        if (pj["emotion"] == "-").all():
             for e in EMOTIONS:
                 out.append(
-                    {
-                        "system": name,
-                        "emotion": e,
-                        "intensity": math.nan,
-                        "n": len(sub),
-                        "accuracy": float((sub["predicted"] == e).mean()),
-                        "speaker_sim": sub["speaker_sim"].mean(),
-                        "dnsmos_ovrl": sub["dnsmos_ovrl"].mean(),
-                        "ovrl_drop": src["dnsmos_ovrl"].mean() - sub["dnsmos_ovrl"].mean(),
-                        "wer": sub["wer"].mean(),
-                        "duration_ratio": 1.0,
-                        **{f"shift_{k}": _shift(sub, src, k, sds) for k in PROSODY_KEYS},
-                    }
+                    {"system": name, "emotion": e, "intensity": math.nan, **_stats(pj, e, sds)}
                 )
             continue
-        pj = joined[joined["system"] == name]
         for (e, i), g in pj.groupby(["emotion", "intensity"], sort=False):
-            out.append(
-                {
-                    "system": name,
-                    "emotion": e,
-                    "intensity": float(i),
-                    "n": len(g),
-                    "accuracy": float((g["predicted"] == e).mean()),
-                    "speaker_sim": g["speaker_sim"].mean(),
-                    "dnsmos_ovrl": g["dnsmos_ovrl"].mean(),
-                    "ovrl_drop": g["ovrl_drop"].mean(),
-                    "wer": g["wer"].mean(),
-                    "duration_ratio": float((g["duration_s"] / g["source_duration_s"]).mean()),
-                    **{
-                        f"shift_{k}": float((g[k] - g[f"{k}_src"]).mean() / sds[k])
-                        if sds[k] > 0
-                        else math.nan
-                        for k in PROSODY_KEYS
-                    },
-                }
-            )
+            out.append({"system": name, "emotion": e, "intensity": float(i), **_stats(g, e, sds)})
     return pd.DataFrame(out)
-
-
-def _shift(sub: pd.DataFrame, src: pd.DataFrame, key: str, sds: dict[str, float]) -> float:
-    if sds[key] <= 0:
-        return math.nan
-    merged = sub.set_index("path")[key] - src.set_index("path")[key]
-    return float(merged.mean() / sds[key])
 
 
 def system_means(summary: pd.DataFrame) -> pd.DataFrame:
     """Averages over the four non-neutral targets, per (system, intensity)."""
     sub = summary[summary["emotion"].isin(NON_NEUTRAL)]
-    cols = ["accuracy", "speaker_sim", "dnsmos_ovrl", "ovrl_drop", "wer", "duration_ratio"]
+    cols = [
+        "accuracy",
+        "speaker_sim",
+        "dnsmos_ovrl",
+        "ovrl_drop",
+        "wer",
+        "wer_vs_source",
+        "duration_ratio",
+    ]
     keys = sub["intensity"].fillna(-1.0)
     agg = sub.groupby([sub["system"], keys], sort=False)[cols].mean().reset_index()
     agg["intensity"] = agg["intensity"].replace(-1.0, math.nan)
@@ -192,32 +189,34 @@ def build_report(
     lines += [
         "### System averages over happy, angry, sad, surprise",
         "",
-        "| system | intensity | emotion acc. | speaker sim. | DNSMOS OVRL | OVRL drop | WER | duration ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "| system | intensity | emotion acc. | speaker sim. | DNSMOS OVRL | OVRL drop | WER | WER vs source | duration ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in means.iterrows():
         lines.append(
             f"| `{r['system']}` | {_intensity(r['intensity'])} | {_f(r['accuracy'])} | "
             f"{_f(r['speaker_sim'])} | {_f(r['dnsmos_ovrl'])} | {_f(r['ovrl_drop'])} | "
-            f"{_f(r['wer'])} | {_f(r['duration_ratio'])} |"
+            f"{_f(r['wer'])} | {_f(r['wer_vs_source'])} | {_f(r['duration_ratio'])} |"
         )
     lines += [
         "",
         "For `source`/`world` the accuracy column is the share of unconverted (or only "
-        "resynthesised) clips the judge already assigns to the target emotion.",
+        "resynthesised) clips the judge already assigns to the target emotion. WER: Whisper "
+        "tiny.en against the verbatim transcript (asterisk prompts only); WER vs source: "
+        "against the Whisper transcript of the unconverted clip (all English clips).",
         "",
         "### Per target emotion",
         "",
-        "| system | intensity | target | n | acc. | spk sim. | OVRL | OVRL drop | WER | "
+        "| system | intensity | target | n | acc. | spk sim. | OVRL | OVRL drop | WER | WER vs src | "
         + " | ".join(f"Δ{PROSODY_LABELS[k]}" for k in PROSODY_KEYS)
         + " |",
-        "|" + "---|" * (9 + len(PROSODY_KEYS)),
+        "|" + "---|" * (10 + len(PROSODY_KEYS)),
     ]
     for _, r in summary.iterrows():
         lines.append(
             f"| `{r['system']}` | {_intensity(r['intensity'])} | {r['emotion']} | {int(r['n'])} | "
             f"{_f(r['accuracy'])} | {_f(r['speaker_sim'])} | {_f(r['dnsmos_ovrl'])} | "
-            f"{_f(r['ovrl_drop'])} | {_f(r['wer'])} | "
+            f"{_f(r['ovrl_drop'])} | {_f(r['wer'])} | {_f(r['wer_vs_source'])} | "
             + " | ".join(_f(r[f"shift_{k}"]) for k in PROSODY_KEYS)
             + " |"
         )
