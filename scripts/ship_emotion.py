@@ -5,9 +5,10 @@
 
 Copies the inference checkpoint (generator weights + normalisation buffers only) and the
 run's config, then writes ``card.json`` with every number taken from the run: steps and
-wall-clock from the checkpoint, validation metrics from the checkpoint (as computed by
-:meth:`pipeline.emotion.trainer.EmotionTask.validate`), clip counts from the feature cache,
-and a freshly measured real-time factor on this machine.
+wall-clock from the checkpoint, validation metrics from the checkpoint or, when it has none
+(a time-budget stop), recomputed with :meth:`pipeline.emotion.trainer.EmotionTask.validate`
+on the run's final training state, clip counts from the feature cache, and a freshly
+measured real-time factor on this machine.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.cards import ModelCard  # noqa: E402
 from pipeline.checkpoint import atomic_torch_save, count_parameters, load_model, read_checkpoint  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
 from pipeline.emotion.labels import LABELS_CSV  # noqa: E402
 from pipeline.emotion.system import GanConverter  # noqa: E402
 from pipeline.emotion.testsignals import synthetic_voice  # noqa: E402
+from pipeline.emotion.trainer import EmotionConfig, EmotionTask  # noqa: E402
 from pipeline.systems import EMOTIONS  # noqa: E402
+from pipeline.training import STATE_FILE, DistInfo  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "checkpoints" / "emotion" / "stargan-emotion"
@@ -88,7 +92,14 @@ LIMITATIONS = (
     "adds its own buzziness, worse on noisy or creaky input, and DIO F0 errors propagate. "
     "The validation numbers below come from the auxiliary classifier that was trained together "
     "with the generator on the same kind of derived labels; the independent evaluation "
-    "(`python -m pipeline.evaluate emotion`) is the one to trust."
+    "(`python -m pipeline.evaluate emotion`) is the one to trust. Validation metric names: "
+    "c_acc_real = that classifier's accuracy on real valid-split segments (held-out speakers, "
+    "emotion-balanced, chance 0.2); c_acc_converted = its accuracy with respect to the target on "
+    "converted valid segments (high while c_acc_real is near chance means the generator learned "
+    "what fools this classifier, not necessarily audible emotion); cyc_l1 / id_l1 = mean absolute "
+    "cycle / identity reconstruction error in normalised feature units; f0_shift_st_X and "
+    "energy_shift_db_X = mean change of voiced log-F0 (semitones) and energy (dB) when valid "
+    "segments of all emotions are converted to X; moment_err = prosody moment-matching error."
 )
 
 
@@ -120,6 +131,24 @@ def table_agreement(trained_on: Path, committed: Path) -> str:
         f"{int(same.sum())} of {len(merged)} labelled clips identical (speaker, emotion, split) "
         f"between {_rel(trained_on)} (read by the run) and {_rel(committed)}"
     )
+
+
+def validate_run(run: Path, step: int) -> dict[str, float]:
+    """Run the task's own validation on the run's final training state (same weights as last.pt).
+
+    ``last.pt`` written at a time-budget stop carries no metrics, so they are computed here
+    with :meth:`EmotionTask.validate` on the ``valid`` split.
+    """
+    config = load_config(EmotionConfig, run / "config.yaml")
+    state = torch.load(run / STATE_FILE, map_location="cpu", weights_only=True)
+    if int(state["step"]) != step:
+        raise SystemExit(f"{run}: training state is at step {state['step']}, checkpoint at {step}")
+    task = EmotionTask(config, DistInfo())
+    for name, module in task.modules.items():
+        module.load_state_dict(state["modules"][name], strict=True)
+        module.eval()
+    with torch.no_grad():
+        return task.validate()
 
 
 def _rel(path: Path) -> str:
@@ -164,11 +193,11 @@ def main() -> None:
     model, _ = load_model(args.out / "model.pt")  # strict reload check
     size_mb = (args.out / "model.pt").stat().st_size / 2**20
 
+    values = extra.get("metrics") or validate_run(args.run, int(extra.get("step", -1)))
     metrics: dict[str, object] = {
-        f"validation {k}": round(float(v), 4) for k, v in sorted(extra.get("metrics", {}).items())
+        f"validation {k} (step {extra.get('step')})": round(float(v), 4)
+        for k, v in sorted(values.items())
     }
-    if not metrics:
-        metrics["validation"] = "none recorded in this checkpoint (last.pt); see log.csv in the run"
     load = os.getloadavg()[0]
     rtf_key = f"RTF (5 s, 1 thread, WORLD analysis included; 2-core CPU at load average {load:.1f})"
     metrics[rtf_key] = round(measure_rtf(args.out), 3)
