@@ -121,3 +121,24 @@ def test_shipped_checkpoint_loads_and_converts() -> None:
         out = system.convert(wave, 16_000, emotion, 1.0)
         assert np.all(np.isfinite(out)) and 0.75 <= len(out) / len(wave) <= 1.25
         assert float(np.sqrt(np.mean(out**2))) > 1e-3
+    unchanged = system.convert(wave, 16_000, "angry", 0.0)
+    resynth = wf.resynthesize(wave, 16_000)
+    assert len(unchanged) == len(wave)
+    assert np.corrcoef(unchanged, resynth)[0, 1] > 0.999
+
+
+@pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped emotion checkpoint")
+def test_shipped_checkpoint_moves_prosody_in_the_data_direction() -> None:
+    """On a synthetic voice: surprise raises and sad lowers F0 relative to a neutral target,
+    and sad is quieter than angry — the ordering of the training data's emotion statistics."""
+    from pipeline.emotion.prosody import prosody_stats
+    from pipeline.emotion.testsignals import synthetic_voice
+
+    system = GanConverter(SHIPPED, card=ModelCard.read(SHIPPED / "card.json"))
+    wave = synthetic_voice(2.0, 16_000, seed=3)
+    stats = {
+        e: prosody_stats(system.convert(wave, 16_000, e, 1.0), 16_000, f0_method="dio")
+        for e in ("neutral", "angry", "sad", "surprise")
+    }
+    assert stats["surprise"].f0_mean_st > stats["neutral"].f0_mean_st > stats["sad"].f0_mean_st
+    assert stats["angry"].energy_db > stats["sad"].energy_db
