@@ -119,6 +119,27 @@ def real_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return out
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+)
+
+
+@pytest.fixture(scope="session")
+def chromium_launch() -> dict:
+    """Keyword arguments for ``playwright.chromium.launch``: Debian's chromium, headless,
+    with no background networking (never ``playwright install``)."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"chromium not found at {CHROMIUM}: run the README test command")
+    return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS)}
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now (bound to 127.0.0.1)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

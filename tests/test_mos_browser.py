@@ -7,7 +7,6 @@ the completion code; the CSV then holds exactly the four expected rows.
 
 from __future__ import annotations
 
-import shutil
 import socket
 from pathlib import Path
 
@@ -20,22 +19,11 @@ from pipeline.mos.synthetic import make_test
 from ui.listening_test import build_listening_tab
 from ui.results import build_results_tab
 
-CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 60_000  # generous: CI machines may be busy
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed"),
 ]
 
 
@@ -89,11 +77,11 @@ def play_and_rate(page, label: str) -> None:
     submit.click()
 
 
-def test_listener_completes_session_with_reload(app_url, tmp_path: Path):
+def test_listener_completes_session_with_reload(app_url, chromium_launch, tmp_path: Path):
     playwright = pytest.importorskip("playwright.sync_api")
     url, folder = app_url
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(**chromium_launch)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # phone-sized
         page.set_default_timeout(TIMEOUT_MS)
         audio_urls: list[str] = []
@@ -168,10 +156,10 @@ def results_url(tmp_path: Path):
         demo.close()
 
 
-def test_results_tab_needs_password(results_url, tmp_path: Path):
+def test_results_tab_needs_password(results_url, chromium_launch, tmp_path: Path):
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(**chromium_launch)
         page = browser.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(results_url)
@@ -189,11 +177,11 @@ def test_results_tab_needs_password(results_url, tmp_path: Path):
         browser.close()
 
 
-def test_anonymous_listener_keeps_its_id_across_reloads(app_url):
+def test_anonymous_listener_keeps_its_id_across_reloads(app_url, chromium_launch):
     playwright = pytest.importorskip("playwright.sync_api")
     url, folder = app_url
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(**chromium_launch)
         page = browser.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(f"{url}/?test=demo")
@@ -224,11 +212,11 @@ def ccr_url(tmp_path: Path):
         demo.close()
 
 
-def test_paired_comparison_needs_both_clips_and_corrects_the_sign(ccr_url):
+def test_paired_comparison_needs_both_clips_and_corrects_the_sign(ccr_url, chromium_launch):
     playwright = pytest.importorskip("playwright.sync_api")
     url, folder = ccr_url
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(**chromium_launch)
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(f"{url}/?listener=cmp1")
