@@ -82,15 +82,23 @@ class ModelCard:
         for heading, text in (
             ("Training data", self.training_data),
             ("Where the labels came from", self.label_provenance),
-            ("Training command", f"```\n{self.training_command}\n```" if self.training_command else ""),
+            (
+                "Training command",
+                f"```\n{self.training_command}\n```" if self.training_command else "",
+            ),
             ("Limitations", self.limitations),
             ("Citation", self.citation),
         ):
             if text:
-                lines += ["", f"**{heading}.** " + text if "```" not in text else f"**{heading}.**\n{text}"]
+                lines += [
+                    "",
+                    f"**{heading}.** " + text if "```" not in text else f"**{heading}.**\n{text}",
+                ]
+        if self.metrics_table or self.metrics:
+            lines += ["", "**Measured metrics.**"]
         if self.metrics_table:
-            lines += ["", "**Measured metrics.**", "", self.metrics_table]
-        elif self.metrics:
-            lines += ["", "**Measured metrics.**", "", "| metric | value |", "|---|---|"]
+            lines += ["", self.metrics_table]
+        if self.metrics:
+            lines += ["", "| metric | value |", "|---|---|"]
             lines += [f"| {k} | {v} |" for k, v in self.metrics.items()]
         return "\n".join(lines).strip() + "\n"

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.audio import read_audio, resample
 from pipeline.emotion.dsp import ProsodyRuleConverter

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.cards import ModelCard
 from pipeline.checkpoint import load_model, read_checkpoint, save_model
