@@ -12,6 +12,7 @@ below and warns, so the suite still runs offline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -138,6 +139,17 @@ def chromium_launch() -> dict:
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"chromium not found at {CHROMIUM}: run the README test command")
     return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS)}
+
+
+@contextlib.contextmanager
+def serve(demo) -> Iterator[str]:
+    """Launch a Gradio Blocks on a free loopback port; yield its URL; close it afterwards."""
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        demo.close()
 
 
 def free_port() -> int:

@@ -23,11 +23,9 @@ def _card(name: str = "tiny") -> ModelCard:
     return ModelCard(name=name, task="enhance", title=name, kind="gan")
 
 
-@pytest.fixture(scope="module")
-def tiny_system(tmp_path_factory) -> GanEnhancer:
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("ckpt")
-    kwargs = {"hidden": 32, "gru_layers": 1}
+def _save_tiny_generator(folder, *, hidden: int) -> None:
+    """An untrained one-layer MaskGenerator checkpoint in ``folder/model.pt``."""
+    kwargs = {"hidden": hidden, "gru_layers": 1}
     save_model(
         folder / "model.pt",
         MaskGenerator(**kwargs),
@@ -35,6 +33,13 @@ def tiny_system(tmp_path_factory) -> GanEnhancer:
         model_kwargs=kwargs,
         sample_rate=16_000,
     )
+
+
+@pytest.fixture(scope="module")
+def tiny_system(tmp_path_factory) -> GanEnhancer:
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("ckpt")
+    _save_tiny_generator(folder, hidden=32)
     return GanEnhancer(folder, card=_card())
 
 
@@ -81,14 +86,7 @@ def test_registry_loads_checkpoint_folder(tmp_path):
     from pipeline.registry import Registry
 
     folder = tmp_path / "enhance" / "mine"
-    kwargs = {"hidden": 16, "gru_layers": 1}
-    save_model(
-        folder / "model.pt",
-        MaskGenerator(**kwargs),
-        arch="enhance.mask_gan",
-        model_kwargs=kwargs,
-        sample_rate=16_000,
-    )
+    _save_tiny_generator(folder, hidden=16)
     _card("mine").write(folder / "card.json")
     system = Registry(tmp_path).get("enhance", "mine")
     assert isinstance(system, GanEnhancer) and system.sample_rate == 16_000

@@ -7,11 +7,11 @@ the completion code; the CSV then holds exactly the four expected rows.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import gradio as gr
 import pytest
+from conftest import serve
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from pipeline.mos.storage import RatingStore, read_ratings
@@ -25,12 +25,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -49,12 +43,8 @@ def app_url(tmp_path: Path):
     with gr.Blocks() as demo:
         with gr.Tab("Listening test"):
             build_listening_tab(ratings_root=root)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}", root / "demo"
-    finally:
-        demo.close()
+    with serve(demo) as url:
+        yield url, root / "demo"
 
 
 def play_and_rate(page, label: str) -> None:
@@ -148,12 +138,8 @@ def results_url(tmp_path: Path):
     with gr.Blocks() as demo:
         with gr.Tab("Results"):
             build_results_tab(ratings_root=root, admin_password="s3cret")
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        demo.close()
+    with serve(demo) as url:
+        yield url
 
 
 def test_results_tab_needs_password(results_url, chromium_launch, tmp_path: Path):
@@ -204,12 +190,8 @@ def ccr_url(tmp_path: Path):
     with gr.Blocks() as demo:
         with gr.Tab("Listening test"):
             build_listening_tab(ratings_root=root)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}", root / "cmp"
-    finally:
-        demo.close()
+    with serve(demo) as url:
+        yield url, root / "cmp"
 
 
 def test_paired_comparison_needs_both_clips_and_corrects_the_sign(ccr_url, chromium_launch):
