@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
-from conftest import voiced_signal
+from conftest import TINY_EMOTION_GAN, make_emotion_corpus
 
 from pipeline.checkpoint import load_model
 from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
@@ -17,58 +15,9 @@ from pipeline.emotion.model import EmotionGenerator
 from pipeline.emotion.normalize import Normalizer
 from pipeline.train import main as train_main
 
-#: emotion → (F0 factor, level factor) of the synthetic "acted" voices
-STYLE = {"neutral": (1.0, 1.0), "happy": (1.35, 1.2), "angry": (1.2, 1.8), "sad": (0.85, 0.5)}
-
-
-def make_corpus(root: Path, *, clips_per_cell: int = 2) -> Path:
-    """Synthetic voices of 3 speakers x 4 emotions under ``root``; returns the label table."""
-    rows = []
-    for s, (speaker, f0, split) in enumerate(
-        (("a", 120.0, "train"), ("b", 210.0, "train"), ("c", 160.0, "valid"))
-    ):
-        for e, (emotion, (f0_factor, level)) in enumerate(STYLE.items()):
-            for k in range(clips_per_cell):
-                wave = level * voiced_signal(
-                    16_000, 0.9, f0=f0 * f0_factor, seed=100 * s + 10 * e + k
-                )
-                rel = Path("speech") / speaker / f"{emotion}_{k}.wav"
-                (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                sf.write(root / rel, np.clip(wave, -1, 1), 16_000, subtype="PCM_16")
-                rows.append(
-                    {"path": str(rel), "speaker": speaker, "emotion": emotion, "split": split}
-                )
-    table = root / "emotion" / "labels.csv"
-    table.parent.mkdir(parents=True)
-    with table.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["path", "speaker", "emotion", "split"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return table
-
-
-TINY = [
-    "model.channels=16",
-    "model.n_blocks=1",
-    "model.base_2d=4",
-    "model.prosody_channels=8",
-    "model.prosody_blocks=1",
-    "model.disc_channels=16",
-    "model.cls_channels=16",
-    "data.segment_frames=32",
-    "data.val_segments=16",
-    "train.batch_size=4",
-    "train.log_every=2",
-    "train.val_every=3",
-    "train.ckpt_every=3",
-    "train.best_metric=c_acc_converted",
-    "loss.reconstruction=l2",
-    "loss.lambda_moment=1.0",
-]
-
 
 def test_segments_are_deterministic_and_normalised(tmp_path: Path) -> None:
-    table = make_corpus(tmp_path, clips_per_cell=1)
+    table = make_emotion_corpus(tmp_path, clips_per_cell=1)
     corpus = FeatureCorpus(build_cache(read_label_table(table, root=tmp_path), tmp_path / "cache"))
     train = corpus.indices("train")
     norm = Normalizer.fit(corpus, train)
@@ -92,14 +41,14 @@ def test_segments_are_deterministic_and_normalised(tmp_path: Path) -> None:
 def test_tiny_training_cli_checkpoint_and_resume(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    table = make_corpus(tmp_path)
+    table = make_emotion_corpus(tmp_path)
     monkeypatch.setenv("STUDIO_DATA", str(tmp_path))
     out = tmp_path / "run"
     config = tmp_path / "cfg.yaml"
     config.write_text(
         f"data:\n  label_table: {table}\ntrain:\n  out_dir: {out}\n  steps: 3\n  seed: 1\n"
     )
-    sets = [x for item in TINY for x in ("--set", item)]
+    sets = [x for item in TINY_EMOTION_GAN for x in ("--set", item)]
     assert train_main(["emotion", "--config", str(config), *sets]) == 0
     for name in ("last.pt", "best.pt", "train_state.pt", "log.csv", "config.yaml"):
         assert (out / name).is_file(), name
