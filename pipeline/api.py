@@ -2,6 +2,7 @@
 
     >>> from pipeline import api
     >>> clean = api.enhance(noisy, 16000)                       # default system
+    >>> api.enhance_file("long.flac", "long_clean.wav")         # streaming, flat memory
     >>> angry = api.convert(calm, 22050, "angry", 0.8, model="dsp")
 
 Waveforms are ``(samples,)`` float32 in [-1, 1]; ``sr`` is in Hz. Results come back at
@@ -11,9 +12,11 @@ the input's rate.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from pipeline import streaming
 from pipeline.audio import validate
 from pipeline.registry import Registry, System
 
@@ -35,6 +38,21 @@ def enhance(
     """Denoise speech. Returns ``(samples,)`` float32 at ``sr``, same length as ``wave``."""
     audio = validate(wave, sr, max_seconds=None)
     return load("enhance", model, registry=registry).enhance(audio.wave, audio.sample_rate)
+
+
+def enhance_file(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    model: str | None = None,
+    max_seconds: float | None = None,
+    registry: Registry | None = None,
+) -> tuple[str, ...]:
+    """Denoise the audio file ``src`` into ``dst`` (PCM-16 WAV, input rate and length), block by
+    block with memory flat in the file's length. Raises ``AudioError`` for bad input (nothing
+    written). Returns remarks about the input (downmix, clipping...)."""
+    system = load("enhance", model, registry=registry)
+    return streaming.enhance_file(system, src, dst, max_seconds=max_seconds).notes
 
 
 def convert(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +64,28 @@ def to_mono(data: np.ndarray) -> np.ndarray:
     raise AudioError(f"expected 1-D or 2-D audio array, got shape {data.shape}")
 
 
+def check_sample_rate(sample_rate: object) -> int:
+    """The rate as ``int``, or :class:`AudioError` when it is not an integer in
+    [:data:`MIN_SAMPLE_RATE`, :data:`MAX_SAMPLE_RATE`] Hz."""
+    if not isinstance(sample_rate, int | np.integer) or not (
+        MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE
+    ):
+        raise AudioError(
+            f"unsupported sample rate {sample_rate} Hz (need {MIN_SAMPLE_RATE // 1000}"
+            f"-{MAX_SAMPLE_RATE // 1000} kHz)"
+        )
+    return int(sample_rate)
+
+
+def check_duration(seconds: float, max_seconds: float | None) -> None:
+    """:class:`AudioError` when ``seconds`` is below :data:`MIN_SECONDS` or above
+    ``max_seconds`` (``None``: no upper limit)."""
+    if seconds < MIN_SECONDS:
+        raise AudioError(f"audio too short: {seconds:.2f} s (need at least {MIN_SECONDS} s)")
+    if max_seconds is not None and seconds > max_seconds:
+        raise AudioError(f"audio too long: {seconds:.1f} s (limit {max_seconds:g} s)")
+
+
 def validate(
     wave: np.ndarray, sample_rate: int, *, max_seconds: float | None = UI_MAX_SECONDS
 ) -> Audio:
@@ -78,14 +100,7 @@ def validate(
         :class:`Audio` with a mono float32 wave in [-1, 1] (scaled down if it exceeded 1).
     """
     notes: list[str] = []
-    if not isinstance(sample_rate, int | np.integer) or not (
-        MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE
-    ):
-        raise AudioError(
-            f"unsupported sample rate {sample_rate} Hz (need {MIN_SAMPLE_RATE // 1000}"
-            f"-{MAX_SAMPLE_RATE // 1000} kHz)"
-        )
-    sample_rate = int(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     wave = np.asarray(wave)
     if wave.size == 0:
         raise AudioError("empty audio: no samples")
@@ -96,11 +111,7 @@ def validate(
     wave = to_mono(wave).astype(np.float32, copy=False)
     if not np.all(np.isfinite(wave)):
         raise AudioError("audio contains NaN or infinite samples")
-    seconds = len(wave) / sample_rate
-    if seconds < MIN_SECONDS:
-        raise AudioError(f"audio too short: {seconds:.2f} s (need at least {MIN_SECONDS} s)")
-    if max_seconds is not None and seconds > max_seconds:
-        raise AudioError(f"audio too long: {seconds:.1f} s (limit {max_seconds:g} s)")
+    check_duration(len(wave) / sample_rate, max_seconds)
     peak = float(np.max(np.abs(wave)))
     if peak < SILENCE_PEAK:
         raise AudioError("audio is digital silence")
@@ -195,6 +206,57 @@ def normalize_level(wave: np.ndarray, target_dbfs: float = -26.0) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def overlapping_blocks(wave: np.ndarray, *, block: int, overlap: int) -> Iterator[np.ndarray]:
+    """Views of ``wave`` laid out like ``soundfile.blocks(blocksize=block, overlap=overlap)``:
+    each block after the first starts with the last ``overlap`` samples of the one before,
+    and the last block ends at the end of ``wave`` (an input of at most ``block`` samples is
+    one block)."""
+    n, hop = len(wave), block - overlap
+    start = 0
+    while True:
+        stop = min(start + block, n)
+        yield wave[start:stop]
+        if stop == n:
+            return
+        start += hop
+
+
+def crossfade_blocks(
+    fn: Callable[[np.ndarray], np.ndarray], blocks: Iterable[np.ndarray], *, overlap: int
+) -> Iterator[np.ndarray]:
+    """Apply a length-preserving ``fn`` to overlapping blocks and join them, streaming.
+
+    ``blocks`` are laid out as by :func:`overlapping_blocks` (or ``soundfile.blocks`` with
+    the same ``overlap``). Neighbouring outputs are joined over their shared ``overlap``
+    samples with complementary raised-cosine fades (the fades sum to one), so a ``fn``
+    that is identical on both blocks leaves no seam. Only one block and one overlap tail
+    are held at a time, so memory is flat in the input length.
+
+    Yields:
+        float32 pieces; their concatenation has the total input length.
+    """
+    fade_in = (0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / max(overlap, 1))).astype(
+        np.float32
+    )
+    fade_out = 1.0 - fade_in
+    tail: np.ndarray | None = None
+    iterator = iter(blocks)
+    block = next(iterator, None)
+    while block is not None:
+        following = next(iterator, None)
+        out = fit_length(np.array(fn(block), dtype=np.float32), len(block))
+        if tail is not None:
+            k = min(overlap, len(out))
+            out[:k] = out[:k] * fade_in[:k] + tail[:k]
+        if following is None or overlap == 0:
+            tail = None
+            yield out
+        else:
+            tail = out[-overlap:] * fade_out
+            yield out[:-overlap]
+        block = following
+
+
 def process_in_chunks(
     fn: Callable[[np.ndarray], np.ndarray],
     wave: np.ndarray,
@@ -204,9 +266,8 @@ def process_in_chunks(
 ) -> np.ndarray:
     """Apply a length-preserving ``fn`` to overlapping chunks and cross-fade them.
 
-    Memory stays proportional to ``chunk`` whatever the input length. Adjacent chunks
-    overlap by ``overlap`` samples and are joined with complementary raised-cosine fades
-    (the fades sum to one), so a ``fn`` that is identical on both chunks leaves no seam.
+    The in-memory form of :func:`crossfade_blocks` over :func:`overlapping_blocks`:
+    ``fn`` only ever sees ``chunk`` samples, whatever the input length.
 
     Args:
         fn: maps ``(n,)`` float32 to ``(n,)`` float32.
@@ -218,23 +279,5 @@ def process_in_chunks(
     """
     if overlap * 2 >= chunk:
         raise ValueError("overlap must be less than half the chunk")
-    n = len(wave)
-    if n <= chunk:
-        return fit_length(np.asarray(fn(wave), dtype=np.float32), n)
-    hop = chunk - overlap
-    fade_in = (0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)).astype(np.float32)
-    fade_out = 1.0 - fade_in
-    out = np.zeros(n, dtype=np.float32)
-    start = 0
-    while start < n:
-        stop = min(start + chunk, n)
-        piece = fit_length(np.array(fn(wave[start:stop]), dtype=np.float32), stop - start)
-        if start > 0:
-            piece[:overlap] *= fade_in[: min(overlap, len(piece))]
-        if stop < n:
-            piece[-overlap:] *= fade_out
-        out[start:stop] += piece
-        if stop == n:
-            break
-        start += hop
-    return out
+    blocks = overlapping_blocks(wave, block=chunk, overlap=overlap)
+    return np.concatenate(list(crossfade_blocks(fn, blocks, overlap=overlap)))

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: ``(wave, sr) -> wave``: float32 ``(samples,)`` at ``sr`` Hz in and out.
 Process = Callable[[np.ndarray, int], np.ndarray]
+#: ``(src, dst, max_seconds) -> notes``: processes a whole file itself (streaming).
+FileProcess = Callable[[Path, Path, float | None], tuple[str, ...]]
 
 EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -58,12 +60,16 @@ def list_systems(registry: Registry, task: str) -> None:
 def process_files(
     inputs: Sequence[Path],
     out_dir: Path,
-    process: Process,
+    process: Process | None = None,
     *,
+    file_process: FileProcess | None = None,
     max_seconds: float | None = CLI_MAX_SECONDS,
     desc: str = "processing",
 ) -> int:
-    """Run ``process`` on every file; return the number of files that failed."""
+    """Run ``process`` (in memory) or ``file_process`` (file to file) on every input; return
+    the number of files that failed."""
+    if (process is None) == (file_process is None):
+        raise ValueError("give exactly one of process and file_process")
     out_dir.mkdir(parents=True, exist_ok=True)
     used: dict[str, Path] = {}
     failures = 0
@@ -73,11 +79,14 @@ def process_files(
         try:
             if path.stem in used:
                 raise ValueError(f"output {target.name} already written for {used[path.stem]}")
-            audio = read_audio(path, max_seconds=max_seconds)
-            for note in audio.notes:
+            if file_process is not None:
+                notes = file_process(path, target, max_seconds)
+            else:
+                audio = read_audio(path, max_seconds=max_seconds)
+                notes = audio.notes
+                write_wav(target, process(audio.wave, audio.sample_rate), audio.sample_rate)
+            for note in notes:
                 tqdm.write(f"note: {path}: {note}", file=sys.stderr)
-            result = process(audio.wave, audio.sample_rate)
-            write_wav(target, result, audio.sample_rate)
             used[path.stem] = path
         except FILE_ERRORS as err:
             failures += 1
@@ -91,7 +100,8 @@ def run(
     parser: argparse.ArgumentParser,
     *,
     task: str,
-    make_process: Callable[[str], Process],
+    make_process: Callable[[str], Process] | None = None,
+    make_file_process: Callable[[str], FileProcess] | None = None,
     registry: Registry | None = None,
 ) -> int:
     """Shared ``main`` body: list, check arguments, load the system once, process the batch.
@@ -99,6 +109,8 @@ def run(
     Args:
         make_process: system name → the per-file function (the system is loaded before
             any file is touched, so an unknown name fails fast with a one-line error).
+        make_file_process: instead of ``make_process``: system name → a function that
+            reads and writes each file itself (streaming, flat memory).
     """
     registry = registry or Registry()
     if args.list:
@@ -115,7 +127,8 @@ def run(
     failures = process_files(
         args.inputs,
         args.out_dir,
-        make_process(name),
+        make_process(name) if make_process else None,
+        file_process=make_file_process(name) if make_file_process else None,
         max_seconds=args.max_seconds,
         desc=f"{task} ({name})",
     )

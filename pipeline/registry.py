@@ -130,8 +130,13 @@ class Registry:
             card_path = entry.path / "card.json"
             if card_path.is_file():
                 return ModelCard.read(card_path)
-            return ModelCard(name=name, task=task, title=name, kind="user",
-                             summary="No model card was supplied with this checkpoint.")
+            return ModelCard(
+                name=name,
+                task=task,
+                title=name,
+                kind="user",
+                summary="No model card was supplied with this checkpoint.",
+            )
         return self.get(task, name).card
 
     def _entry(self, task: str, name: str) -> SystemEntry:

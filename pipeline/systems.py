@@ -7,11 +7,11 @@ chunks so memory stays flat with length, and hands back audio at the caller's ra
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from pipeline.audio import fit_length, process_in_chunks, resample
+from pipeline.audio import crossfade_blocks, fit_length, overlapping_blocks, resample
 from pipeline.cards import ModelCard
 
 EMOTIONS: tuple[str, ...] = ("neutral", "happy", "angry", "sad", "surprise")
@@ -42,18 +42,44 @@ class EnhancementSystem(ABC):
         each starting ``chunk_seconds - overlap_seconds`` after the previous one."""
         return self.enhance_native
 
+    def block_layout(self, sr: int) -> tuple[int, int]:
+        """``(block, overlap)`` in samples at ``sr`` Hz for :meth:`enhance_blocks`."""
+        return int(self.chunk_seconds * sr), int(self.overlap_seconds * sr)
+
+    def enhance_blocks(self, blocks: Iterable[np.ndarray], sr: int) -> Iterator[np.ndarray]:
+        """Streaming :meth:`enhance`: memory flat in the input length.
+
+        Args:
+            blocks: consecutive ``(samples,)`` float32 blocks at ``sr`` Hz laid out as
+                :meth:`block_layout` says (each block after the first repeats the last
+                ``overlap`` samples of the one before, as ``soundfile.blocks`` does).
+        Yields:
+            float32 pieces at ``sr`` whose concatenation has the input's length.
+        """
+        runner = self.chunk_processor()
+
+        def one(block: np.ndarray) -> np.ndarray:
+            out = np.clip(runner(resample(block, sr, self.sample_rate)), -1.0, 1.0)
+            return fit_length(resample(out, self.sample_rate, sr), len(block))
+
+        _, overlap = self.block_layout(sr)
+        return crossfade_blocks(one, blocks, overlap=overlap)
+
     def enhance(self, wave: np.ndarray, sr: int) -> np.ndarray:
         """Enhance ``wave`` (``(samples,)`` float32 in [-1, 1] at ``sr`` Hz).
 
         Returns:
             ``(samples,)`` float32 at ``sr`` — the same length as the input.
         """
-        native = resample(wave, sr, self.sample_rate)
-        chunk = int(self.chunk_seconds * self.sample_rate)
-        overlap = int(self.overlap_seconds * self.sample_rate)
-        out = process_in_chunks(self.chunk_processor(), native, chunk=chunk, overlap=overlap)
-        out = np.clip(out, -1.0, 1.0)
-        return fit_length(resample(out, self.sample_rate, sr), len(wave)).astype(np.float32)
+        wave = np.asarray(wave, dtype=np.float32)
+        block, overlap = self.block_layout(sr)
+        blocks = overlapping_blocks(wave, block=block, overlap=overlap)
+        out = np.empty(len(wave), dtype=np.float32)
+        start = 0
+        for piece in self.enhance_blocks(blocks, sr):
+            np.clip(piece, -1.0, 1.0, out=out[start : start + len(piece)])
+            start += len(piece)
+        return out
 
 
 class ConversionSystem(ABC):

@@ -1,7 +1,7 @@
 """Speed and memory of every enhancement system on long input (prints numbers, no asserts).
 
     python scripts/benchmark_enhance.py [--systems dsp,mask-gan,deepfilternet3]
-        [--minutes 1,10] [--threads 1] [--test-dir data/enhance_test]
+        [--minutes 1,10] [--threads 1] [--modes array,file] [--test-dir data/enhance_test]
 
 For each system and length a *fresh* Python process (so allocator caches of earlier runs
 cannot hide growth) loads the system, warms it up on 2 s of audio, then enhances one long
@@ -15,6 +15,11 @@ noisy signal — test-set mixtures concatenated to the requested length, 16 kHz 
   boundary (resampling, clipping, the returned array) necessarily grow with length; the
   model's own working memory should not. "Flat" therefore means: Δ grows by no more than a
   small multiple of the output-array size from 1 to 10 minutes.
+
+Mode ``array`` measures ``system.enhance`` on an in-memory array (what the app and the
+Python API do); mode ``file`` measures :func:`pipeline.streaming.enhance_file` (what
+``python -m pipeline.enhance`` does) from a WAV file to a WAV file, which never holds the
+whole signal: its Δ should not grow with length at all.
 """
 
 from __future__ import annotations
@@ -54,24 +59,39 @@ def _long_signal(test_dir: Path, seconds: float):
     return np.concatenate(parts)[:need]
 
 
-def worker(system: str, seconds: float, threads: int, test_dir: Path, checkpoints: Path) -> dict:
+def worker(
+    system: str, seconds: float, threads: int, test_dir: Path, checkpoints: Path, mode: str
+) -> dict:
     """Run in a fresh process: load, warm up, measure one long call."""
+    import tempfile
+
+    import soundfile as sf
     import torch
 
     from pipeline.evaluate.resources import ResourceMeter, current_rss_mib
     from pipeline.registry import Registry
+    from pipeline.streaming import enhance_file
 
     torch.set_num_threads(threads)
     wave = _long_signal(test_dir, seconds)
     enhancer = Registry(checkpoints).get("enhance", system)
     enhancer.enhance(wave[: 2 * SAMPLE_RATE], SAMPLE_RATE)
-    rss_before = current_rss_mib()
-    with ResourceMeter() as meter:
-        out = enhancer.enhance(wave, SAMPLE_RATE)
-    out_mib = out.nbytes / 2**20
+    out_mib = wave.nbytes / 2**20  # one full-length float32 array
+    with tempfile.TemporaryDirectory() as tmp:
+        if mode == "file":
+            src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
+            sf.write(src, wave, SAMPLE_RATE, subtype="PCM_16")
+            del wave
+        rss_before = current_rss_mib()
+        with ResourceMeter() as meter:
+            if mode == "file":
+                enhance_file(enhancer, src, dst)
+            else:
+                enhancer.enhance(wave, SAMPLE_RATE)
     m = meter.result
     return {
         "system": system,
+        "mode": mode,
         "seconds": seconds,
         "rtf": m.rtf(seconds),
         "cpu_rtf": m.cpu_s / seconds,
@@ -91,18 +111,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default="dsp,mask-gan,deepfilternet3")
     parser.add_argument("--minutes", default="1,10")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--modes", default="array,file")
     parser.add_argument("--test-dir", type=Path, default=None)
     parser.add_argument("--checkpoints", type=Path, default=REPO / "checkpoints")
-    parser.add_argument("--worker", nargs=2, metavar=("SYSTEM", "SECONDS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("SYSTEM", "SECONDS", "MODE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     from pipeline.corpora import data_dir
 
     test_dir = args.test_dir or data_dir() / "enhance_test"
     if args.worker:
-        result = worker(
-            args.worker[0], float(args.worker[1]), args.threads, test_dir, args.checkpoints
-        )
+        system, seconds, mode = args.worker
+        result = worker(system, float(seconds), args.threads, test_dir, args.checkpoints, mode)
         print("RESULT " + json.dumps(result))
         return 0
     from pipeline.registry import Registry
@@ -113,13 +135,16 @@ def main(argv: list[str] | None = None) -> int:
         if system not in available:
             print(f"skip {system}: not available here", flush=True)
             continue
-        for minutes in [float(m) for m in args.minutes.split(",")]:
+        for mode, minutes in [
+            (mode, float(m)) for mode in args.modes.split(",") for m in args.minutes.split(",")
+        ]:
             cmd = [
                 sys.executable,
                 __file__,
                 "--worker",
                 system,
                 str(minutes * 60),
+                mode,
                 "--threads",
                 str(args.threads),
                 "--test-dir",
@@ -131,24 +156,25 @@ def main(argv: list[str] | None = None) -> int:
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
             if proc.returncode != 0 or line is None:
-                print(f"{system} {minutes:g} min FAILED: {proc.stderr.strip()[-400:]}", flush=True)
+                print(f"{system} {mode} {minutes:g} min FAILED: {proc.stderr.strip()[-400:]}")
                 continue
             row = json.loads(line[len("RESULT ") :])
             rows.append(row)
             print(
-                f"{system:16s} {minutes:5.1f} min  RTF {row['rtf']:.4f}  (CPU {row['cpu_rtf']:.4f})  "
+                f"{system:16s} {mode:5s} {minutes:5.1f} min  RTF {row['rtf']:.4f}  (CPU {row['cpu_rtf']:.4f})  "
                 f"peak RSS Δ {row['peak_rss_delta_mib']:7.1f} MiB  (= {row['delta_per_output_array']:.1f} "
                 f"x the {row['output_array_mib']:.1f} MiB output array)",
                 flush=True,
             )
     print()
     print(
-        "| system | input | RTF | CPU-time RTF | peak RSS Δ (MiB) | output array (MiB) | Δ / output |"
+        "| system | mode | input | RTF | CPU-time RTF | peak RSS Δ (MiB) | output array (MiB) "
+        "| Δ / output |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| `{r['system']}` | {r['seconds'] / 60:g} min | {r['rtf']:.4f} | {r['cpu_rtf']:.4f} | "
+            f"| `{r['system']}` | {r['mode']} | {r['seconds'] / 60:g} min | {r['rtf']:.4f} | {r['cpu_rtf']:.4f} | "
             f"{r['peak_rss_delta_mib']:.0f} | {r['output_array_mib']:.1f} | {r['delta_per_output_array']:.1f} |"
         )
     print(
