@@ -79,3 +79,32 @@ def feature_matching_loss(
             r = r.detach()
             terms.append(F.l1_loss(f, r) / (r.abs().mean() + EPS))
     return sum(terms) / len(terms)
+
+
+PESQ_FLOOR, PESQ_CEIL = 1.04, 4.64
+
+
+def normalised_pesq(clean: torch.Tensor, estimate: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """Per-item wide-band PESQ of ``estimate`` against ``clean`` (``(B, samples)``), mapped to
+    ``(PESQ - 1.04) / 3.6`` in [0, 1]; ``nan`` where PESQ cannot score (no speech found).
+    Computed on the CPU without gradient: the target a metric discriminator learns."""
+    from pipeline.evaluate.metrics import pesq_wb
+
+    ref = clean.detach().cpu().numpy()
+    est = estimate.detach().cpu().numpy()
+    scores = [pesq_wb(r, e, sample_rate) for r, e in zip(ref, est, strict=True)]
+    out = (torch.tensor(scores, dtype=torch.float32) - PESQ_FLOOR) / (PESQ_CEIL - PESQ_FLOOR)
+    return out.to(estimate.device)
+
+
+def metric_discriminator_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MSE between predicted and measured normalised quality, ignoring ``nan`` targets."""
+    valid = torch.isfinite(target)
+    if not bool(valid.any()):
+        return predicted.sum() * 0.0
+    return (predicted[valid] - target[valid]).square().mean()
+
+
+def metric_generator_loss(predicted: torch.Tensor) -> torch.Tensor:
+    """Push the predicted quality of enhanced speech towards the clean score 1."""
+    return (predicted - 1.0).square().mean()

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 import torchaudio
 from torch import nn
+from torch.nn.utils import spectral_norm
 
 LOG_FLOOR = 1e-8
 FEATURE_SHIFT = 9.0  # log-power features are (log(|X|^2 + floor) + shift) / scale
@@ -191,3 +192,54 @@ class MelDiscriminator(nn.Module):
             logits.append(out)
             feats.append(fmap)
         return logits, feats
+
+
+class MetricDiscriminator(nn.Module):
+    """MetricGAN-style learned quality metric: predicts a normalised PESQ of an estimate.
+
+    Input: the estimate's and the clean reference's compressed STFT magnitudes
+    (``|X| ** 0.3``, 512-point, 8 ms hop) stacked as 2 channels ``(B, 2, bins, frames)``;
+    strided 2-D convolutions with spectral normalisation, global average pooling and a
+    small MLP give one score per item. Trained to regress ``(PESQ - 1.04) / 3.6`` (so
+    clean-vs-clean is 1), it gives the generator a differentiable stand-in for PESQ.
+
+    Args:
+        n_fft: STFT size (samples).
+        hop: STFT hop (samples).
+        channels: conv width.
+    """
+
+    def __init__(self, *, n_fft: int = 512, hop: int = 128, channels: int = 16) -> None:
+        super().__init__()
+        self.n_fft = n_fft
+        self.hop = hop
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        c = channels
+        self.convs = nn.ModuleList(
+            [
+                spectral_norm(nn.Conv2d(2, c, 5, padding=2)),
+                spectral_norm(nn.Conv2d(c, c, 5, stride=2, padding=2)),
+                spectral_norm(nn.Conv2d(c, c, 5, stride=2, padding=2)),
+                spectral_norm(nn.Conv2d(c, c, 5, stride=2, padding=2)),
+            ]
+        )
+        self.head = nn.Sequential(
+            spectral_norm(nn.Linear(c, 50)),
+            nn.LeakyReLU(0.3),
+            spectral_norm(nn.Linear(50, 10)),
+            nn.LeakyReLU(0.3),
+            spectral_norm(nn.Linear(10, 1)),
+        )
+
+    def _magnitude(self, wave: torch.Tensor) -> torch.Tensor:
+        spec = torch.stft(
+            wave, self.n_fft, self.hop, window=self.window, center=True, return_complex=True
+        )
+        return (spec.real.square() + spec.imag.square() + 1e-10) ** 0.15  # |X| ** 0.3
+
+    def forward(self, estimate: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+        """``(B, samples)`` twice → ``(B,)`` predicted normalised quality."""
+        x = torch.stack([self._magnitude(estimate), self._magnitude(clean)], dim=1)
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), 0.3)
+        return self.head(x.mean(dim=(2, 3)))[:, 0]

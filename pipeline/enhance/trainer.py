@@ -26,7 +26,7 @@ import torch
 
 from pipeline.enhance import losses as L
 from pipeline.enhance.augment import AugmentSettings, augment_pair
-from pipeline.enhance.model import MaskGenerator, MelDiscriminator
+from pipeline.enhance.model import MaskGenerator, MelDiscriminator, MetricDiscriminator
 from pipeline.enhance.synthetic import coloured_noise, mix_at_snr, speech_like
 from pipeline.evaluate.metrics import pesq_wb, si_sdr, stoi
 from pipeline.training import DistInfo, Export, TrainSettings, unwrap
@@ -52,6 +52,9 @@ class DiscriminatorSettings:
     ffts: list[int] = field(default_factory=lambda: [256, 512, 1024])
     mels: list[int] = field(default_factory=lambda: [40, 64, 80])
     channels: int = 64
+    metric_channels: int = (
+        16  # width of the MetricGAN-style discriminator (used if loss.metric > 0)
+    )
 
 
 @dataclass
@@ -61,6 +64,7 @@ class LossSettings:
     si_sdr: float = 0.0  # negative SI-SDR weight (dB scale: use ~0.01)
     adversarial: float = 0.2
     feature_matching: float = 0.5
+    metric: float = 0.0  # MetricGAN-style learned-PESQ adversarial weight (0: off)
     adv_start: int = 1000  # generator sees adversarial terms from this step on
     d_lr_scale: float = 0.5  # discriminator lr = train.lr * d_lr_scale
     warmup_steps: int = 200
@@ -171,14 +175,19 @@ class EnhanceTask:
             ffts=tuple(d.ffts), mels=tuple(d.mels), channels=d.channels, sample_rate=SAMPLE_RATE
         )
         self.modules = {"generator": generator, "discriminator": discriminator}
+        if config.loss.metric > 0:
+            self.modules["metric"] = MetricDiscriminator(
+                n_fft=config.generator.n_fft, hop=config.generator.hop, channels=d.metric_channels
+            )
         lr = config.train.lr
         betas = (0.8, 0.99)
         self.optimizers = {
-            "generator": torch.optim.AdamW(generator.parameters(), lr=lr, betas=betas),
-            "discriminator": torch.optim.AdamW(
-                discriminator.parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
-            ),
+            "generator": torch.optim.AdamW(generator.parameters(), lr=lr, betas=betas)
         }
+        for name in self.modules.keys() - {"generator"}:
+            self.optimizers[name] = torch.optim.AdamW(
+                self.modules[name].parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
+            )
         self.schedulers: dict = {}
         if config.data.source == "corpora":
             self.mixtures = CorpusMixtures(config.data, seed=config.train.seed)
@@ -217,49 +226,71 @@ class EnhanceTask:
 
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> dict[str, float]:
         c = self.config.loss
-        gen, disc = self.modules["generator"], self.modules["discriminator"]
-        opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
+        gen = self.modules["generator"]
         scale = self._lr_scale(step)
-        opt_g.param_groups[0]["lr"] = self.config.train.lr * scale
-        opt_d.param_groups[0]["lr"] = self.config.train.lr * c.d_lr_scale * scale
+        for name, opt in self.optimizers.items():
+            base = self.config.train.lr * (1.0 if name == "generator" else c.d_lr_scale)
+            opt.param_groups[0]["lr"] = base * scale
         noisy, clean = batch
         enhanced = gen(noisy)
-        out: dict[str, float] = {}
-
-        # discriminator: clean vs enhanced in ONE forward (DDP-friendly)
-        logits, _ = disc(torch.cat([clean, enhanced.detach()]))
         n = clean.shape[0]
-        d_loss = L.discriminator_loss([x[:n] for x in logits], [x[n:] for x in logits])
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        torch.nn.utils.clip_grad_norm_(disc.parameters(), c.grad_clip)
-        opt_d.step()
-        out["d_loss"] = d_loss.item()
+        out: dict[str, float] = {}
+        use_mel = c.adversarial > 0 or c.feature_matching > 0
+        if use_mel:  # clean vs enhanced in ONE forward (DDP-friendly)
+            logits, _ = self.modules["discriminator"](torch.cat([clean, enhanced.detach()]))
+            d_loss = L.discriminator_loss([x[:n] for x in logits], [x[n:] for x in logits])
+            out["d_loss"] = self._step("discriminator", d_loss)
+        if c.metric > 0:  # learn to predict PESQ of enhanced, noisy and clean speech
+            target = torch.cat(
+                [
+                    L.normalised_pesq(clean, enhanced, SAMPLE_RATE),
+                    L.normalised_pesq(clean, noisy, SAMPLE_RATE),
+                    torch.ones(n),
+                ]
+            )
+            predicted = self.modules["metric"](
+                torch.cat([enhanced.detach(), noisy, clean]), clean.repeat(3, 1)
+            )
+            out["m_loss"] = self._step("metric", L.metric_discriminator_loss(predicted, target))
+            out["q_enhanced"] = float(torch.nanmean(target[:n]))
+            out["q_noisy"] = float(torch.nanmean(target[n : 2 * n]))
 
         # generator
         mag = L.compressed_magnitude_loss(enhanced, clean)
-        mr = L.multi_resolution_stft_loss(enhanced, clean)
-        g_loss = c.magnitude * mag + c.mrstft * mr
-        out["g_mag"], out["g_mrstft"] = mag.item(), mr.item()
+        g_loss = c.magnitude * mag
+        out["g_mag"] = mag.item()
+        if c.mrstft > 0:
+            mr = L.multi_resolution_stft_loss(enhanced, clean)
+            g_loss = g_loss + c.mrstft * mr
+            out["g_mrstft"] = mr.item()
         if c.si_sdr > 0:
             neg = L.neg_si_sdr(enhanced, clean)
             g_loss = g_loss + c.si_sdr * neg
             out["g_neg_sisdr"] = neg.item()
-        if step >= c.adv_start:
-            logits, feats = disc(torch.cat([clean, enhanced]))
+        if step >= c.adv_start and use_mel:
+            logits, feats = self.modules["discriminator"](torch.cat([clean, enhanced]))
             adv = L.generator_adversarial_loss([x[n:] for x in logits])
             fm = L.feature_matching_loss(
                 [[f[:n] for f in fs] for fs in feats], [[f[n:] for f in fs] for fs in feats]
             )
             g_loss = g_loss + c.adversarial * adv + c.feature_matching * fm
             out["g_adv"], out["g_fm"] = adv.item(), fm.item()
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        torch.nn.utils.clip_grad_norm_(gen.parameters(), c.grad_clip)
-        opt_g.step()
-        out["g_loss"] = g_loss.item()
-        out["lr"] = opt_g.param_groups[0]["lr"]
+        if step >= c.adv_start and c.metric > 0:
+            g_metric = L.metric_generator_loss(self.modules["metric"](enhanced, clean))
+            g_loss = g_loss + c.metric * g_metric
+            out["g_metric"] = g_metric.item()
+        out["g_loss"] = self._step("generator", g_loss)
+        out["lr"] = self.optimizers["generator"].param_groups[0]["lr"]
         return out
+
+    def _step(self, name: str, loss: torch.Tensor) -> float:
+        """Backward ``loss`` and update module ``name`` (gradients clipped); returns the loss."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.modules[name].parameters(), self.config.loss.grad_clip)
+        opt.step()
+        return loss.item()
 
     def _score(self, enhance) -> dict[str, float]:
         rows = []
