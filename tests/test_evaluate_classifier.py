@@ -77,3 +77,30 @@ def test_model_standardises_inside():
     model.set_normalization(np.array([[0.0, 10.0, 100.0], [2.0, 30.0, 300.0]]))
     assert torch.allclose(model.feature_mean, torch.tensor([1.0, 20.0, 200.0]))
     assert model(torch.zeros(4, 3)).shape == (4, 5)
+
+
+def test_judge_features_with_whisper_and_checkpoint_match(tmp_path):
+    from pipeline.evaluate.classifier_train import WHISPER_DIM, JudgeFeatures, load_judge
+
+    wave = voiced_signal(22_050, 1.2, f0=180.0)
+    acoustic = JudgeFeatures("acoustic")(wave, 22_050)
+    extract = JudgeFeatures("acoustic+whisper")
+    both = extract(wave, 22_050)
+    assert both.shape == (FEATURE_DIM + WHISPER_DIM,) == (extract.dim,)
+    assert np.all(np.isfinite(both)) and np.allclose(both[:FEATURE_DIM], acoustic)
+    assert np.std(both[FEATURE_DIM:]) > 0  # the encoder says something about the clip
+    with pytest.raises(ValueError, match="unknown feature set"):
+        JudgeFeatures("mfcc")
+    kwargs = {"input_dim": FEATURE_DIM, "hidden": 8, "n_classes": 5, "dropout": 0.0}
+    extra = {"labels": list(EMOTIONS), "feature_set": "acoustic+whisper"}
+    path = tmp_path / "judge" / "model.pt"
+    save_model(
+        path,
+        EmotionClassifier(**kwargs),
+        arch="emotion.classifier",
+        model_kwargs=kwargs,
+        sample_rate=16_000,
+        extra=extra,
+    )
+    with pytest.raises(ValueError, match="does not match"):
+        load_judge(path.parent)  # an acoustic-size model claiming whisper features

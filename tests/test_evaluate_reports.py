@@ -273,3 +273,29 @@ def test_select_sources_round_robin_and_transcripts():
         "hello world"
     }
     assert select_sources(table, None, 2, seed=0) == select_sources(table, None, 2, seed=0)
+
+
+def test_breakdown_by_source_and_noise_kind():
+    from pipeline.evaluate.enhance_report import breakdown_markdown
+
+    rows = []
+    for system, bonus in (("noisy", 0.0), ("gan", 0.5)):
+        for source, kind, snr, pesq in (
+            ("a", "babble", 0.0, 1.0),
+            ("a", "recorded", 5.0, 2.0),
+            ("b", "babble", 10.0, 3.0),
+            ("b", "babble", 15.0, 9.0),  # outside 0-10 dB: ignored
+        ):
+            rows.append(
+                {
+                    "system": system,
+                    "source": source,
+                    "noise_kind": kind,
+                    "snr_db": snr,
+                    "pesq_wb": pesq + bonus,
+                }
+            )
+    text = "\n".join(breakdown_markdown(pd.DataFrame(rows)))
+    assert "| speech source | `noisy` | `gan` |" in text
+    assert "| a (2) | 1.50 | 2.00 |" in text and "| b (1) | 3.00 | 3.50 |" in text
+    assert "| babble (2) | 2.00 | 2.50 |" in text and "| recorded (1) | 2.00 | 2.50 |" in text

@@ -85,6 +85,7 @@ def _train_classifier(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         cache_dir=args.cache_dir,
         progress=_progress("features"),
+        feature_set=args.features,
     )
     print(report)
     return 0
@@ -140,7 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--per-group", type=int, default=80, help="max train clips per speaker+emotion")
     c.add_argument("--min-confidence", type=float, default=0.6, help="label confidence filter")
-    c.add_argument("--hidden", type=int, default=32)
+    c.add_argument("--hidden", type=int, default=64)
+    c.add_argument(
+        "--features",
+        choices=("acoustic", "acoustic+whisper"),
+        default="acoustic+whisper",
+        help="judge features (default acoustic+whisper: best balanced accuracy on valid)",
+    )
     c.add_argument("--dropout", type=float, default=0.5)
     c.add_argument("--weight-decay", type=float, default=1e-2)
 

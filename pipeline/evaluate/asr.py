@@ -114,6 +114,24 @@ class Transcriber:
         )
         return " ".join(seg.text.strip() for seg in segments).strip()
 
+    def encoder_embedding(self, wave: np.ndarray, sr: int) -> np.ndarray:
+        """Utterance embedding from Whisper's encoder: mean and standard deviation over time of
+        the encoder's output frames (20 ms each) covering the clip → ``(2 * width,)`` float32
+        (768 for tiny.en). The log-mel input is cut to the clip (at least 1 s) rather than
+        padded to Whisper's 30 s window, which the CTranslate2 encoder accepts."""
+        import ctranslate2
+
+        audio = resample(np.asarray(wave, dtype=np.float32), int(sr), WHISPER_RATE)
+        mel = self._model.feature_extractor(audio)  # (80, 10 ms frames)
+        frames = max(100, mel.shape[-1] + mel.shape[-1] % 2)
+        padded = np.zeros((1, mel.shape[0], frames), dtype=np.float32)
+        padded[0, :, : mel.shape[-1]] = mel[:, :frames]
+        states = np.array(
+            self._model.model.encode(ctranslate2.StorageView.from_array(padded), to_cpu=True)
+        )[0]
+        states = states[: max(1, mel.shape[-1] // 2)]
+        return np.concatenate([states.mean(axis=0), states.std(axis=0)]).astype(np.float32)
+
 
 @lru_cache(maxsize=1)
 def default_transcriber() -> Transcriber:

@@ -9,6 +9,13 @@ matrix on that real held-out speech *before* the classifier is used to judge con
 The checkpoint is ``<out_dir>/model.pt`` (a studio checkpoint, arch ``emotion.classifier``,
 ``extra`` holds the label order and the feature settings) with ``card.json`` and
 ``report.md`` next to it.
+
+Feature sets (:class:`JudgeFeatures`): ``acoustic`` (log-mel statistics and prosody, see
+:mod:`pipeline.emotion.classifier`) and ``acoustic+whisper``, which appends the mean and
+standard deviation of Whisper tiny.en's encoder states (768 values,
+:meth:`pipeline.evaluate.asr.Transcriber.encoder_embedding`) — representations of a model
+trained on 680 k hours of speech, which carry paralinguistic information the hand-made
+statistics miss.
 """
 
 from __future__ import annotations
@@ -43,6 +50,35 @@ log = logging.getLogger(__name__)
 ARCH = "emotion.classifier"
 FEATURE_VERSION = 1
 F0_METHOD = "harvest"
+FEATURE_SETS = ("acoustic", "acoustic+whisper")
+WHISPER_DIM = 768  # mean + std of tiny.en's 384-wide encoder states
+
+
+class JudgeFeatures:
+    """The judge's utterance features for one ``feature_set`` (one of :data:`FEATURE_SETS`).
+
+    Calling it maps ``(samples,)`` float audio at ``sr`` Hz to a ``(dim,)`` float32 vector;
+    ``prosody`` may pass :func:`pipeline.emotion.prosody.prosody_stats` of the same audio
+    (measured with :data:`F0_METHOD`) to save the F0 analysis.
+    """
+
+    def __init__(self, feature_set: str = "acoustic") -> None:
+        if feature_set not in FEATURE_SETS:
+            raise ValueError(f"unknown feature set {feature_set!r} (choose from {FEATURE_SETS})")
+        self.feature_set = feature_set
+        self.dim = FEATURE_DIM + (WHISPER_DIM if "whisper" in feature_set else 0)
+        self.front_end = MelFrontEnd()
+        self._transcriber = None
+
+    def __call__(self, wave: np.ndarray, sr: int, *, prosody=None) -> np.ndarray:
+        feats = utterance_features(wave, sr, self.front_end, prosody=prosody, f0_method=F0_METHOD)
+        if "whisper" not in self.feature_set:
+            return feats
+        if self._transcriber is None:
+            from pipeline.evaluate.asr import default_transcriber
+
+            self._transcriber = default_transcriber()
+        return np.concatenate([feats, self._transcriber.encoder_embedding(wave, sr)])
 
 
 @dataclass(frozen=True)
@@ -154,9 +190,11 @@ def fit(
     return model, {"epoch": best[1] if best[2] is not None else epochs, "valid_bacc": best[0]}
 
 
-def _cache_name(path: Path) -> str:
+def _cache_name(path: Path, feature_set: str) -> str:
     stat = path.stat()
     key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{FEATURE_VERSION}|{F0_METHOD}"
+    if feature_set != "acoustic":
+        key += f"|{feature_set}"
     return hashlib.sha1(key.encode()).hexdigest() + ".npy"
 
 
@@ -164,29 +202,31 @@ def clip_features(
     paths: Sequence[str | Path],
     cache_dir: str | Path | None = None,
     progress: Callable[[Iterable], Iterable] = lambda it: it,
+    feature_set: str = "acoustic",
 ) -> np.ndarray:
-    """``(N, FEATURE_DIM)`` features of audio files, cached one ``.npy`` per file."""
-    front_end = MelFrontEnd()
+    """``(N, dim)`` judge features (:class:`JudgeFeatures`) of audio files, cached one
+    ``.npy`` per file and feature set."""
+    extract = JudgeFeatures(feature_set)
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
     rows = []
     for item in progress(list(paths)):
         path = Path(item)
-        target = cache / _cache_name(path) if cache is not None else None
+        target = cache / _cache_name(path, feature_set) if cache is not None else None
         if target is not None and target.is_file():
             rows.append(np.load(target))
             continue
         wave, sr = sf.read(str(path), dtype="float32", always_2d=False)
         if wave.ndim == 2:
             wave = wave.mean(axis=1)
-        feats = utterance_features(wave, int(sr), front_end, f0_method=F0_METHOD)
+        feats = extract(wave, int(sr))
         if target is not None:  # atomic: another process may read the cache concurrently
             tmp = target.with_name(f".{target.stem}.{os.getpid()}.npy")
             np.save(tmp, feats)
             os.replace(tmp, target)
         rows.append(feats)
-    return np.stack(rows) if rows else np.zeros((0, FEATURE_DIM), dtype=np.float32)
+    return np.stack(rows) if rows else np.zeros((0, extract.dim), dtype=np.float32)
 
 
 def balanced_subset(frame: pd.DataFrame, per_group: int, seed: int) -> pd.DataFrame:
@@ -201,8 +241,17 @@ def balanced_subset(frame: pd.DataFrame, per_group: int, seed: int) -> pd.DataFr
 def load_classifier(folder: str | Path) -> tuple[EmotionClassifier, tuple[str, ...]]:
     """Load ``<folder>/model.pt``; returns ``(model, label order)``."""
     model, meta = load_model(Path(folder) / "model.pt")
+    return model, tuple(meta["extra"].get("labels", EMOTIONS))
+
+
+def load_judge(folder: str | Path) -> tuple[EmotionClassifier, tuple[str, ...], JudgeFeatures]:
+    """Load ``<folder>/model.pt``; returns ``(model, label order, its feature extractor)``."""
+    model, meta = load_model(Path(folder) / "model.pt")
     labels = tuple(meta["extra"].get("labels", EMOTIONS))
-    return model, labels
+    features = JudgeFeatures(meta["extra"].get("feature_set", "acoustic"))
+    if features.dim != model.feature_mean.shape[0]:
+        raise ValueError(f"{folder}: checkpoint input size does not match {features.feature_set}")
+    return model, labels, features
 
 
 def train_and_save(
@@ -219,6 +268,7 @@ def train_and_save(
     weight_decay: float = 1e-2,
     cache_dir: str | Path | None = None,
     progress: Callable[[Iterable], Iterable] = lambda it: it,
+    feature_set: str = "acoustic",
 ) -> str:
     """Train on the ``train`` split, select on ``valid``, report on ``test``; write the checkpoint.
 
@@ -241,7 +291,7 @@ def train_and_save(
     splits = {}
     for split in ("train", "valid", "test"):
         part = balanced_subset(table[table["split"] == split], per_group, seed)
-        x = clip_features(list(part["abs_path"]), cache_dir, progress)
+        x = clip_features(list(part["abs_path"]), cache_dir, progress, feature_set)
         splits[split] = (x, part["emotion"].map(index).to_numpy(), part)
     if len(splits["train"][1]) == 0:
         raise ValueError(f"{labels_path}: no training clips")
@@ -262,7 +312,7 @@ def train_and_save(
             reports[split] = score(y, model.predict_proba(x).argmax(axis=1), EMOTIONS)
     out = Path(out_dir)
     model_kwargs = {
-        "input_dim": FEATURE_DIM,
+        "input_dim": int(splits["train"][0].shape[1]),
         "hidden": hidden,
         "n_classes": len(EMOTIONS),
         "dropout": dropout,
@@ -270,6 +320,7 @@ def train_and_save(
     extra = {
         "labels": list(EMOTIONS),
         "feature_version": FEATURE_VERSION,
+        "feature_set": feature_set,
         "f0_method": F0_METHOD,
         "epoch": int(info["epoch"]),
     }
@@ -295,13 +346,14 @@ def train_and_save(
     command = (
         f"python -m pipeline.evaluate train-classifier --epochs {epochs} --seed {seed} "
         f"--per-group {per_group} --min-confidence {min_confidence} --hidden {hidden} "
-        f"--dropout {dropout} --weight-decay {weight_decay}"
+        f"--dropout {dropout} --weight-decay {weight_decay} --features {feature_set}"
     )
     settings = {
         "per_group": per_group,
         "min_confidence": min_confidence,
         "command": command,
         "weight_decay": weight_decay,
+        "feature_set": feature_set,
     }
     _card(model, model_kwargs, reports, labels_path, splits, settings).write(out / "card.json")
     return text
@@ -325,15 +377,22 @@ def _card(model, model_kwargs, reports, labels_path, splits, settings) -> ModelC
         summary=(
             "Judges converted speech in `python -m pipeline.evaluate emotion`: a small MLP "
             "over utterance-level log-mel statistics and prosody (Harvest F0, energy, "
-            "syllable rate). Trained only on speakers other than the evaluation speakers."
+            "syllable rate)"
+            + (
+                ", plus the mean and spread of Whisper tiny.en encoder states"
+                if "whisper" in settings["feature_set"]
+                else ""
+            )
+            + ". Trained only on speakers other than the evaluation speakers."
         ),
         architecture=(
             f"MLP {model_kwargs['input_dim']} → {model_kwargs['hidden']} → "
             f"{model_kwargs['hidden']} → {model_kwargs['n_classes']} (GELU, dropout "
             f"{model_kwargs['dropout']}, AdamW weight decay {settings['weight_decay']}, "
             "class-balanced cross-entropy) with stored feature standardisation; features in "
-            "pipeline/emotion/classifier.py. Width/dropout/weight decay picked from a 3-point "
-            "grid by balanced accuracy on the valid split."
+            f"pipeline/emotion/classifier.py (feature set `{settings['feature_set']}`, "
+            "pipeline/evaluate/classifier_train.py). Feature set and width picked by balanced "
+            "accuracy on the valid split."
         ),
         parameters=count_parameters(model),
         sample_rate=SAMPLE_RATE,

@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from pipeline.emotion.classifier import MelFrontEnd, utterance_features
 from pipeline.emotion.features import resynthesize
 from pipeline.emotion.prosody import prosody_stats
 from pipeline.registry import CHECKPOINTS, DEFAULT_GAN, Registry
@@ -118,21 +117,20 @@ class Judges:
     """Every scorer used on converted speech, each loaded once."""
 
     def __init__(self, classifier_dir: Path) -> None:
-        from pipeline.evaluate.asr import Transcriber
-        from pipeline.evaluate.classifier_train import load_classifier
+        from pipeline.evaluate.asr import default_transcriber
+        from pipeline.evaluate.classifier_train import load_judge
         from pipeline.evaluate.dnsmos import DnsmosScorer
         from pipeline.evaluate.speaker import SpeakerEncoder
 
-        self.classifier, self.labels = load_classifier(classifier_dir)
-        self.front_end = MelFrontEnd()
+        self.classifier, self.labels, self.features = load_judge(classifier_dir)
         self.dnsmos = DnsmosScorer(short_clips="single")  # many 1-3 s clips: one window each
         self.speaker = SpeakerEncoder()
-        self.asr = Transcriber()
+        self.asr = default_transcriber()  # shared with the judge features
 
     def measure(self, wave: np.ndarray, sr: int, *, english: bool) -> dict:
         """Everything that depends only on one clip: prosody, classifier, DNSMOS, transcript."""
         stats = prosody_stats(wave, sr, f0_method=F0_METHOD)
-        feats = utterance_features(wave, sr, self.front_end, prosody=stats)
+        feats = self.features(wave, sr, prosody=stats)
         probs = self.classifier.predict_proba(feats[None, :])[0]
         row = {k: getattr(stats, k) for k in PROSODY_KEYS}
         row["predicted"] = self.labels[int(np.argmax(probs))]

@@ -71,6 +71,8 @@ class TestItem:
     snr_db: float
     speaker: str = ""
     noise: str = ""
+    source: str = ""  # speech source (corpus), e.g. asterisk / fillets-nl / hedgewars
+    noise_kind: str = ""  # recorded / synthetic / babble
 
 
 def _pick(row: dict, names: Sequence[str], what: str) -> str:
@@ -111,6 +113,8 @@ def load_test_set(test_dir: str | Path, *, per_snr: int | None = None) -> list[T
                 snr_db=snr,
                 speaker=row.get("speaker", ""),
                 noise=row.get("noise", "") or row.get("noise_path", ""),
+                source=row.get("source", ""),
+                noise_kind=row.get("noise_kind", ""),
             )
         )
     return items
@@ -189,6 +193,8 @@ def evaluate_enhancement(
                 "snr_db": item.snr_db,
                 "speaker": item.speaker,
                 "noise": item.noise,
+                "source": item.source,
+                "noise_kind": item.noise_kind,
                 "duration_s": seconds,
                 "wall_s": math.nan,
                 "rtf": math.nan,
@@ -369,8 +375,29 @@ def markdown_report(evaluation: EnhanceEvaluation, *, title: str = "Enhancement 
             *(_fmt(r[m], 1 if m == "si_sdr" else 2 if "stoi" not in m else 3) for m in metrics),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += breakdown_markdown(evaluation.per_file)
     lines += ["", "Targets (0-10 dB average):", "", targets_markdown(evaluation.targets)]
     return "\n".join(lines) + "\n"
+
+
+def breakdown_markdown(per_file: pd.DataFrame, metric: str = "pesq_wb") -> list[str]:
+    """Lines of ``metric`` means at 0-10 dB input SNR by speech source and by noise kind
+    (systems as columns, item counts in brackets): where a system's gains come from."""
+    part = per_file[per_file["snr_db"].isin(TARGET_SNRS)]
+    lines: list[str] = []
+    for column, label in (("source", "speech source"), ("noise_kind", "noise kind")):
+        if column not in part or not part[column].astype(bool).any():
+            continue
+        table = part.pivot_table(index=column, columns="system", values=metric, aggfunc="mean")
+        counts = part[part["system"] == part["system"].iloc[0]][column].value_counts()
+        systems = [s for s in dict.fromkeys(part["system"]) if s in table.columns]
+        lines += ["", f"{METRIC_LABELS[metric]} by {label} (0-10 dB):", ""]
+        lines += ["| " + " | ".join([label, *(f"`{s}`" for s in systems)]) + " |"]
+        lines += ["|" + "---|" * (len(systems) + 1)]
+        for key, row in table.iterrows():
+            cells = [f"{key} ({counts.get(key, 0)})", *(_fmt(row[s]) for s in systems)]
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def write_outputs(evaluation: EnhanceEvaluation, out_dir: str | Path, *, notes: str = "") -> Path:
