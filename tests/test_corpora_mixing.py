@@ -151,3 +151,54 @@ def test_build_test_set(manifest: Path, tmp_path: Path) -> None:
         manifest, tmp_path / "again", split="test", snrs=(0.0, 10.0), per_snr=2, seed=0
     )
     assert again.read_text() == csv_path.read_text()
+
+
+def test_quality_screen_keeps_clean_speakers_and_the_test_split(manifest: Path, tmp_path: Path):
+    """A fake scorer rates the low-pitched fake speakers (spk0, spk1) clean: the screened
+    manifest drops the others from train and valid, keeps every test row, re-roots an extra
+    manifest's rows, and builds validation pairs from kept speakers only."""
+    from pipeline.corpora.prepare import read_manifest
+    from pipeline.corpora.quality import QualityConfig, screen
+
+    def fake_dnsmos(wave: np.ndarray, sr: int) -> dict:
+        f0 = np.count_nonzero(np.diff(np.signbit(wave))) / 2 / (len(wave) / sr)
+        good = f0 < 160.0
+        return {"sig": 3.0, "bak": 4.0 if good else 2.0, "ovrl": 3.0 if good else 2.0}
+
+    extra_root = tmp_path / "extra"
+    wave = (0.2 * np.sin(2 * np.pi * 110 * np.arange(SR) / SR)).astype(np.float32)
+    write_wav(extra_root / "speech/x/w.wav", wave, SR)
+    extra = write_csv(
+        extra_root / "manifest.csv",
+        [_row("speech/x/w.wav", "speech", "extra-spk", 1.0, "train", "word")],
+        MANIFEST_COLUMNS,
+    )
+    out = manifest.parent / "manifest_clean.csv"
+    verdicts = screen(
+        manifest,
+        out,
+        QualityConfig(clips_per_speaker=2),
+        extras=[extra],
+        valid_dir=tmp_path / "valid_clean",
+        score=fake_dnsmos,
+    )
+    kept = set(verdicts.loc[verdicts["keep"], "speaker"])
+    assert kept == {"train-spk0", "train-spk1", "valid-spk0", "valid-spk1", "extra-spk"}
+    assert set(verdicts["clips_scored"]) == {1, 2}
+    rows = read_manifest(out)
+    speech = {(r["split"], r["speaker"]) for r in rows if r["kind"] == "speech"}
+    assert {s for split, s in speech if split == "train"} == {
+        "train-spk0",
+        "train-spk1",
+        "extra-spk",
+    }
+    assert {s for split, s in speech if split == "test"} == {f"test-spk{i}" for i in range(4)}
+    assert sum(r["kind"] == "noise" for r in rows) == 6
+    extra_row = next(r for r in rows if r["speaker"] == "extra-spk")
+    assert (manifest.parent / extra_row["path"]).resolve() == (
+        extra_root / "speech/x/w.wav"
+    ).resolve()
+    with (tmp_path / "valid_clean" / "pairs.csv").open(newline="") as handle:
+        pairs = list(csv.DictReader(handle))
+    assert pairs and {p["speaker"] for p in pairs} <= {"valid-spk0", "valid-spk1"}
+    assert (out.parent / "manifest_clean_speakers.csv").is_file()

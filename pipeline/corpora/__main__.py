@@ -3,6 +3,8 @@
 python -m pipeline.corpora prepare [--data-dir data] [--cache-dir DIR] [--packages ...]
 python -m pipeline.corpora testset [--data-dir data] [--seed 0]
 python -m pipeline.corpora summary [--data-dir data]
+python -m pipeline.corpora quality [--data-dir data] [--extra data/extra/manifest.csv]
+    [--out manifest_clean.csv] [--valid-dir enhance_valid_clean] [--min-ovrl 2.7 --min-bak 3.5]
 """
 
 from __future__ import annotations
@@ -45,6 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--valid-items", type=int, default=16)
     s = sub.add_parser("summary", help="minutes / clips / speakers per source and split")
     s.add_argument("--data-dir", type=Path, default=None)
+    q = sub.add_parser(
+        "quality", help="DNSMOS-screen train/valid speakers into a clean-target manifest"
+    )
+    q.add_argument("--data-dir", type=Path, default=None)
+    q.add_argument("--extra", type=Path, nargs="*", default=[], help="more prepared manifests")
+    q.add_argument("--out", default="manifest_clean.csv", help="file name in the data dir")
+    q.add_argument("--valid-dir", default="enhance_valid_clean", help="folder in the data dir")
+    q.add_argument("--clips-per-speaker", type=int, default=12)
+    q.add_argument("--min-ovrl", type=float, default=2.7)
+    q.add_argument("--min-bak", type=float, default=3.5)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = data_dir(args.data_dir)
@@ -77,6 +89,19 @@ def main(argv: list[str] | None = None) -> int:
                     seed=args.seed,
                 )
                 print(f"wrote {csv_path}")
+        elif args.command == "quality":
+            from pipeline.corpora.quality import QualityConfig, screen
+
+            config = QualityConfig(args.clips_per_speaker, args.min_ovrl, args.min_bak)
+            verdicts = screen(
+                root / "manifest.csv",
+                root / args.out,
+                config,
+                extras=args.extra,
+                valid_dir=root / args.valid_dir,
+                progress=lambda it: tqdm(list(it), desc="DNSMOS", unit="clip"),
+            )
+            print(verdicts.to_string(index=False, float_format="%.2f"))
         else:
             _summary(root)
     except CorpusError as err:
