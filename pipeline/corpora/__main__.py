@@ -4,7 +4,7 @@ python -m pipeline.corpora prepare [--data-dir data] [--cache-dir DIR] [--packag
 python -m pipeline.corpora testset [--data-dir data] [--seed 0]
 python -m pipeline.corpora summary [--data-dir data]
 python -m pipeline.corpora quality [--data-dir data] [--extra data/extra/manifest.csv]
-    [--out manifest_clean.csv] [--valid-dir enhance_valid_clean] [--min-ovrl 2.7 --min-bak 3.5]
+    [--out manifest_clean.csv] [--valid-dir enhance_valid_clean] [--min-ovrl 2.2 --min-bak 3.0]
 """
 
 from __future__ import annotations
@@ -55,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--out", default="manifest_clean.csv", help="file name in the data dir")
     q.add_argument("--valid-dir", default="enhance_valid_clean", help="folder in the data dir")
     q.add_argument("--clips-per-speaker", type=int, default=12)
-    q.add_argument("--min-ovrl", type=float, default=2.7)
-    q.add_argument("--min-bak", type=float, default=3.5)
+    q.add_argument("--min-ovrl", type=float, default=2.2)
+    q.add_argument("--min-bak", type=float, default=3.0)
+    q.add_argument(
+        "--medians", type=Path, default=None, help="reuse a speakers CSV instead of scoring"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = data_dir(args.data_dir)
@@ -93,12 +96,16 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.corpora.quality import QualityConfig, screen
 
             config = QualityConfig(args.clips_per_speaker, args.min_ovrl, args.min_bak)
+            import pandas as pd
+
+            medians = pd.read_csv(args.medians) if args.medians else None
             verdicts = screen(
                 root / "manifest.csv",
                 root / args.out,
                 config,
                 extras=args.extra,
                 valid_dir=root / args.valid_dir,
+                medians=medians,
                 progress=lambda it: tqdm(list(it), desc="DNSMOS", unit="clip"),
             )
             print(verdicts.to_string(index=False, float_format="%.2f"))

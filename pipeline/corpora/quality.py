@@ -44,8 +44,8 @@ class QualityConfig:
     """
 
     clips_per_speaker: int = 12
-    min_ovrl: float = 2.7
-    min_bak: float = 3.5
+    min_ovrl: float = 2.2
+    min_bak: float = 3.0
     seed: int = 0
 
 
@@ -74,6 +74,7 @@ def score_speakers(
     config: QualityConfig,
     *,
     score: Callable[[np.ndarray, int], dict] | None = None,
+    medians: pd.DataFrame | None = None,
     progress: Callable[[Iterable], Iterable] = iter,
 ) -> pd.DataFrame:
     """DNSMOS of a sample of every training and validation speaker's clips.
@@ -109,12 +110,18 @@ def score_speakers(
     return pd.DataFrame(out)
 
 
-def speaker_verdicts(scores: pd.DataFrame, config: QualityConfig) -> pd.DataFrame:
-    """Median scores per speaker and whether the speaker is kept (``keep`` column)."""
+def speaker_medians(scores: pd.DataFrame) -> pd.DataFrame:
+    """Median scores per speaker: ``speaker, source, sig, bak, ovrl, clips_scored``."""
     table = scores.groupby(["speaker", "source"], sort=True)[["sig", "bak", "ovrl"]].median()
     table["clips_scored"] = scores.groupby(["speaker", "source"], sort=True).size()
-    table["keep"] = (table["ovrl"] >= config.min_ovrl) & (table["bak"] >= config.min_bak)
     return table.reset_index()
+
+
+def speaker_verdicts(medians: pd.DataFrame, config: QualityConfig) -> pd.DataFrame:
+    """``medians`` with a ``keep`` column: both medians at or above their thresholds."""
+    out = medians.drop(columns=["keep"], errors="ignore").copy()
+    out["keep"] = (out["ovrl"] >= config.min_ovrl) & (out["bak"] >= config.min_bak)
+    return out
 
 
 def screened_manifest(rows: Sequence[dict], verdicts: pd.DataFrame) -> list[dict]:
@@ -132,19 +139,24 @@ def screen(
     valid_dir: Path | None = None,
     valid_items: int = 16,
     score: Callable[[np.ndarray, int], dict] | None = None,
+    medians: pd.DataFrame | None = None,
     progress: Callable[[Iterable], Iterable] = iter,
 ) -> pd.DataFrame:
     """Merge, score, filter and write ``out`` (in ``manifest``'s folder, so its relative
     paths hold) plus ``<out stem>_speakers.csv`` with the per-speaker medians and verdicts;
     with ``valid_dir``, also fixed validation pairs (0/5/10/15 dB) of the kept validation
-    speakers. ``score`` replaces DNSMOS (see :func:`score_speakers`). Returns the verdicts."""
+    speakers. ``score`` replaces DNSMOS (see :func:`score_speakers`); ``medians`` (a
+    speakers CSV written before) skips the scoring, to re-screen with other thresholds.
+    Returns the verdicts."""
     from pipeline.corpora.mixing import build_test_set
 
     if out.resolve().parent != manifest.resolve().parent:
         raise CorpusError(f"{out} must sit next to {manifest} (paths are relative)")
     rows = merged_rows(manifest, extras)
-    scores = score_speakers(rows, manifest.parent, config, score=score, progress=progress)
-    verdicts = speaker_verdicts(scores, config)
+    if medians is None:
+        scores = score_speakers(rows, manifest.parent, config, score=score, progress=progress)
+        medians = speaker_medians(scores)
+    verdicts = speaker_verdicts(medians, config)
     kept = screened_manifest(rows, verdicts)
     for split in SCREENED_SPLITS:
         if not any(r["kind"] == "speech" and r["split"] == split for r in kept):
@@ -159,6 +171,7 @@ def screen(
             snrs=snrs,
             per_snr=max(1, valid_items // 4),
             seed=config.seed,
+            min_seconds=1.0,  # kept speakers say words and exclamations: whole clips of 1-6 s
         )
     verdicts.to_csv(out.with_name(f"{out.stem}_speakers.csv"), index=False, float_format="%.3f")
     log.info(
