@@ -47,7 +47,7 @@ ARCHITECTURE = (
     "conditioned the same way and fed the spectral bottleneck); both predict residuals. "
     "Speaking rate: one measured log rate ratio per emotion (syllable rate vs the speaker's mean, "
     "relative to neutral), applied as a global time-scale. Discriminator: spectrally-normalised "
-    "1-D conv projection discriminator on 0.64 s segments of [envelope, log-F0, energy, voicing]; "
+    "1-D conv projection discriminator on {segment_s:.2f} s segments of [envelope, log-F0, energy, voicing]; "
     "an auxiliary emotion classifier trained on real segments only. Losses: least-squares "
     "adversarial, classification, cycle-consistency (L1) and identity mapping (L1). Intensity: "
     "features interpolated between source and full conversion (0 = WORLD resynthesis of the "
@@ -228,7 +228,12 @@ def main() -> None:
             "One conditional GAN generator for all five emotions, trained on real acted speech from "
             "Debian game/telephony packages with *derived* (not human-annotated) emotion labels."
         ),
-        architecture=ARCHITECTURE.format(n_blocks=kw.get("n_blocks"), channels=kw.get("channels")),
+        architecture=ARCHITECTURE.format(
+            n_blocks=kw.get("n_blocks"),
+            channels=kw.get("channels"),
+            segment_s=0.005
+            * int(extra.get("config", {}).get("data", {}).get("segment_frames", 128)),
+        ),
         parameters=count_parameters(model),
         sample_rate=int(payload["sample_rate"]),
         training_data=TRAINING_DATA.format(
