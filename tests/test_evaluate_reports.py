@@ -223,6 +223,23 @@ def test_emotion_tables_known_answers(tmp_path):
     assert by_name["emotion accuracy of good minus dsp"].value == pytest.approx(1.0)
     assert not by_name["speaker similarity of dsp (reference)"].passed
     assert "| happy | real |" in text
+    # paired GAN-vs-dsp section: constant differences give a zero-width interval
+    assert "### `good` minus `dsp`, paired" in text
+    assert "| accuracy | +1.000 | [+1.000, +1.000] | 16 | 4 |" in text
+    assert "| ovrl_drop | -0.900 | [-0.900, -0.900] | 16 | 4 |" in text
+
+
+def test_paired_comparison_bootstraps_over_clips():
+    from pipeline.evaluate.emotion_tables import paired_comparison
+
+    rows, _ = _emotion_rows()
+    rows.loc[(rows["system"] == "good") & (rows["path"] == "c0.wav"), "speaker_sim"] = 0.5
+    table = paired_comparison(rows, gan="good", n_boot=500).set_index("measure")
+    sim = table.loc["speaker_sim"]
+    assert sim["difference"] == pytest.approx((3 * 0.1 + 1 * -0.2) / 4)
+    assert sim["ci_low"] < sim["difference"] < sim["ci_high"]  # clip c0 differs: not a point
+    assert sim["ci_low"] >= -0.2 - 1e-9 and sim["ci_high"] <= 0.1 + 1e-9
+    assert paired_comparison(rows, gan="good", intensity=0.5).empty
 
 
 def test_select_sources_round_robin_and_transcripts():
