@@ -70,6 +70,7 @@ class TrainSettings:
     best_metric: str = ""  # key of validate()'s dict that selects best.pt ("": last only)
     best_mode: str = "max"  # "max" or "min"
     best_from_step: int = 0  # ignore validations before this step for best.pt (e.g. GAN warm-up)
+    init_from: str = ""  # fine-tune: inference checkpoint (model.pt) for the exported module
 
     def __post_init__(self) -> None:
         if isinstance(self.deadline_utc, datetime):  # YAML parses bare timestamps
@@ -380,6 +381,23 @@ class Trainer:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
+    def _init_from(self, path: Path) -> None:
+        """Start from the weights of an inference checkpoint (same architecture and kwargs as
+        this run's exported module; strict), e.g. to fine-tune a shipped model."""
+        from pipeline.checkpoint import CheckpointError, read_checkpoint
+
+        payload = read_checkpoint(path)
+        export = self.task.export()
+        if payload["arch"] != export.arch or payload["model_kwargs"] != export.model_kwargs:
+            raise CheckpointError(
+                f"{path}: {payload['arch']} {payload['model_kwargs']} does not "
+                f"match this run's {export.arch} {export.model_kwargs}"
+            )
+        export.module.load_state_dict(payload["state_dict"], strict=True)
+        log.info(
+            "initialised %s from %s (step %s)", export.arch, path, payload["extra"].get("step")
+        )
+
     def _run(self, *, resume: bool, stop_request: _StopRequest) -> TrainResult:
         s = self.settings
         state_path = self.out_dir / STATE_FILE
@@ -392,6 +410,8 @@ class Trainer:
             raise FileExistsError(
                 f"{self.out_dir} already holds a run: pass --resume or choose another out_dir"
             )
+        if s.init_from and self.step == 0:
+            self._init_from(Path(s.init_from))
         if self.info.distributed:
             self.task.modules.update(
                 {

@@ -202,3 +202,29 @@ def test_quality_screen_keeps_clean_speakers_and_the_test_split(manifest: Path, 
         pairs = list(csv.DictReader(handle))
     assert pairs and {p["speaker"] for p in pairs} <= {"valid-spk0", "valid-spk1"}
     assert (out.parent / "manifest_clean_speakers.csv").is_file()
+
+
+def test_gaps_give_noise_only_stretches(manifest: Path) -> None:
+    from pipeline.corpora.mixing import insert_gaps
+
+    config = MixConfig(segment_seconds=2.0, p_gap=1.0, gap_seconds=(0.3, 0.3), max_gaps=1)
+    rng = np.random.default_rng(5)
+    clean = np.full(2 * SR, 0.1, dtype=np.float32)
+    out, mask = insert_gaps(clean, np.ones(2 * SR, dtype=bool), config, rng)
+    silent = np.flatnonzero(out == 0.0)
+    assert len(silent) == int(0.3 * SR) and np.all(np.diff(silent) == 1)  # one 0.3 s gap
+    assert (~mask).sum() == len(silent) + 2 * int(0.01 * SR)  # gap plus its two fades
+    assert np.all(out[mask] == 0.1)
+    # in the dataset: same SNR over the remaining speech, noise alone in the gap
+    with_gaps = NoisyMixtureDataset(manifest, split="train", config=config, seed=3)
+    plain = NoisyMixtureDataset(manifest, split="train", config=MixConfig(2.0), seed=3)
+    item = with_gaps.draw(0)
+    gap = ~item["speech_mask"] & (item["clean"] == 0)
+    assert gap.sum() >= int(0.3 * SR) and np.abs(item["noisy"][gap]).max() > 0
+    assert abs(_snr(item["clean"], item["noisy"], item["speech_mask"]) - item["snr_db"]) < 0.05
+    assert np.array_equal(
+        plain.draw(0)["clean"],
+        NoisyMixtureDataset(manifest, split="train", config=MixConfig(2.0), seed=3).draw(0)[
+            "clean"
+        ],
+    )

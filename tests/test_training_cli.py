@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from pipeline import train
-from pipeline.checkpoint import load_model
+from pipeline.checkpoint import CheckpointError, load_model
 
 TINY = {
     "train": {
@@ -172,3 +172,18 @@ def test_metric_discriminator_run_learns_pesq_and_resumes(tmp_path):
     for module in ("generator", "metric"):
         for key, tensor in a["modules"][module].items():
             torch.testing.assert_close(b["modules"][module][key], tensor, rtol=0, atol=1e-6)
+
+
+def test_init_from_starts_from_a_checkpoint_and_checks_its_shape(tmp_path):
+    config = _config(tmp_path)
+    assert _run(config, tmp_path / "a") == 0
+    start = tmp_path / "a" / "last.pt"
+    # lr 0: the fine-tune run's weights stay exactly the loaded ones
+    sets = ["--set", f"train.init_from={start}", "--set", "train.lr=0", "--set", "train.steps=2"]
+    assert _run(config, tmp_path / "b", *sets) == 0
+    a = torch.load(start, weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["state_dict"]
+    for key, tensor in a.items():
+        torch.testing.assert_close(b[key], tensor, rtol=0, atol=0)
+    with pytest.raises(CheckpointError, match="does not match"):
+        _run(config, tmp_path / "c", *sets, "--set", "generator.hidden=24")

@@ -57,6 +57,10 @@ class MixConfig:
         p_recorded / p_synthetic / p_babble: noise-type probabilities (normalised).
         music_snr_offset_db: extra SNR for music noise, so music stays at a low level.
         babble_talkers: inclusive range of talkers in babble.
+        p_gap: probability that a training crop gets 1-``max_gaps`` silent gaps of
+            ``gap_seconds`` (speech set to zero with 10 ms fades), so the model sees
+            noise-only stretches like the pauses of read sentences (0: never; the fixed
+            test and validation sets never use it).
     """
 
     segment_seconds: float = 2.0
@@ -67,6 +71,34 @@ class MixConfig:
     p_babble: float = 0.2
     music_snr_offset_db: float = 5.0
     babble_talkers: tuple[int, int] = (3, 6)
+    p_gap: float = 0.0
+    gap_seconds: tuple[float, float] = (0.15, 0.6)
+    max_gaps: int = 2
+
+
+def insert_gaps(
+    clean: np.ndarray, mask: np.ndarray, config: MixConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Silence 1-``config.max_gaps`` random spans of a speech crop (see :class:`MixConfig`).
+
+    Returns the new ``(clean, speech_mask)``; unchanged when less than a quarter of the crop
+    would remain speech.
+    """
+    out, keep = clean.copy(), mask.copy()
+    fade = int(0.01 * SAMPLE_RATE)
+    ramp = np.linspace(1.0, 0.0, fade + 2, dtype=np.float32)[1:-1]  # no zero at either end
+    for _ in range(int(rng.integers(1, config.max_gaps + 1))):
+        length = int(rng.uniform(*config.gap_seconds) * SAMPLE_RATE)
+        if length + 2 * fade >= len(out):
+            continue
+        start = int(rng.integers(0, len(out) - length - 2 * fade))
+        out[start : start + fade] *= ramp
+        out[start + fade : start + fade + length] = 0.0
+        out[start + fade + length : start + 2 * fade + length] *= ramp[::-1]
+        keep[start : start + 2 * fade + length] = False
+    if keep.sum() < 0.25 * mask.sum():
+        return clean, mask
+    return out, keep
 
 
 def coloured_noise(colour: str, samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -270,6 +302,8 @@ class NoisyMixtureDataset(Dataset):
         src, c = self.source, self.config
         row = src.speech[int(rng.integers(len(src.speech)))]
         clean, mask = src.clean_crop(row, self.segment, rng)
+        if c.p_gap > 0 and rng.uniform() < c.p_gap:
+            clean, mask = insert_gaps(clean, mask, c, rng)
         if not np.any(clean[mask]):
             clean = clean + 1e-4 * coloured_noise("white", self.segment, rng) * mask
         noise, kind, noise_source, _, offset = src.draw_noise(self.segment, row["speaker"], rng)

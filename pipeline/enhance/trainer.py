@@ -82,6 +82,7 @@ class DataSettings:
     segment_seconds: float = 1.5
     snr_db: list[float] = field(default_factory=lambda: [-5.0, 20.0])
     level_dbfs: list[float] = field(default_factory=lambda: [-35.0, -15.0])
+    p_gap: float = 0.0  # probability of silent gaps in a training crop (MixConfig.p_gap)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
 
 
@@ -123,6 +124,7 @@ class CorpusMixtures:
             segment_seconds=data.segment_seconds * (1.0 + self.augment.margin),
             snr_db=tuple(data.snr_db),
             level_dbfs=tuple(data.level_dbfs),
+            p_gap=data.p_gap,
         )
         self.dataset = NoisyMixtureDataset(data.manifest, split="train", config=config, seed=seed)
 

@@ -375,7 +375,9 @@ def markdown_report(evaluation: EnhanceEvaluation, *, title: str = "Enhancement 
             *(_fmt(r[m], 1 if m == "si_sdr" else 2 if "stoi" not in m else 3) for m in metrics),
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += breakdown_markdown(evaluation.per_file)
+    for metric in ("pesq_wb", "dnsmos_ovrl"):
+        if metric in evaluation.per_file and evaluation.per_file[metric].notna().any():
+            lines += breakdown_markdown(evaluation.per_file, metric)
     lines += ["", "Targets (0-10 dB average):", "", targets_markdown(evaluation.targets)]
     return "\n".join(lines) + "\n"
 
