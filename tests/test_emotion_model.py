@@ -142,3 +142,50 @@ def test_shipped_checkpoint_moves_prosody_in_the_data_direction() -> None:
     }
     assert stats["surprise"].f0_mean_st > stats["neutral"].f0_mean_st > stats["sad"].f0_mean_st
     assert stats["angry"].energy_db > stats["sad"].energy_db
+
+
+def test_envelope_weight_scales_only_the_spectral_change(perturbed_system: GanConverter) -> None:
+    """Weight 0 keeps the source's spectral shape (prosody still converted); weight 1 and 0.5
+    change it, 0.5 by about half as much in the log domain."""
+    from pipeline.emotion.system import convert_world
+
+    world = wf.analyze(voiced_signal(16_000, 1.2).astype(np.float64), 16_000)
+    gen, norm = perturbed_system.generator, perturbed_system.normalizer
+    gen.log_rate.zero_()  # same frame count in and out, so shapes can be compared frame by frame
+    try:
+        out = {
+            w: convert_world(gen, norm, world, "happy", 1.0, envelope_weight=w)
+            for w in (0.0, 0.5, 1.0)
+        }
+    finally:
+        gen.log_rate[EMOTIONS.index("angry")] = 0.15
+
+    def shape(sp: np.ndarray) -> np.ndarray:
+        return np.log(sp / sp.mean(axis=1, keepdims=True))
+
+    src = shape(world.sp)
+    np.testing.assert_allclose(shape(out[0.0].sp), src, atol=1e-6)
+    full = np.abs(shape(out[1.0].sp) - src).mean()
+    half = np.abs(shape(out[0.5].sp) - src).mean()
+    assert full > 1e-4 and half == pytest.approx(full / 2, rel=0.2)
+    assert not np.allclose(out[0.0].f0, world.f0)  # prosody is converted whatever the weight
+
+
+def test_envelope_weight_from_checkpoint_is_checked(tmp_path) -> None:
+    gen = EmotionGenerator(**TINY)
+    card = ModelCard(name="t", task="emotion", title="t", kind="user")
+    for weight, ok in ((0.5, True), (1.5, False)):
+        folder = tmp_path / f"w{weight}"
+        save_model(
+            folder / "model.pt",
+            gen,
+            arch="emotion.stargan",
+            model_kwargs=TINY,
+            sample_rate=16_000,
+            extra={"envelope_weight": weight},
+        )
+        if ok:
+            assert GanConverter(folder, card=card).envelope_weight == 0.5
+        else:
+            with pytest.raises(ValueError, match="envelope_weight"):
+                GanConverter(folder, card=card)

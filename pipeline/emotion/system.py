@@ -13,8 +13,11 @@ trained ground, is monotone in ``a`` by construction, and makes ``a = 0`` exactl
 source features. ``a = 0`` short-circuits to plain WORLD analysis + resynthesis.
 
 The envelope is changed *differentially*: the source envelope is multiplied by
-``decode(coded_converted) / decode(coded_source)``, so fine spectral detail that the
-36-dim coding discards is kept; the frame energy is then set to source energy plus the
+``(decode(coded_converted) / decode(coded_source)) ** envelope_weight``, so fine spectral
+detail that the 36-dim coding discards is kept. ``envelope_weight`` (in the checkpoint's
+``extra``, default 1) scales the envelope change at every intensity: the envelope change is
+what carries most of the emotion (and most of the loss of speaker similarity), so the shipped
+operating point is chosen on validation speakers (``scripts/tune_emotion_envelope.py``); the frame energy is then set to source energy plus the
 converted energy change (in pauses: the mean change over active frames, so background
 noise is not reshaped).
 """
@@ -59,6 +62,9 @@ class GanConverter(ConversionSystem):
         self.sample_rate = int(meta["sample_rate"])
         self.name = self.folder.name
         self.extra = dict(meta.get("extra", {}))
+        self.envelope_weight = float(self.extra.get("envelope_weight", 1.0))
+        if not 0.0 <= self.envelope_weight <= 1.0:
+            raise ValueError(f"{self.folder}: envelope_weight must be in [0, 1]")
         self.normalizer = Normalizer.from_generator(model)
         self._card = card
 
@@ -71,7 +77,14 @@ class GanConverter(ConversionSystem):
         world = wf.analyze(np.asarray(wave, dtype=np.float64), self.sample_rate)
         if intensity <= 0.0:
             return wf.synthesize(world, n_samples=len(wave))
-        converted = convert_world(self.generator, self.normalizer, world, emotion, intensity)
+        converted = convert_world(
+            self.generator,
+            self.normalizer,
+            world,
+            emotion,
+            intensity,
+            envelope_weight=self.envelope_weight,
+        )
         return wf.synthesize(converted, n_samples=converted.n_samples)
 
 
@@ -82,8 +95,13 @@ def convert_world(
     world: wf.WorldFeatures,
     emotion: str,
     intensity: float,
+    *,
+    envelope_weight: float = 1.0,
 ) -> wf.WorldFeatures:
     """Convert WORLD parameters of one utterance towards ``emotion`` (see module docstring).
+
+    ``envelope_weight`` in [0, 1] scales the spectral-envelope change (1: the generator's
+    full change; 0: prosody only).
 
     Returns:
         New :class:`~pipeline.emotion.features.WorldFeatures` (possibly with a different
@@ -107,7 +125,7 @@ def convert_world(
 
     fft_size = world.fft_size
     # decoding is linear in the log domain, so decode(a - b) = decode(a) / decode(b)
-    delta = (coded - feats.spec).astype(np.float64)
+    delta = envelope_weight * (coded - feats.spec).astype(np.float64)
     sp = world.sp * wf.decode_envelope(delta, world.sample_rate, fft_size)
     old_power = np.maximum(np.mean(world.sp, axis=1), 1e-20)
     gain_db = np.clip(energy - feats.energy, -20.0, 20.0)
