@@ -55,6 +55,13 @@ ARCHITECTURE = (
     "differentially so the source's fine spectral detail is kept."
 )
 
+ENVELOPE_NOTE = (
+    " Operating point: envelope_weight {weight:g} — the generator's spectral-envelope change is "
+    "applied at this strength (prosody in full), chosen on validation speakers by "
+    "`python scripts/tune_emotion_envelope.py` as the setting with the best emotion "
+    "accuracy among those whose speaker similarity is at least the dsp baseline's."
+)
+
 
 TRAINING_DATA = (
     "Real human speech from Debian packages, fetched with `apt-get download` + `dpkg -x` by "
@@ -233,6 +240,11 @@ def main() -> None:
             channels=kw.get("channels"),
             segment_s=0.005
             * int(extra.get("config", {}).get("data", {}).get("segment_frames", 128)),
+        )
+        + (
+            ENVELOPE_NOTE.format(weight=float(extra["envelope_weight"]))
+            if "envelope_weight" in extra
+            else ""
         ),
         parameters=count_parameters(model),
         sample_rate=int(payload["sample_rate"]),
