@@ -233,32 +233,28 @@ def build_test(
                 )
             )
     q = options.question
+
+    def check_stimulus(rel: str, system: str, item: str, **answer) -> Stimulus:
+        """A gold or trap item: a check with a known answer, not a system under test."""
+        reference = references.get(item) if paired else None
+        return Stimulus(
+            id="s" + Path(rel).stem,
+            file=rel,
+            system=system,
+            item_id=item,
+            reference=reference,
+            **answer,
+        )
+
     for item, wave, sr in loaded[: options.gold] if q in DEGRADED_EXPECTED else []:
         rel = builder.write(degrade(wave, sr, rng), sr)
-        stimuli.append(
-            Stimulus(
-                id="s" + Path(rel).stem,
-                file=rel,
-                system="gold",
-                item_id=item,
-                reference=references.get(item) if paired else None,
-                gold=DEGRADED_EXPECTED[q],
-            )
-        )
+        stimuli.append(check_stimulus(rel, "gold", item, gold=DEGRADED_EXPECTED[q]))
     scale = QUESTIONS[q].scores
     for n, (item, wave, sr) in enumerate(loaded[: options.traps]):
         # an attention check: an ordinary-sounding clip whose page asks for a given answer
         rel = builder.write(wave, sr)
-        stimuli.append(
-            Stimulus(
-                id="s" + Path(rel).stem,
-                file=rel,
-                system="trap",
-                item_id=item,
-                reference=references.get(item) if paired else None,
-                trap=scale[(len(scale) // 2 + 1 + n) % len(scale)],
-            )
-        )
+        trap = scale[(len(scale) // 2 + 1 + n) % len(scale)]
+        stimuli.append(check_stimulus(rel, "trap", item, trap=trap))
     training: list[TrainingClip] = []
     if options.training and loaded:
         item, wave, sr = loaded[-1]
