@@ -201,3 +201,34 @@ def test_g722_decode_and_transcripts(tmp_path: Path) -> None:
         fh.write("; header\nvm-hello: Hello.\n")
     clips = sources.list_asterisk(tmp_path / "g722", tmp_path / "tr")
     assert [(c.speaker, c.text, c.codec) for c in clips] == [("allison", "Hello.", "g722")]
+
+
+def test_other_asterisk_voices_get_their_speaker_language_and_english_text(tmp_path: Path):
+    """The opt-in French voice: its own speaker id and language, its transcript as ``text``,
+    the English transcript (by prompt name) as ``text_en``; tones are skipped; the voices are
+    fixed to train/valid and never to the test split (Allison's Spanish set is not offered)."""
+    base = tmp_path / "g722" / "usr/share/asterisk/sounds/fr_CA_f_June"
+    base.mkdir(parents=True)
+    for name in ("vm-hello", "beep"):
+        (base / f"{name}.g722").write_bytes(b"\0" * 64)
+    for lang, lines in (("fr", "vm-hello: Bonjour.\nbeep: [bip]\n"), ("en", "vm-hello: Hello.\n")):
+        doc = tmp_path / lang / f"usr/share/doc/asterisk-core-sounds-{lang}"
+        doc.mkdir(parents=True)
+        with gzip.open(doc / f"core-sounds-{lang}.txt.gz", "wt") as fh:
+            fh.write(lines)
+    clips = sources.list_asterisk(
+        tmp_path / "g722",
+        tmp_path / "fr",
+        package="asterisk-core-sounds-fr-g722",
+        english_root=tmp_path / "en",
+    )
+    assert [(c.speaker, c.language, c.text, c.text_en, c.rel) for c in clips] == [
+        ("june", "fr", "Bonjour.", "Hello.", "june/vm-hello")
+    ]
+    assert "asterisk-core-sounds-es-g722" not in sources.ASTERISK_VOICES
+    rows = [
+        {"kind": "speech", "source": "asterisk", "speaker": s, "split": ""}
+        for s in ("allison", "june", "carlo", "ivrvoice-ru")
+    ]
+    splits = {r["speaker"]: r["split"] for r in assign_splits(rows)}
+    assert splits == {"allison": "test", "june": "train", "carlo": "train", "ivrvoice-ru": "valid"}

@@ -5,6 +5,8 @@ python -m pipeline.corpora testset [--data-dir data] [--seed 0]
 python -m pipeline.corpora summary [--data-dir data]
 python -m pipeline.corpora quality [--data-dir data] [--extra data/extra/manifest.csv]
     [--out manifest_clean.csv] [--valid-dir enhance_valid_clean] [--min-ovrl 2.2 --min-bak 3.0]
+python -m pipeline.corpora targets [--data-dir data] [--extra data/extra/manifest.csv]
+    [--system deepfilternet3] [--out manifest_targets.csv] [--valid-dir enhance_valid_targets]
 """
 
 from __future__ import annotations
@@ -60,6 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument(
         "--medians", type=Path, default=None, help="reuse a speakers CSV instead of scoring"
     )
+    g = sub.add_parser(
+        "targets", help="clean the train/valid speech of noisy-floor sources into a new manifest"
+    )
+    g.add_argument("--data-dir", type=Path, default=None)
+    g.add_argument("--extra", type=Path, nargs="*", default=[], help="more prepared manifests")
+    g.add_argument("--system", default="deepfilternet3", help="enhancement system that cleans")
+    g.add_argument(
+        "--sources",
+        nargs="+",
+        default=["fillets-cs", "fillets-nl", "hedgewars"],
+        help="manifest sources whose speech is cleaned (others are kept as recorded)",
+    )
+    g.add_argument("--out", default="manifest_targets.csv", help="file name in the data dir")
+    g.add_argument("--valid-dir", default="enhance_valid_targets", help="folder in the data dir")
+    g.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = data_dir(args.data_dir)
@@ -109,6 +126,19 @@ def main(argv: list[str] | None = None) -> int:
                 progress=lambda it: tqdm(list(it), desc="DNSMOS", unit="clip"),
             )
             print(verdicts.to_string(index=False, float_format="%.2f"))
+        elif args.command == "targets":
+            from pipeline.corpora.targets import TargetsConfig, clean_targets
+
+            config = TargetsConfig(system=args.system, sources=tuple(args.sources), jobs=args.jobs)
+            counts = clean_targets(
+                root / "manifest.csv",
+                root / args.out,
+                config,
+                extras=args.extra,
+                valid_dir=root / args.valid_dir,
+                progress=lambda it: tqdm(it, desc=args.system, unit="clip"),
+            )
+            print(counts)
         else:
             _summary(root)
     except CorpusError as err:

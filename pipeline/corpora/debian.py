@@ -74,6 +74,42 @@ PACKAGES: dict[str, DebPackage] = {
             "core-sounds-en.txt.gz: the transcript of every Asterisk core prompt",
         ),
         DebPackage(
+            "asterisk-core-sounds-fr-g722",
+            "speech",
+            "CC-BY-SA-3.0 (June Wallack)",
+            "Asterisk IVR prompts read by June Wallack (Canadian-French female), G.722 16 kHz",
+        ),
+        DebPackage(
+            "asterisk-core-sounds-fr",
+            "transcripts",
+            "CC-BY-SA-3.0",
+            "core-sounds-fr.txt.gz: French transcripts of the prompts",
+        ),
+        DebPackage(
+            "asterisk-core-sounds-it-g722",
+            "speech",
+            "CC-BY-3.0 (Carlo Flora)",
+            "Asterisk IVR prompts read by Carlo Flora (Italian male), G.722 16 kHz",
+        ),
+        DebPackage(
+            "asterisk-core-sounds-it",
+            "transcripts",
+            "CC-BY-3.0",
+            "core-sounds-it.txt.gz: Italian transcripts of the prompts",
+        ),
+        DebPackage(
+            "asterisk-core-sounds-ru-g722",
+            "speech",
+            "CC-BY-3.0 (Maxim Topal, ivrvoice.ru)",
+            "Asterisk IVR prompts, one Russian female voice (ivrvoice.ru), G.722 16 kHz",
+        ),
+        DebPackage(
+            "asterisk-core-sounds-ru",
+            "transcripts",
+            "CC-BY-3.0",
+            "core-sounds-ru.txt.gz: Russian transcripts of the prompts",
+        ),
+        DebPackage(
             "hedgewars-data",
             "speech+noise",
             "GFDL-1.3 (Data/Sounds), GPL-2 (Data/Music)",
@@ -110,7 +146,20 @@ DEFAULT_PACKAGES: tuple[str, ...] = (
     "hedgewars-data",
     "lincity-ng-data",
 )
-"""Packages ``prepare`` uses unless told otherwise (ktuberling/klettres are opt-in)."""
+"""Packages ``prepare`` uses unless told otherwise (the others are opt-in)."""
+
+CLEAN_SPEECH_PACKAGES: tuple[str, ...] = (
+    "asterisk-core-sounds-en",
+    "asterisk-core-sounds-fr-g722",
+    "asterisk-core-sounds-fr",
+    "asterisk-core-sounds-it-g722",
+    "asterisk-core-sounds-it",
+    "asterisk-core-sounds-ru-g722",
+    "asterisk-core-sounds-ru",
+)
+"""Opt-in studio speech of three more Asterisk voices (French, Italian, Russian), prepared
+into a separate data dir and merged into the enhancement training manifest; the English
+transcripts package supplies their ``text_en``."""
 
 
 def _run(cmd: list[str], cwd: Path | None = None) -> None:

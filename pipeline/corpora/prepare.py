@@ -145,10 +145,14 @@ def list_clips(roots: dict[str, Path]) -> list[sources.Clip]:
             if "fillets-ng-data" not in roots:
                 raise CorpusError(f"{pkg} needs fillets-ng-data for its dialog scripts")
             clips += sources.list_fillets(roots[pkg], roots["fillets-ng-data"], lang)
-    if "asterisk-core-sounds-en-g722" in roots:
-        clips += sources.list_asterisk(
-            roots["asterisk-core-sounds-en-g722"], roots.get("asterisk-core-sounds-en")
-        )
+    for package, voice in sources.ASTERISK_VOICES.items():
+        if package in roots:
+            clips += sources.list_asterisk(
+                roots[package],
+                roots.get(voice.transcripts),
+                package=package,
+                english_root=roots.get("asterisk-core-sounds-en"),
+            )
     if "hedgewars-data" in roots:
         clips += sources.list_hedgewars_voices(roots["hedgewars-data"])
         clips += sources.list_hedgewars_noise(roots["hedgewars-data"])

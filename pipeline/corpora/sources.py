@@ -176,12 +176,59 @@ def list_fillets(voice_root: Path, scripts_root: Path, language: str) -> list[Cl
 
 # --------------------------------------------------------------------------- asterisk
 
-_ASTERISK_VOICE = "en_US_f_Allison"
+
+@dataclass(frozen=True)
+class AsteriskVoice:
+    """One voice of the Asterisk core sounds: its G.722 package, folder and speaker id."""
+
+    package: str
+    transcripts: str
+    folder: str
+    speaker: str
+    language: str
 
 
-def load_asterisk_transcripts(root: Path) -> dict[str, str]:
-    """``prompt name -> transcript`` from ``core-sounds-en.txt.gz`` (``name: text`` lines)."""
-    path = root / "usr" / "share" / "doc" / "asterisk-core-sounds-en" / "core-sounds-en.txt.gz"
+ASTERISK_VOICES: dict[str, AsteriskVoice] = {
+    v.package: v
+    for v in (
+        AsteriskVoice(
+            "asterisk-core-sounds-en-g722",
+            "asterisk-core-sounds-en",
+            "en_US_f_Allison",
+            "allison",
+            "en",
+        ),
+        AsteriskVoice(
+            "asterisk-core-sounds-fr-g722",
+            "asterisk-core-sounds-fr",
+            "fr_CA_f_June",
+            "june",
+            "fr",
+        ),
+        AsteriskVoice(
+            "asterisk-core-sounds-it-g722",
+            "asterisk-core-sounds-it",
+            "it_IT_m_Carlo",
+            "carlo",
+            "it",
+        ),
+        AsteriskVoice(
+            "asterisk-core-sounds-ru-g722",
+            "asterisk-core-sounds-ru",
+            "ru_RU_f_IvrvoiceRU",
+            "ivrvoice-ru",
+            "ru",
+        ),
+    )
+}
+"""Voices ``prepare`` knows. The Spanish set (``es_MX_f_Allison``) is left out on purpose:
+it is read by Allison Smith, the English test speaker."""
+
+
+def load_asterisk_transcripts(root: Path, package: str = "asterisk-core-sounds-en") -> dict:
+    """``prompt name -> transcript`` from ``core-sounds-<lang>.txt.gz`` (``name: text`` lines)."""
+    lang = package.rsplit("-", 1)[-1]
+    path = root / "usr" / "share" / "doc" / package / f"core-sounds-{lang}.txt.gz"
     table = {}
     with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
         for line in fh:
@@ -192,16 +239,33 @@ def load_asterisk_transcripts(root: Path) -> dict[str, str]:
     return table
 
 
-def list_asterisk(g722_root: Path, transcripts_root: Path | None) -> list[Clip]:
-    """Allison's G.722 prompts. Tones (transcripts in ``[brackets]``) and ``silence/`` skipped."""
-    package = "asterisk-core-sounds-en-g722"
-    texts = load_asterisk_transcripts(transcripts_root) if transcripts_root else {}
-    base = g722_root / "usr" / "share" / "asterisk" / "sounds" / _ASTERISK_VOICE
+def list_asterisk(
+    g722_root: Path,
+    transcripts_root: Path | None,
+    *,
+    package: str = "asterisk-core-sounds-en-g722",
+    english_root: Path | None = None,
+) -> list[Clip]:
+    """One voice's G.722 prompts (default: Allison, US English). Tones (transcripts in
+    ``[brackets]``) and ``silence/`` are skipped. ``english_root`` (the extracted
+    ``asterisk-core-sounds-en``) supplies ``text_en`` for the other languages."""
+    voice = ASTERISK_VOICES[package]
+    texts = (
+        load_asterisk_transcripts(transcripts_root, voice.transcripts) if transcripts_root else {}
+    )
+    english = texts if voice.language == "en" else {}
+    if english_root is not None and voice.language != "en":
+        english = load_asterisk_transcripts(english_root)
+    base = g722_root / "usr" / "share" / "asterisk" / "sounds" / voice.folder
     clips, skipped = [], 0
     for f in sorted(base.rglob("*.g722")):
         name = f.relative_to(base).with_suffix("").as_posix()
         text = texts.get(name, "")
-        if name.startswith("silence/") or text.startswith("["):
+        if (
+            name.startswith("silence/")
+            or text.startswith("[")
+            or english.get(name, "").startswith("[")
+        ):
             skipped += 1
             continue
         clips.append(
@@ -211,13 +275,13 @@ def list_asterisk(g722_root: Path, transcripts_root: Path | None) -> list[Clip]:
                 kind="speech",
                 source="asterisk",
                 source_package=package,
-                rel="allison/" + name.replace("/", "__"),
-                speaker="allison",
-                language="en",
+                rel=f"{voice.speaker}/" + name.replace("/", "__"),
+                speaker=voice.speaker,
+                language=voice.language,
                 licence=PACKAGES[package].licence,
                 dialog_id=name,
                 text=text,
-                text_en=text,
+                text_en=english.get(name, ""),
                 category="prompt",
             )
         )

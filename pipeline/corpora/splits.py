@@ -5,6 +5,8 @@ Speech (``speaker`` column):
       ``test`` = Allison (asterisk, female) and the Dutch big fish ``nl-v`` (male);
       ``valid`` = every minor Czech Fish Fillets character (statue, parrot, vikings...).
       The three other Fish Fillets main voices (``cs-m``, ``cs-v``, ``nl-m``) train.
+      The opt-in Asterisk voices: ``june`` (French) and ``carlo`` (Italian) train,
+      ``ivrvoice-ru`` (Russian) is validation.
     * Any other multi-speaker source (hedgewars voice packs, ktuberling/klettres languages):
       speakers are shuffled with the seed; ~15 % (at least 1) go to test, ~10 % (at least 1)
       to valid, the rest to train.
@@ -21,6 +23,8 @@ from collections.abc import Sequence
 SPLITS = ("train", "valid", "test")
 FIXED_SPEECH_SPLITS = {"allison": "test", "nl-v": "test", "cs-m": "train", "cs-v": "train"}
 FIXED_SPEECH_SPLITS["nl-m"] = "train"
+# the opt-in Asterisk voices (pipeline.corpora.debian.CLEAN_SPEECH_PACKAGES): studio speech
+FIXED_SPEECH_SPLITS.update({"june": "train", "carlo": "train", "ivrvoice-ru": "valid"})
 SPEECH_FRACTIONS = {"test": 0.15, "valid": 0.10}
 NOISE_FRACTIONS = {"test": 0.20, "valid": 0.10}
 
