@@ -38,6 +38,7 @@ def test_card_from_run_and_evaluation(tmp_path):
         [
             {
                 "kind": "speech",
+                "path": "speech_denoised/src-a/s1/a.wav",
                 "source_package": "pkg-a",
                 "licence": "GPL-2",
                 "duration_s": "60",
@@ -46,8 +47,18 @@ def test_card_from_run_and_evaluation(tmp_path):
             },
             {
                 "kind": "speech",
+                "path": "extra/speech/studio/s3/b.wav",
+                "source_package": "pkg-studio",
+                "licence": "CC-BY-3.0",
+                "duration_s": "6",
+                "split": "train",
+                "speaker": "s3",
+            },
+            {
+                "kind": "speech",
                 "source_package": "pkg-a",
                 "licence": "GPL-2",
+                "path": "speech/src-a/s2/c.wav",
                 "duration_s": "30",
                 "split": "test",
                 "speaker": "s2",
@@ -56,6 +67,7 @@ def test_card_from_run_and_evaluation(tmp_path):
                 "kind": "noise",
                 "source_package": "pkg-n",
                 "licence": "GFDL-1.3",
+                "path": "noise/n/d.wav",
                 "duration_s": "120",
                 "split": "train",
                 "speaker": "",
@@ -66,7 +78,11 @@ def test_card_from_run_and_evaluation(tmp_path):
     assert card.kind == "gan" and card.training_steps == 1234 and card.parameters > 0
     assert "pkg-a (GPL-2) 1.0 min, 1 speaker" in card.training_data
     assert "pkg-n (GFDL-1.3) 2.0 min" in card.training_data
-    assert card.training_time.startswith("1.00 h") and "original" in card.label_provenance
+    assert card.training_time.startswith("1.00 h") and "mixtures" in card.label_provenance
+    # the training speech of pkg-a came from `python -m pipeline.corpora targets`: said so
+    assert "Pseudo-clean targets" in card.label_provenance
+    assert "(pkg-a) were first passed through deepfilternet3" in card.label_provenance
+    assert "studio prompts (pkg-studio)" in card.label_provenance
     eval_dir = tmp_path / "eval"
     eval_dir.mkdir()
     _write_csv(

@@ -21,35 +21,63 @@ SUMMARY = (
     "A generative adversarial network for speech enhancement, trained here on CPU: a "
     "magnitude-mask generator (conv + GRU on the STFT) judged by a multi-resolution log-mel "
     "discriminator, with spectral reconstruction losses. 16 kHz, streaming-capable (8 ms hop, "
-    "one frame of look-ahead)."
+    "{lookahead} frame(s) of look-ahead)."
 )
 WHY = (
-    "Why this design: with about two hours of training on a shared 2-core CPU, a mask "
-    "estimator was the cheapest credible choice (the noisy phase is kept, so the network only "
-    "predicts a bounded gain per bin) and the GRU is cheap at inference and can stream. In "
-    "this budget it learned slowly and stayed close to the DSP baseline (see the metrics). "
-    "The adversarial part uses a "
-    "cheap log-mel discriminator with least-squares and feature-matching losses instead of a "
-    "MetricGAN+ metric discriminator, because the latter needs a PESQ computation per "
-    "training example, which would cost several times the generator's step on this CPU; "
-    "reconstruction losses (power-law compressed magnitude MSE + multi-resolution STFT) "
-    "carry most of the signal, the discriminator joins after a warm-up."
+    "Why this design: with one to two hours of training on a 2-core CPU, a mask estimator is "
+    "the cheapest credible choice (the noisy phase is kept, so the network only predicts a "
+    "bounded gain per bin) and the GRU is cheap at inference and can stream. The adversarial "
+    "part uses a cheap log-mel discriminator with least-squares and feature-matching losses "
+    "instead of a MetricGAN+ metric discriminator, which needs a PESQ computation per "
+    "training example (tried here: no better in the same time, docs/EVALUATION.md); "
+    "reconstruction losses (power-law compressed magnitude MSE + multi-resolution STFT) carry "
+    "most of the signal, the discriminator joins after a warm-up."
 )
 LABELS = (
-    "Clean targets are the original studio recordings from the Debian packages (game dialogue "
-    "and voice packs); the noisy inputs are synthetic mixtures made on the fly "
-    "(pipeline.corpora.mixing: recorded noise, synthetic white/pink/brown noise or babble of "
-    "other training speakers, SNR uniform in the configured range, random level). No human "
-    "labels are involved. The fixed validation and test sets are mixtures of the same kind "
-    "built from speaker- and noise-recording-disjoint splits."
+    "Clean targets are recordings from the Debian packages; the noisy inputs are synthetic "
+    "mixtures made on the fly (pipeline.corpora.mixing: recorded noise, synthetic "
+    "white/pink/brown noise or babble of other training speakers, SNR uniform in the "
+    "configured range, random level). No human labels are involved. The fixed validation and "
+    "test sets are mixtures of the same kind built from speaker- and noise-recording-disjoint "
+    "splits."
+)
+DENOISED_TARGETS = (
+    " Pseudo-clean targets: the game dialogue and voice-pack clips ({sources}) were first passed "
+    "through {system} (`python -m pipeline.corpora targets`) to strip the background floor "
+    "they were recorded with, so part of what this model learned as 'clean' is that system's "
+    "output on near-clean speech (it never saw the training mixtures); studio prompts "
+    "({studio}) are used as recorded."
 )
 LIMITATIONS = (
-    "Trained for a short time on a small corpus (few speakers, acted game dialogue, mostly "
-    "Czech and Dutch; the test speakers are not in the training split); expect weaker results on real "
+    "Trained for a short time on a small corpus (few speakers, acted game dialogue and IVR "
+    "prompts; the test speakers are not in the training split); expect weaker results on real "
     "recordings with reverberation, clipping or noise types unlike the training noise. The "
     "noisy phase is kept, which limits quality at very low SNR. Metrics are from synthetic "
     "mixtures, not from listening tests."
 )
+
+
+def target_provenance(manifest: str | Path, subdir: str = "speech_denoised") -> str:
+    """The :data:`DENOISED_TARGETS` sentence when the manifest's training speech comes partly
+    from ``python -m pipeline.corpora targets`` (paths below ``subdir``), else ``""``."""
+    cleaned, studio = set(), set()
+    with Path(manifest).open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["split"] != "train" or row["kind"] != "speech":
+                continue
+            if Path(row["path"]).parts[0] == subdir:
+                cleaned.add(row["source_package"])
+            else:
+                studio.add(row["source_package"])
+    if not cleaned:
+        return ""
+    from pipeline.corpora.targets import TargetsConfig
+
+    return DENOISED_TARGETS.format(
+        sources=", ".join(sorted(cleaned)),
+        system=TargetsConfig().system,
+        studio=", ".join(sorted(studio)) or "none",
+    )
 
 
 def training_data_text(manifest: str | Path, split: str = "train") -> str:
@@ -69,7 +97,7 @@ def training_data_text(manifest: str | Path, split: str = "train") -> str:
         count = len(speakers[package])
         who = f", {count} speaker{'s' if count != 1 else ''}" if kind == "speech" else ""
         parts.append(f"{kind}: {package} ({licence}) {mins:.1f} min{who}")
-    return "Training split of data/manifest.csv — " + "; ".join(parts) + "."
+    return f"Training split of data/{Path(manifest).name} — " + "; ".join(parts) + "."
 
 
 def build_card(
@@ -112,13 +140,13 @@ def build_card(
         task="enhance",
         title="Mask GAN speech enhancer (trained in this project)",
         kind="gan",
-        summary=SUMMARY + " " + WHY,
+        summary=SUMMARY.format(lookahead=gen.get("lookahead", 1)) + " " + WHY,
         architecture=architecture,
         parameters=count_parameters(model),
         sample_rate=int(meta["sample_rate"]),
         training_data=training_data_text(manifest)
         + f" Mixtures at SNR {data.get('snr_db')} dB, speech level {data.get('level_dbfs')} dBFS.",
-        label_provenance=LABELS,
+        label_provenance=LABELS + target_provenance(manifest),
         training_command=command,
         training_steps=int(extra.get("step", 0)),
         training_time=f"{elapsed / 3600:.2f} h wall-clock on a shared 2-core CPU "
