@@ -100,6 +100,13 @@ def training_data_text(manifest: str | Path, split: str = "train") -> str:
     return f"Training split of data/{Path(manifest).name} — " + "; ".join(parts) + "."
 
 
+def _front_text(gen: dict) -> str:
+    channels = int(gen.get("freq_channels", 0))
+    if channels <= 0:
+        return ""
+    return f"frequency-convolution front end (2 x conv 5 bins / stride 2, {channels} maps), "
+
+
 def build_card(
     model_path: str | Path,
     *,
@@ -118,7 +125,7 @@ def build_card(
     elapsed = float(extra.get("elapsed_s", 0.0))
     architecture = (
         f"MaskGenerator: STFT {gen.get('n_fft', 512)}/{gen.get('hop', 128)} at 16 kHz, "
-        f"log-power input, conv (look-ahead {gen.get('lookahead', 1)} frame) + "
+        f"log-power input, {_front_text(gen)}conv (look-ahead {gen.get('lookahead', 1)} frame) + "
         f"{gen.get('gru_layers', 2)}-layer GRU ({gen.get('hidden', 256)} units), mask in "
         f"[0, {gen.get('mask_max', 1.2)}] on the noisy magnitude, noisy phase. Discriminator "
         f"(training only): log-mel {config.get('discriminator', {}).get('ffts')} FFTs, strided "

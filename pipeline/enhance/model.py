@@ -36,6 +36,13 @@ class MaskGenerator(nn.Module):
         gru_layers: stacked GRU layers.
         lookahead: future frames seen by the input convolution (0 = causal).
         mask_max: upper bound of the mask (slightly above 1 lets it restore attenuated bins).
+        freq_channels: 0 (default) feeds all log-power bins straight into the temporal
+            convolution. ``> 0`` puts a per-frame convolutional front end first: two 2-D
+            convolutions along frequency only (kernel 5 bins, stride 2, ``freq_channels``
+            maps, PReLU), whose output (``freq_channels x ~bins/4``) is what the temporal
+            convolution sees. Weights shared across frequency learn local spectral patterns
+            (harmonics, formant edges) from less data than one dense projection; being
+            frame-local, it needs no state when streaming.
     """
 
     def __init__(
@@ -47,6 +54,7 @@ class MaskGenerator(nn.Module):
         gru_layers: int = 2,
         lookahead: int = 1,
         mask_max: float = 1.2,
+        freq_channels: int = 0,
     ) -> None:
         super().__init__()
         self.n_fft = n_fft
@@ -55,7 +63,18 @@ class MaskGenerator(nn.Module):
         self.mask_max = mask_max
         bins = n_fft // 2 + 1
         self.register_buffer("window", torch.hann_window(n_fft).sqrt(), persistent=False)
-        self.encoder = nn.Conv1d(bins, hidden, kernel_size=lookahead + 2)
+        features = bins
+        self.front = None
+        if freq_channels > 0:
+            c = freq_channels
+            self.front = nn.Sequential(
+                nn.Conv2d(1, c, (5, 1), stride=(2, 1), padding=(2, 0)),
+                nn.PReLU(c),
+                nn.Conv2d(c, c, (5, 1), stride=(2, 1), padding=(2, 0)),
+                nn.PReLU(c),
+            )
+            features = c * ((((bins - 1) // 2 + 1) - 1) // 2 + 1)
+        self.encoder = nn.Conv1d(features, hidden, kernel_size=lookahead + 2)
         self.encoder_act = nn.PReLU(hidden)
         self.gru = nn.GRU(hidden, hidden, num_layers=gru_layers, batch_first=True)
         self.decoder = nn.Sequential(
@@ -94,6 +113,8 @@ class MaskGenerator(nn.Module):
             ``(mask, state_at_state_frame)`` (the state is None when ``state_frame`` is).
         """
         feats = (torch.log(magnitude.square() + LOG_FLOOR) + FEATURE_SHIFT) / FEATURE_SCALE
+        if self.front is not None:  # (batch, bins, frames) -> (batch, channels * bins', frames)
+            feats = self.front(feats[:, None]).flatten(1, 2)
         # pad so output frame t sees frames t-1 .. t+lookahead
         x = F.pad(feats, (1, self.lookahead))
         x = self.encoder_act(self.encoder(x)).transpose(1, 2)  # (batch, frames, hidden)

@@ -45,6 +45,7 @@ class GeneratorSettings:
     gru_layers: int = 2
     lookahead: int = 1
     mask_max: float = 1.2
+    freq_channels: int = 0  # > 0: frequency-convolution front end (MaskGenerator docstring)
 
 
 @dataclass
