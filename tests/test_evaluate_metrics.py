@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from pipeline.evaluate.asr import corpus_wer, edit_distance, normalize_text, wer
-from pipeline.evaluate.metrics import intrusive_metrics, pesq_wb, si_sdr, snr, stoi
+from pipeline.evaluate.metrics import (
+    intrusive_metrics,
+    pause_attenuation_db,
+    pesq_wb,
+    si_sdr,
+    snr,
+    stoi,
+)
 from pipeline.evaluate.resources import ResourceMeter
 from pipeline.evaluate.targets import check
 
@@ -48,6 +55,25 @@ def test_pesq_and_stoi_order_clean_above_noisy(real_speech):
     m = intrusive_metrics(clean, noisy, sr)
     assert set(m) == {"pesq_wb", "stoi", "estoi", "si_sdr"}
     assert m["estoi"] < m["stoi"]
+
+
+def test_pause_attenuation_measures_noise_left_where_speech_pauses():
+    """A tone with a 0.5 s pause in white noise: a system that scales only the pause's noise
+    by 0.1 scores -20 dB, the input itself 0 dB; speech frames do not count."""
+    sr = 16_000
+    t = np.arange(2 * sr) / sr
+    clean = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    clean[sr // 2 : sr] = 0.0
+    noise = 0.01 * np.random.default_rng(1).standard_normal(len(clean)).astype(np.float32)
+    noisy = clean + noise
+    quiet = noisy.copy()
+    quiet[sr // 2 : sr] *= 0.1
+    louder_speech = noisy.copy()
+    louder_speech[sr:] *= 2.0
+    assert pause_attenuation_db(clean, noisy, noisy, sr) == pytest.approx(0.0, abs=1e-6)
+    assert pause_attenuation_db(clean, noisy, quiet, sr) == pytest.approx(-20.0, abs=0.3)
+    assert pause_attenuation_db(clean, noisy, louder_speech, sr) == pytest.approx(0.0, abs=0.3)
+    assert math.isnan(pause_attenuation_db(np.ones(sr), noisy[:sr], noisy[:sr], sr))
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

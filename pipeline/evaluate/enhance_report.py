@@ -26,7 +26,7 @@ import pandas as pd
 import soundfile as sf
 
 from pipeline.evaluate.dnsmos import DnsmosScorer, default_dnsmos
-from pipeline.evaluate.metrics import intrusive_metrics
+from pipeline.evaluate.metrics import intrusive_metrics, pause_attenuation_db
 from pipeline.evaluate.resources import ResourceMeter
 from pipeline.evaluate.targets import Target, check, targets_markdown
 from pipeline.registry import DEFAULT_GAN, Registry
@@ -41,6 +41,7 @@ METRICS = (
     "stoi",
     "estoi",
     "si_sdr",
+    "pause_atten_db",
     "dnsmos_sig",
     "dnsmos_bak",
     "dnsmos_ovrl",
@@ -51,6 +52,7 @@ METRIC_LABELS = {
     "stoi": "STOI",
     "estoi": "ESTOI",
     "si_sdr": "SI-SDR (dB)",
+    "pause_atten_db": "pause noise (dB)",
     "dnsmos_sig": "SIG",
     "dnsmos_bak": "BAK",
     "dnsmos_ovrl": "OVRL",
@@ -137,17 +139,20 @@ class EnhanceEvaluation:
     targets: list[Target] = field(default_factory=list)
 
 
-def _score(clean: np.ndarray, out: np.ndarray, sr: int, dnsmos: DnsmosScorer | None) -> dict:
+def _score(
+    clean: np.ndarray, noisy: np.ndarray, out: np.ndarray, sr: int, dnsmos: DnsmosScorer | None
+) -> dict:
     row = intrusive_metrics(clean, out, sr)
+    row["pause_atten_db"] = pause_attenuation_db(clean, noisy, out, sr)
     if dnsmos is not None:
         row.update({f"dnsmos_{k}": v for k, v in dnsmos.score(out, sr).items()})
     return row
 
 
-def _score_in_worker(job: tuple[np.ndarray, np.ndarray, int, bool]) -> dict:
+def _score_in_worker(job: tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]) -> dict:
     """Pool worker: the process's own cached DNSMOS scorer (one ONNX thread)."""
-    clean, out, sr, use_dnsmos = job
-    return _score(clean, out, sr, default_dnsmos() if use_dnsmos else None)
+    clean, noisy, out, sr, use_dnsmos = job
+    return _score(clean, noisy, out, sr, default_dnsmos() if use_dnsmos else None)
 
 
 def evaluate_enhancement(
@@ -177,7 +182,7 @@ def evaluate_enhancement(
         if clean_sr != sr:
             raise ValueError(f"{item.item_id}: clean {clean_sr} Hz vs noisy {sr} Hz")
     rows: list[dict] = []
-    outputs: list[tuple[np.ndarray, np.ndarray, int]] = []
+    outputs: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     resources: list[dict] = []
     for name in systems:
         system = None if name in PSEUDO_SYSTEMS else registry.get("enhance", name)
@@ -214,7 +219,7 @@ def evaluate_enhancement(
                     wall_s=m.wall_s, rtf=m.rtf(seconds), peak_rss_delta_mib=m.peak_rss_delta_mib
                 )
             rows.append(row)
-            outputs.append((clean, out, sr))
+            outputs.append((clean, noisy, out, sr))
         if system is not None:
             audio = totals["audio"] or math.nan
             resources.append(
@@ -230,12 +235,12 @@ def evaluate_enhancement(
                 }
             )
     if jobs > 1 and outputs:
-        work = [(c, o, sr, dnsmos is not None) for c, o, sr in outputs]
+        work = [(c, n, o, sr, dnsmos is not None) for c, n, o, sr in outputs]
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             scores = list(progress(pool.map(_score_in_worker, work, chunksize=4)))
     else:
-        scores = [_score(c, o, sr, dnsmos) for c, o, sr in progress(outputs)]
+        scores = [_score(c, n, o, sr, dnsmos) for c, n, o, sr in progress(outputs)]
     for row, score in zip(rows, scores, strict=True):
         row.update(score)
     per_file = pd.DataFrame(rows)
@@ -328,6 +333,11 @@ def enhancement_targets(
     ]
 
 
+def _digits(metric: str) -> int:
+    """Decimals shown for a metric: dB values 1, STOI/ESTOI 3, MOS-like scores 2."""
+    return 1 if metric in ("si_sdr", "pause_atten_db") else 3 if "stoi" in metric else 2
+
+
 def _fmt(value: float, digits: int = 2) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
@@ -350,7 +360,7 @@ def markdown_report(evaluation: EnhanceEvaluation, *, title: str = "Enhancement 
         )
         cells = [
             f"`{r['system']}`",
-            *(_fmt(r[m], 1 if m == "si_sdr" else 2 if "stoi" not in m else 3) for m in metrics),
+            *(_fmt(r[m], _digits(m)) for m in metrics),
             _fmt(rtf, 4),
             _fmt(cpu_rtf, 4),
             _fmt(mem, 0),
@@ -372,7 +382,7 @@ def markdown_report(evaluation: EnhanceEvaluation, *, title: str = "Enhancement 
             r["snr"],
             f"`{r['system']}`",
             str(int(r["n"])),
-            *(_fmt(r[m], 1 if m == "si_sdr" else 2 if "stoi" not in m else 3) for m in metrics),
+            *(_fmt(r[m], _digits(m)) for m in metrics),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     for metric in ("pesq_wb", "dnsmos_ovrl"):

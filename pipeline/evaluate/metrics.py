@@ -72,6 +72,40 @@ def stoi(reference: np.ndarray, estimate: np.ndarray, sr: int, *, extended: bool
     return float(_stoi(ref, est, sr, extended=extended))
 
 
+PAUSE_FRAME_S = 0.02
+PAUSE_BELOW_PEAK_DB = 45.0
+
+
+def pause_attenuation_db(
+    reference: np.ndarray, noisy: np.ndarray, estimate: np.ndarray, sr: int
+) -> float:
+    """How much a system lowers the noise where the speech pauses, in dB (negative = quieter).
+
+    Pause frames are the 20 ms frames of ``reference`` more than 45 dB below its loudest
+    frame; the result is the energy of ``estimate`` over those frames relative to the energy
+    of ``noisy`` over the same frames (``0`` for the unprocessed input, ``nan`` when the
+    reference has no pause frames or the input is silent there). PESQ punishes noise left in
+    pauses heavily; this isolates that behaviour from speech distortion.
+    """
+    n = min(len(reference), len(noisy), len(estimate))
+    frame = max(1, int(round(PAUSE_FRAME_S * sr)))
+    count = n // frame
+    if count == 0:
+        return float("nan")
+
+    def energies(x: np.ndarray) -> np.ndarray:
+        return np.sum(np.square(x[: count * frame].astype(np.float64)).reshape(count, frame), 1)
+
+    ref = energies(np.asarray(reference))
+    level = 10 * np.log10(ref + 1e-12)
+    pauses = level < level.max() - PAUSE_BELOW_PEAK_DB
+    noise_in = float(energies(np.asarray(noisy))[pauses].sum())
+    if not pauses.any() or noise_in <= 0:
+        return float("nan")
+    left = float(energies(np.asarray(estimate))[pauses].sum())
+    return float(10 * np.log10(max(left, 1e-12) / noise_in))
+
+
 def intrusive_metrics(reference: np.ndarray, estimate: np.ndarray, sr: int) -> dict[str, float]:
     """PESQ-WB, STOI, ESTOI and SI-SDR of ``estimate`` against a clean ``reference``."""
     return {
