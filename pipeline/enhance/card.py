@@ -160,7 +160,8 @@ def build_card(
         f"({train.get('num_threads')} torch thread)",
         metrics=metrics,
         limitations=LIMITATIONS,
-        license="Weights: GPL-2 (trained on GPL-2 / GFDL-1.3 / CC-BY-SA data; see training data).",
+        license="Weights: GPL-2 (trained on GPL-2 / GFDL-1.3 / CC-BY-SA-3.0 / CC-BY-3.0 data; see "
+        "training data).",
         citation="Architecture and losses follow common practice (mask-based enhancement; "
         "LSGAN, Mao et al. 2017; feature matching and multi-resolution STFT losses as in "
         "MelGAN/HiFi-GAN/Parallel WaveGAN).",
