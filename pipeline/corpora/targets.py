@@ -128,8 +128,6 @@ def clean_targets(
     drops: dict[str, float] = {}
     if jobs:
         log.info("cleaning %d clips with %s (%d jobs)", len(jobs), config.system, config.jobs)
-        for _, dst in jobs:
-            Path(dst).parent.mkdir(parents=True, exist_ok=True)
         if config.jobs <= 1:
             _init_worker(config.system)
             drops.update(progress(map(_clean_one, jobs)))
