@@ -133,7 +133,8 @@ def build_card(
         f"{loss.get('feature_matching')}, from step {loss.get('adv_start')}); reconstruction: "
         f"compressed-magnitude MSE x{loss.get('magnitude')} + multi-resolution STFT "
         f"x{loss.get('mrstft')}. Batch {train.get('batch_size')} x "
-        f"{data.get('segment_seconds')} s, AdamW lr {train.get('lr')} (cosine)."
+        f"{data.get('segment_seconds')} s, AdamW lr {train.get('lr')}, cosine decay over "
+        f"{train.get('steps')} steps (the last stage if the command lists several)."
     )
     val = extra.get("metrics", {})
     metrics: dict[str, Any] = {}
