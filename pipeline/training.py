@@ -71,6 +71,7 @@ class TrainSettings:
     best_mode: str = "max"  # "max" or "min"
     best_from_step: int = 0  # ignore validations before this step for best.pt (e.g. GAN warm-up)
     init_from: str = ""  # fine-tune: inference checkpoint (model.pt) for the exported module
+    init_partial: bool = False  # init_from may lack parameters this model adds (a new head)
 
     def __post_init__(self) -> None:
         if isinstance(self.deadline_utc, datetime):  # YAML parses bare timestamps
@@ -382,20 +383,41 @@ class Trainer:
                 signal.signal(sig, handler)
 
     def _init_from(self, path: Path) -> None:
-        """Start from the weights of an inference checkpoint (same architecture and kwargs as
-        this run's exported module; strict), e.g. to fine-tune a shipped model."""
+        """Start from the weights of an inference checkpoint, e.g. to fine-tune a shipped model.
+
+        Strict by default: same architecture, kwargs and tensors. With ``init_partial`` the
+        kwargs may differ and this model may have parameters the checkpoint lacks (they keep
+        their fresh initialisation), but every checkpoint tensor must exist here with the
+        same shape: a warm start of a grown model, never a silent partial load.
+        """
         from pipeline.checkpoint import CheckpointError, read_checkpoint
 
         payload = read_checkpoint(path)
         export = self.task.export()
-        if payload["arch"] != export.arch or payload["model_kwargs"] != export.model_kwargs:
+        partial = self.settings.init_partial
+        if payload["arch"] != export.arch or (
+            not partial and payload["model_kwargs"] != export.model_kwargs
+        ):
             raise CheckpointError(
                 f"{path}: {payload['arch']} {payload['model_kwargs']} does not "
                 f"match this run's {export.arch} {export.model_kwargs}"
             )
-        export.module.load_state_dict(payload["state_dict"], strict=True)
+        if partial:
+            own = export.module.state_dict()
+            clashes = [
+                k
+                for k, v in payload["state_dict"].items()
+                if k not in own or own[k].shape != v.shape
+            ]
+            if clashes:
+                raise CheckpointError(f"{path}: tensors absent here or of another shape: {clashes}")
+        result = export.module.load_state_dict(payload["state_dict"], strict=not partial)
         log.info(
-            "initialised %s from %s (step %s)", export.arch, path, payload["extra"].get("step")
+            "initialised %s from %s (step %s)%s",
+            export.arch,
+            path,
+            payload["extra"].get("step"),
+            f"; new, freshly initialised: {result.missing_keys}" if partial else "",
         )
 
     def _run(self, *, resume: bool, stop_request: _StopRequest) -> TrainResult:

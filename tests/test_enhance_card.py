@@ -99,3 +99,40 @@ def test_card_from_run_and_evaluation(tmp_path):
     assert card.metrics["PESQ-WB noisy (test, 0-10 dB)"] == 1.5
     assert card.metrics["real-time factor mask-gan (1 thread)"] == 0.031
     assert card.metrics["test items per system (0, 5, 10 dB)"] == 9
+
+
+def test_card_names_the_deep_filter_and_complex_loss(tmp_path):
+    kwargs = {"hidden": 16, "gru_layers": 1, "df_bins": 128, "df_order": 5}
+    loss = {"magnitude": 10.0, "mrstft": 1.0, "complex": 5.0}
+    extra = {"step": 10, "elapsed_s": 60.0, "config": {"train": {}, "loss": loss, "data": {}}}
+    save_model(
+        tmp_path / "model.pt",
+        MaskGenerator(**kwargs),
+        arch="enhance.mask_gan",
+        model_kwargs=kwargs,
+        sample_rate=16_000,
+        extra=extra,
+    )
+    manifest = tmp_path / "manifest.csv"
+    row = {"kind": "speech", "path": "speech/a/s/x.wav", "source_package": "pkg-a"}
+    _write_csv(
+        manifest, [{**row, "licence": "GPL-2", "duration_s": "6", "split": "train", "speaker": "s"}]
+    )
+    card = build_card(tmp_path / "model.pt", name="df", manifest=manifest, command="cmd")
+    assert "deep filter (5 frames) on the lowest 128 bins (0-4000 Hz)" in card.architecture
+    assert "compressed complex MSE x5.0" in card.architecture
+    plain = build_card(_plain(tmp_path), name="plain", manifest=manifest, command="cmd")
+    assert "noisy phase." in plain.architecture and "deep filter" not in plain.architecture
+
+
+def _plain(tmp_path):
+    path = tmp_path / "plain.pt"
+    kwargs = {"hidden": 16, "gru_layers": 1}
+    save_model(
+        path,
+        MaskGenerator(**kwargs),
+        arch="enhance.mask_gan",
+        model_kwargs=kwargs,
+        sample_rate=16_000,
+    )
+    return path

@@ -141,3 +141,46 @@ def test_frequency_front_end_streams_like_the_plain_model(tmp_path):
     whole, chunked = system.enhance_native(noisy), system.enhance(noisy, 16_000)
     err = chunked - np.clip(whole, -1, 1)
     assert 10 * np.log10(np.sum(err**2) / np.sum(whole**2)) < -50.0
+
+
+def test_deep_filter_head_starts_as_the_mask_model_and_taps_the_right_frames():
+    """A generator grown by a deep-filter head and given a mask-only model's weights is that
+    model exactly (the head starts at the identity filter); the filter's tap k reads frame
+    ``t - behind + k``; bins above ``df_bins`` are untouched."""
+    torch.manual_seed(5)
+    base = {"hidden": 16, "gru_layers": 1, "lookahead": 2}
+    plain = MaskGenerator(**base).eval()
+    grown = MaskGenerator(**base, df_bins=40, df_order=5).eval()
+    result = grown.load_state_dict(plain.state_dict(), strict=False)
+    assert not result.unexpected_keys and all(k.startswith("df_head") for k in result.missing_keys)
+    wave = torch.randn(2, 8_000) * 0.1
+    with torch.no_grad():
+        torch.testing.assert_close(grown(wave), plain(wave), rtol=0, atol=1e-6)
+    assert grown.df_ahead == 2 and MaskGenerator(lookahead=1, df_bins=8, df_order=5).df_ahead == 1
+    spec = torch.randn(1, 257, 12, dtype=torch.complex64)
+    delta = torch.zeros(1, 40, 12, 5, 2)
+    delta[..., 2, 0] = -1.0  # cancel the identity (tap 2 is frame t) ...
+    delta[..., 3, 0] = 1.0  # ... and read frame t + 1 instead
+    out = grown.deep_filter(spec, delta)
+    torch.testing.assert_close(out[:, :40, :-1], spec[:, :40, 1:])
+    assert torch.all(out[:, :40, -1] == 0)  # past the end: zero padding
+    torch.testing.assert_close(out[:, 40:], spec[:, 40:])
+    with pytest.raises(ValueError, match="df_bins"):
+        MaskGenerator(df_bins=300)
+
+
+def test_deep_filter_checkpoint_streams_like_a_whole_pass(tmp_path):
+    torch.manual_seed(6)
+    kwargs = {"hidden": 16, "gru_layers": 1, "lookahead": 2, "df_bins": 64, "df_order": 3}
+    gen = MaskGenerator(**kwargs).eval()
+    with torch.no_grad():  # a non-identity filter, so the test sees it work
+        gen.df_head[-1].bias.normal_(0.0, 0.3)
+    save_model(
+        tmp_path / "model.pt", gen, arch="enhance.mask_gan", model_kwargs=kwargs, sample_rate=16_000
+    )
+    system = GanEnhancer(tmp_path, card=_card())
+    noisy = mix_at_snr(speech_like(12.0, 16_000, seed=7), coloured_noise(192_000, seed=8), 5.0)
+    whole, chunked = system.enhance_native(noisy), system.enhance(noisy, 16_000)
+    assert whole.shape == noisy.shape and np.isfinite(whole).all()
+    err = chunked - np.clip(whole, -1, 1)
+    assert 10 * np.log10(np.sum(err**2) / np.sum(whole**2)) < -50.0

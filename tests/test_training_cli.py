@@ -187,3 +187,25 @@ def test_init_from_starts_from_a_checkpoint_and_checks_its_shape(tmp_path):
         torch.testing.assert_close(b[key], tensor, rtol=0, atol=0)
     with pytest.raises(CheckpointError, match="does not match"):
         _run(config, tmp_path / "c", *sets, "--set", "generator.hidden=24")
+
+
+def test_init_partial_warm_starts_a_grown_generator_and_rejects_a_clash(tmp_path):
+    """``init_partial``: a generator grown by a deep-filter head starts from a mask-only
+    checkpoint (every checkpoint tensor loaded, the head fresh); kwargs that change a loaded
+    tensor's shape still fail loudly."""
+    config = _config(tmp_path)
+    assert _run(config, tmp_path / "a") == 0
+    start = tmp_path / "a" / "last.pt"
+    sets = ["--set", f"train.init_from={start}", "--set", "train.lr=0", "--set", "train.steps=2"]
+    grow = ["--set", "generator.df_bins=32", "--set", "generator.df_order=3"]
+    with pytest.raises(CheckpointError, match="does not match"):
+        _run(config, tmp_path / "strict", *sets, *grow)
+    partial = [*sets, "--set", "train.init_partial=true"]
+    assert _run(config, tmp_path / "b", *partial, *grow) == 0
+    a = torch.load(start, weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["state_dict"]
+    for key, tensor in a.items():
+        torch.testing.assert_close(b[key], tensor, rtol=0, atol=0)
+    assert any(k.startswith("df_head") for k in b.keys() - a.keys())
+    with pytest.raises(CheckpointError, match="another shape"):
+        _run(config, tmp_path / "c", *partial, "--set", "generator.hidden=24")

@@ -107,6 +107,28 @@ def _front_text(gen: dict) -> str:
     return f"frequency-convolution front end (2 x conv 5 bins / stride 2, {channels} maps), "
 
 
+def _output_text(gen: dict) -> str:
+    bins = int(gen.get("df_bins", 0))
+    mask = f"mask in [0, {gen.get('mask_max', 1.2)}] on the noisy magnitude"
+    if bins <= 0:
+        return mask + ", noisy phase"
+    top_hz = bins * 16_000 / int(gen.get("n_fft", 512))
+    return (
+        f"{mask}, then a complex deep filter ({gen.get('df_order', 5)} frames) on the lowest "
+        f"{bins} bins (0-{top_hz:.0f} Hz), noisy phase above"
+    )
+
+
+def _loss_text(loss: dict) -> str:
+    text = (
+        f"compressed-magnitude MSE x{loss.get('magnitude')} + multi-resolution STFT "
+        f"x{loss.get('mrstft')}"
+    )
+    if loss.get("complex"):
+        text += f" + compressed complex MSE x{loss.get('complex')}"
+    return text
+
+
 def build_card(
     model_path: str | Path,
     *,
@@ -126,13 +148,12 @@ def build_card(
     architecture = (
         f"MaskGenerator: STFT {gen.get('n_fft', 512)}/{gen.get('hop', 128)} at 16 kHz, "
         f"log-power input, {_front_text(gen)}conv (look-ahead {gen.get('lookahead', 1)} frame) + "
-        f"{gen.get('gru_layers', 2)}-layer GRU ({gen.get('hidden', 256)} units), mask in "
-        f"[0, {gen.get('mask_max', 1.2)}] on the noisy magnitude, noisy phase. Discriminator "
+        f"{gen.get('gru_layers', 2)}-layer GRU ({gen.get('hidden', 256)} units), "
+        f"{_output_text(gen)}. Discriminator "
         f"(training only): log-mel {config.get('discriminator', {}).get('ffts')} FFTs, strided "
         f"1-D convs, LSGAN + feature matching (weights {loss.get('adversarial')} / "
         f"{loss.get('feature_matching')}, from step {loss.get('adv_start')}); reconstruction: "
-        f"compressed-magnitude MSE x{loss.get('magnitude')} + multi-resolution STFT "
-        f"x{loss.get('mrstft')}. Batch {train.get('batch_size')} x "
+        f"{_loss_text(loss)}. Batch {train.get('batch_size')} x "
         f"{data.get('segment_seconds')} s, AdamW lr {train.get('lr')}, cosine decay over "
         f"{train.get('steps')} steps (the last stage if the command lists several)."
     )

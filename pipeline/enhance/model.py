@@ -1,11 +1,12 @@
 """The enhancement GAN: a magnitude-mask generator and a multi-resolution mel discriminator.
 
-Generator (:class:`MaskGenerator`, arch ``enhance.mask_gan``, ~1.1 M parameters): STFT
-(512-point, 8 ms hop, 16 kHz) → log-power features → a 3-frame convolution (one frame of
-look-ahead) → a 2-layer unidirectional GRU → a per-bin mask in ``[0, mask_max]`` applied to
-the noisy magnitude, noisy phase kept → inverse STFT. Causal apart from 1 frame (8 ms) of
-look-ahead plus the STFT window, so it can stream; cost is dominated by the GRU
-(~1 M multiply-adds per 8 ms frame).
+Generator (:class:`MaskGenerator`, arch ``enhance.mask_gan``, ~1.1 M parameters with the
+defaults): STFT (512-point, 8 ms hop, 16 kHz) → log-power features (optionally through a
+frequency-convolution front end) → a convolution over ``lookahead + 2`` frames → a 2-layer
+unidirectional GRU → a per-bin mask in ``[0, mask_max]`` applied to the noisy magnitude,
+noisy phase kept (optionally followed by a complex deep filter on the low bins) → inverse
+STFT. Causal apart from ``lookahead`` frames (8 ms each) plus the STFT window, so it can
+stream; cost is dominated by the GRU (~1 M multiply-adds per 8 ms frame).
 
 Discriminator (:class:`MelDiscriminator`): one small strided 1-D conv net per resolution
 over log-mel frames (FFT 256/512/1024, mel bands as channels), returning patch logits and
@@ -43,6 +44,15 @@ class MaskGenerator(nn.Module):
             convolution sees. Weights shared across frequency learn local spectral patterns
             (harmonics, formant edges) from less data than one dense projection; being
             frame-local, it needs no state when streaming.
+        df_bins: 0 (default) keeps the noisy phase. ``> 0`` adds a deep-filter head (the
+            idea of DeepFilterNet, Schröter et al. 2022) for the lowest ``df_bins`` bins:
+            each output bin is a complex linear combination of that bin in ``df_order``
+            neighbouring frames of the masked spectrum, which can restore phase and
+            harmonic structure a real mask cannot. Coefficients are the identity plus the
+            head's output; the head's last layer starts at zero, so a generator warm-started
+            from a mask-only checkpoint begins exactly where that checkpoint was.
+        df_order: frames per deep filter; taps span ``t - (df_order - 1 - a) .. t + a``
+            with ``a = min(lookahead, df_order // 2)`` (no latency beyond ``lookahead``).
     """
 
     def __init__(
@@ -55,6 +65,8 @@ class MaskGenerator(nn.Module):
         lookahead: int = 1,
         mask_max: float = 1.2,
         freq_channels: int = 0,
+        df_bins: int = 0,
+        df_order: int = 5,
     ) -> None:
         super().__init__()
         self.n_fft = n_fft
@@ -80,6 +92,20 @@ class MaskGenerator(nn.Module):
         self.decoder = nn.Sequential(
             nn.Linear(2 * hidden, hidden), nn.PReLU(), nn.Linear(hidden, bins)
         )
+        if not 0 <= df_bins <= bins:
+            raise ValueError(f"df_bins must be in [0, {bins}], got {df_bins}")
+        if df_bins and df_order < 1:
+            raise ValueError(f"df_order must be >= 1, got {df_order}")
+        self.df_bins = df_bins
+        self.df_order = df_order
+        self.df_ahead = min(lookahead, df_order // 2)
+        self.df_head = None
+        if df_bins > 0:
+            self.df_head = nn.Sequential(
+                nn.Linear(2 * hidden, hidden), nn.PReLU(), nn.Linear(hidden, df_bins * df_order * 2)
+            )
+            nn.init.zeros_(self.df_head[-1].weight)
+            nn.init.zeros_(self.df_head[-1].bias)
 
     def stft(self, wave: torch.Tensor) -> torch.Tensor:
         """``(batch, samples)`` → complex ``(batch, bins, frames)``."""
@@ -95,22 +121,25 @@ class MaskGenerator(nn.Module):
 
     def mask(self, magnitude: torch.Tensor) -> torch.Tensor:
         """``(batch, bins, frames)`` noisy magnitude → mask of the same shape in [0, mask_max]."""
-        return self.mask_with_state(magnitude)[0]
+        return self._heads(magnitude)[0]
 
-    def mask_with_state(
+    def _heads(
         self,
         magnitude: torch.Tensor,
         state: torch.Tensor | None = None,
         state_frame: int | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """:meth:`mask` with an explicit GRU state, for chunked (streaming) inference.
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The network on a noisy magnitude, with an explicit GRU state for streaming.
 
         Args:
             magnitude: ``(batch, bins, frames)``.
             state: GRU hidden state ``(gru_layers, batch, hidden)`` before frame 0, or None.
             state_frame: also return the GRU state reached just before this frame index.
         Returns:
-            ``(mask, state_at_state_frame)`` (the state is None when ``state_frame`` is).
+            ``(mask, df_delta, state_at_state_frame)``: the mask ``(batch, bins, frames)`` in
+            [0, mask_max]; the deep-filter coefficient offsets ``(batch, df_bins, frames,
+            df_order, 2)`` (real, imaginary) or None without a deep-filter head; the state
+            (None when ``state_frame`` is).
         """
         feats = (torch.log(magnitude.square() + LOG_FLOOR) + FEATURE_SHIFT) / FEATURE_SCALE
         if self.front is not None:  # (batch, bins, frames) -> (batch, channels * bins', frames)
@@ -125,8 +154,30 @@ class MaskGenerator(nn.Module):
             first, kept = self.gru(x[:, :state_frame], state)
             rest, _ = self.gru(x[:, state_frame:], kept)
             h = torch.cat([first, rest], dim=1)
-        logits = self.decoder(torch.cat([x, h], dim=-1)).transpose(1, 2)
-        return self.mask_max * torch.sigmoid(logits), kept
+        joint = torch.cat([x, h], dim=-1)
+        logits = self.decoder(joint).transpose(1, 2)
+        delta = None
+        if self.df_head is not None:
+            b, t = joint.shape[:2]
+            delta = self.df_head(joint).view(b, t, self.df_bins, self.df_order, 2).transpose(1, 2)
+        return self.mask_max * torch.sigmoid(logits), delta, kept
+
+    def deep_filter(self, spec: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+        """Apply the deep filter to the lowest ``df_bins`` bins of ``spec``.
+
+        Args:
+            spec: complex ``(batch, bins, frames)`` (the masked spectrum).
+            delta: ``(batch, df_bins, frames, df_order, 2)`` offsets from the identity filter.
+        Returns:
+            complex ``(batch, bins, frames)``; bins above ``df_bins`` unchanged.
+        """
+        low = spec[:, : self.df_bins]
+        behind = self.df_order - 1 - self.df_ahead
+        taps = F.pad(torch.view_as_real(low), (0, 0, behind, self.df_ahead))  # pad frames
+        taps = torch.view_as_complex(taps.unfold(2, self.df_order, 1).movedim(-1, -2).contiguous())
+        coef = torch.view_as_complex(delta.contiguous())  # (batch, df_bins, frames, order)
+        filtered = low + (taps * coef).sum(-1)
+        return torch.cat([filtered, spec[:, self.df_bins :]], dim=1)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """``(batch, samples)`` float32 at 16 kHz → ``(batch, samples)`` enhanced."""
@@ -144,8 +195,11 @@ class MaskGenerator(nn.Module):
         frame = None if state_sample is None else state_sample // self.hop
         if frame is not None and not 0 < frame < spec.shape[-1]:
             frame = None
-        gain, kept = self.mask_with_state(spec.abs(), state, frame)
-        return self.istft(spec * gain, wave.shape[-1]), kept
+        gain, delta, kept = self._heads(spec.abs(), state, frame)
+        out = spec * gain
+        if delta is not None:
+            out = self.deep_filter(out, delta)
+        return self.istft(out, wave.shape[-1]), kept
 
 
 class _MelSubDiscriminator(nn.Module):

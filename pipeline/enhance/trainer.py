@@ -3,7 +3,7 @@
 Each step: the generator enhances a batch of on-the-fly noisy mixtures; the multi-resolution
 mel discriminator is updated with a least-squares GAN loss on (clean, enhanced); then the
 generator is updated with reconstruction losses (compressed-magnitude MSE + multi-resolution
-STFT, optionally SI-SDR) plus, after ``adv_start`` steps, adversarial and feature-matching
+STFT, optionally compressed complex-spectrum MSE and SI-SDR) plus, after ``adv_start`` steps, adversarial and feature-matching
 losses. Learning rates follow a linear warm-up and a cosine decay.
 
 Data: ``source: corpora`` uses :class:`pipeline.corpora.mixing.NoisyMixtureDataset` (Debian
@@ -46,6 +46,8 @@ class GeneratorSettings:
     lookahead: int = 1
     mask_max: float = 1.2
     freq_channels: int = 0  # > 0: frequency-convolution front end (MaskGenerator docstring)
+    df_bins: int = 0  # > 0: deep-filter head on the lowest df_bins bins (MaskGenerator docstring)
+    df_order: int = 5  # frames per deep filter
 
 
 @dataclass
@@ -63,6 +65,7 @@ class LossSettings:
     magnitude: float = 10.0  # compressed-magnitude MSE weight
     mrstft: float = 1.0  # multi-resolution STFT weight
     si_sdr: float = 0.0  # negative SI-SDR weight (dB scale: use ~0.01)
+    complex: float = 0.0  # compressed complex-spectrum MSE weight (phase-aware; 0: off)
     adversarial: float = 0.2
     feature_matching: float = 0.5
     metric: float = 0.0  # MetricGAN-style learned-PESQ adversarial weight (0: off)
@@ -266,6 +269,10 @@ class EnhanceTask:
             mr = L.multi_resolution_stft_loss(enhanced, clean)
             g_loss = g_loss + c.mrstft * mr
             out["g_mrstft"] = mr.item()
+        if c.complex > 0:
+            cplx = L.compressed_complex_loss(enhanced, clean)
+            g_loss = g_loss + c.complex * cplx
+            out["g_complex"] = cplx.item()
         if c.si_sdr > 0:
             neg = L.neg_si_sdr(enhanced, clean)
             g_loss = g_loss + c.si_sdr * neg
