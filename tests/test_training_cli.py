@@ -209,3 +209,22 @@ def test_init_partial_warm_starts_a_grown_generator_and_rejects_a_clash(tmp_path
     assert any(k.startswith("df_head") for k in b.keys() - a.keys())
     with pytest.raises(CheckpointError, match="another shape"):
         _run(config, tmp_path / "c", *partial, "--set", "generator.hidden=24")
+
+
+def test_train_only_updates_the_named_head_and_freezes_the_rest(tmp_path):
+    config = _config(tmp_path)
+    assert _run(config, tmp_path / "a") == 0
+    start = tmp_path / "a" / "last.pt"
+    sets = ["--set", f"train.init_from={start}", "--set", "train.init_partial=true"]
+    sets += ["--set", "generator.df_bins=32", "--set", "generator.df_order=3"]
+    sets += ["--set", "train.steps=3", "--set", "loss.complex=1.0"]
+    assert _run(config, tmp_path / "b", *sets, "--set", "loss.train_only=[df_head]") == 0
+    a = torch.load(start, weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["state_dict"]
+    for key, tensor in a.items():  # the trunk is exactly the starting checkpoint
+        torch.testing.assert_close(b[key], tensor, rtol=0, atol=0)
+    assert b["df_head.2.weight"].abs().sum() > 0  # the head (zero at init) has learnt
+    rows = {r["metric"] for r in _rows(tmp_path / "b" / "log.csv")}
+    assert "g_complex" in rows
+    with pytest.raises(ValueError, match="selects no generator parameter"):
+        _run(config, tmp_path / "c", *sets, "--set", "loss.train_only=[nothing]")

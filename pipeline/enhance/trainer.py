@@ -74,6 +74,9 @@ class LossSettings:
     warmup_steps: int = 200
     final_lr_scale: float = 0.1  # cosine decay to lr * this at train.steps
     grad_clip: float = 5.0
+    # train only generator parameters whose names start with one of these (e.g. ["df_head"]
+    # for a head grown onto a shipped model with train.init_partial); empty: all of them
+    train_only: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -188,7 +191,7 @@ class EnhanceTask:
         lr = config.train.lr
         betas = (0.8, 0.99)
         self.optimizers = {
-            "generator": torch.optim.AdamW(generator.parameters(), lr=lr, betas=betas)
+            "generator": torch.optim.AdamW(self._trainable(generator), lr=lr, betas=betas)
         }
         for name in self.modules.keys() - {"generator"}:
             self.optimizers[name] = torch.optim.AdamW(
@@ -207,6 +210,21 @@ class EnhanceTask:
             self.valid = self._load_valid()
             self.valid_noisy = self._score(lambda noisy: noisy)
             log.info("validation on %d pairs; noisy input: %s", len(self.valid), self.valid_noisy)
+
+    def _trainable(self, generator: MaskGenerator) -> list[torch.nn.Parameter]:
+        """The generator parameters ``loss.train_only`` selects; the rest are frozen."""
+        prefixes = tuple(self.config.loss.train_only)
+        if not prefixes:
+            return list(generator.parameters())
+        chosen = []
+        for name, param in generator.named_parameters():
+            param.requires_grad_(name.startswith(prefixes))
+            if param.requires_grad:
+                chosen.append(param)
+        if not chosen:
+            raise ValueError(f"loss.train_only {list(prefixes)} selects no generator parameter")
+        log.info("training %d of the generator's parameter tensors only", len(chosen))
+        return chosen
 
     def _load_valid(self) -> list[tuple[np.ndarray, np.ndarray]]:
         d = self.config.data
