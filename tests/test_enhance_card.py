@@ -16,22 +16,28 @@ def _write_csv(path, rows):
         writer.writerows(rows)
 
 
-def test_card_from_run_and_evaluation(tmp_path):
-    kwargs = {"hidden": 16, "gru_layers": 1}
-    extra = {
-        "step": 1234,
-        "elapsed_s": 3600.0,
-        "metrics": {"pesq_wb": 2.1, "stoi": 0.8},
-        "config": {"train": {"batch_size": 8, "num_threads": 1}, "loss": {}, "data": {}},
-    }
+def _tiny_generator(path, *, extra: dict, **grown):
+    """Save an untrained one-layer MaskGenerator (plus ``grown`` kwargs) to ``path``."""
+    kwargs = {"hidden": 16, "gru_layers": 1, **grown}
     save_model(
-        tmp_path / "model.pt",
+        path,
         MaskGenerator(**kwargs),
         arch="enhance.mask_gan",
         model_kwargs=kwargs,
         sample_rate=16_000,
         extra=extra,
     )
+    return path
+
+
+def test_card_from_run_and_evaluation(tmp_path):
+    extra = {
+        "step": 1234,
+        "elapsed_s": 3600.0,
+        "metrics": {"pesq_wb": 2.1, "stoi": 0.8},
+        "config": {"train": {"batch_size": 8, "num_threads": 1}, "loss": {}, "data": {}},
+    }
+    _tiny_generator(tmp_path / "model.pt", extra=extra)
     manifest = tmp_path / "manifest.csv"
     _write_csv(
         manifest,
@@ -102,37 +108,17 @@ def test_card_from_run_and_evaluation(tmp_path):
 
 
 def test_card_names_the_deep_filter_and_complex_loss(tmp_path):
-    kwargs = {"hidden": 16, "gru_layers": 1, "df_bins": 128, "df_order": 5}
     loss = {"magnitude": 10.0, "mrstft": 1.0, "complex": 5.0}
     extra = {"step": 10, "elapsed_s": 60.0, "config": {"train": {}, "loss": loss, "data": {}}}
-    save_model(
-        tmp_path / "model.pt",
-        MaskGenerator(**kwargs),
-        arch="enhance.mask_gan",
-        model_kwargs=kwargs,
-        sample_rate=16_000,
-        extra=extra,
-    )
+    grown = _tiny_generator(tmp_path / "model.pt", extra=extra, df_bins=128, df_order=5)
     manifest = tmp_path / "manifest.csv"
     row = {"kind": "speech", "path": "speech/a/s/x.wav", "source_package": "pkg-a"}
     _write_csv(
         manifest, [{**row, "licence": "GPL-2", "duration_s": "6", "split": "train", "speaker": "s"}]
     )
-    card = build_card(tmp_path / "model.pt", name="df", manifest=manifest, command="cmd")
+    card = build_card(grown, name="df", manifest=manifest, command="cmd")
     assert "deep filter (5 frames) on the lowest 128 bins (0-4000 Hz)" in card.architecture
     assert "compressed complex MSE x5.0" in card.architecture
-    plain = build_card(_plain(tmp_path), name="plain", manifest=manifest, command="cmd")
+    plain = _tiny_generator(tmp_path / "plain.pt", extra=extra)
+    plain = build_card(plain, name="plain", manifest=manifest, command="cmd")
     assert "noisy phase." in plain.architecture and "deep filter" not in plain.architecture
-
-
-def _plain(tmp_path):
-    path = tmp_path / "plain.pt"
-    kwargs = {"hidden": 16, "gru_layers": 1}
-    save_model(
-        path,
-        MaskGenerator(**kwargs),
-        arch="enhance.mask_gan",
-        model_kwargs=kwargs,
-        sample_rate=16_000,
-    )
-    return path

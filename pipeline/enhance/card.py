@@ -24,7 +24,7 @@ SUMMARY = (
     "{lookahead} frame(s) of look-ahead)."
 )
 WHY = (
-    "Why this design: with one to two hours of training on a 2-core CPU, a mask estimator is "
+    "Why this design: with a few hours of training on a 2-core CPU, a mask estimator is "
     "the cheapest credible choice (the noisy phase is kept, so the network only predicts a "
     "bounded gain per bin) and the GRU is cheap at inference and can stream. The adversarial "
     "part uses a cheap log-mel discriminator with least-squares and feature-matching losses "
@@ -49,10 +49,12 @@ DENOISED_TARGETS = (
     "({studio}) are used as recorded."
 )
 LIMITATIONS = (
-    "Trained for a short time on a small corpus (few speakers, acted game dialogue and IVR "
+    "Trained for a few CPU hours on a small corpus (few speakers, acted game dialogue and IVR "
     "prompts; the test speakers are not in the training split); expect weaker results on real "
     "recordings with reverberation, clipping or noise types unlike the training noise. The "
-    "noisy phase is kept, which limits quality at very low SNR. Metrics are from synthetic "
+    "noisy phase is kept, which limits quality at very low SNR (a complex deep-filter head "
+    "grown onto this model and trained briefly did not raise PESQ, docs/EVALUATION.md). "
+    "Metrics are from synthetic "
     "mixtures, not from listening tests."
 )
 
@@ -147,7 +149,7 @@ def build_card(
     elapsed = float(extra.get("elapsed_s", 0.0))
     architecture = (
         f"MaskGenerator: STFT {gen.get('n_fft', 512)}/{gen.get('hop', 128)} at 16 kHz, "
-        f"log-power input, {_front_text(gen)}conv (look-ahead {gen.get('lookahead', 1)} frame) + "
+        f"log-power input, {_front_text(gen)}conv (look-ahead {gen.get('lookahead', 1)} frame(s)) + "
         f"{gen.get('gru_layers', 2)}-layer GRU ({gen.get('hidden', 256)} units), "
         f"{_output_text(gen)}. Discriminator "
         f"(training only): log-mel {config.get('discriminator', {}).get('ffts')} FFTs, strided "

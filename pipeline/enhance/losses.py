@@ -18,40 +18,38 @@ def _magnitude(wave: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     return (spec.real.square() + spec.imag.square() + EPS).sqrt()
 
 
-def compressed_magnitude_loss(
+def compressed_spectrum_loss(
     estimate: torch.Tensor,
     target: torch.Tensor,
     *,
+    phase: bool = False,
     n_fft: int = 512,
     hop: int = 128,
     power: float = 0.3,
 ) -> torch.Tensor:
-    """MSE between power-law compressed magnitudes (``|X| ** power``), a perceptually
-    weighted spectral distance that does not over-weight loud bins."""
-    est = _magnitude(estimate, n_fft, hop) ** power
-    ref = _magnitude(target, n_fft, hop) ** power
-    return F.mse_loss(est, ref)
+    """MSE between power-law compressed STFTs: magnitudes ``|X| ** power`` (``phase=False``,
+    a perceptually weighted spectral distance that does not over-weight loud bins) or complex
+    spectra ``|X| ** power * X / |X|`` as real and imaginary parts (``phase=True``, its
+    phase-aware companion; Braun & Tashev 2021 weight complex : magnitude about 0.3 : 0.7)."""
 
-
-def compressed_complex_loss(
-    estimate: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    n_fft: int = 512,
-    hop: int = 128,
-    power: float = 0.3,
-) -> torch.Tensor:
-    """MSE between power-law compressed complex spectra (``|X| ** power * X / |X|``, real and
-    imaginary parts), the phase-aware companion of :func:`compressed_magnitude_loss`
-    (Braun & Tashev 2021 weight the two about 0.3 : 0.7)."""
-    est = _spectrum(estimate, n_fft, hop)
-    ref = _spectrum(target, n_fft, hop)
-
-    def compress(spec: torch.Tensor) -> torch.Tensor:
+    def compress(wave: torch.Tensor) -> torch.Tensor:
+        spec = _spectrum(wave, n_fft, hop)
         mag = (spec.real.square() + spec.imag.square() + EPS).sqrt()
+        if not phase:
+            return mag**power
         return torch.view_as_real(spec) * (mag ** (power - 1))[..., None]
 
-    return F.mse_loss(compress(est), compress(ref))
+    return F.mse_loss(compress(estimate), compress(target))
+
+
+def compressed_magnitude_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """:func:`compressed_spectrum_loss` of the magnitudes (512-point STFT, power 0.3)."""
+    return compressed_spectrum_loss(estimate, target, phase=False)
+
+
+def compressed_complex_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """:func:`compressed_spectrum_loss` of the complex spectra (512-point STFT, power 0.3)."""
+    return compressed_spectrum_loss(estimate, target, phase=True)
 
 
 def multi_resolution_stft_loss(
