@@ -1,4 +1,4 @@
-"""Reconstruction losses of the enhancement GAN: zero at the target, sensitive to what they claim."""
+"""Reconstruction losses of the enhancement GAN: zero at the target, sensitive to their claim."""
 
 from __future__ import annotations
 

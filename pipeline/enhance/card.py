@@ -149,7 +149,8 @@ def build_card(
     elapsed = float(extra.get("elapsed_s", 0.0))
     architecture = (
         f"MaskGenerator: STFT {gen.get('n_fft', 512)}/{gen.get('hop', 128)} at 16 kHz, "
-        f"log-power input, {_front_text(gen)}conv (look-ahead {gen.get('lookahead', 1)} frame(s)) + "
+        f"log-power input, {_front_text(gen)}"
+        f"conv (look-ahead {gen.get('lookahead', 1)} frame(s)) + "
         f"{gen.get('gru_layers', 2)}-layer GRU ({gen.get('hidden', 256)} units), "
         f"{_output_text(gen)}. Discriminator "
         f"(training only): log-mel {config.get('discriminator', {}).get('ffts')} FFTs, strided "

@@ -3,8 +3,9 @@
 Each step: the generator enhances a batch of on-the-fly noisy mixtures; the multi-resolution
 mel discriminator is updated with a least-squares GAN loss on (clean, enhanced); then the
 generator is updated with reconstruction losses (compressed-magnitude MSE + multi-resolution
-STFT, optionally compressed complex-spectrum MSE and SI-SDR) plus, after ``adv_start`` steps, adversarial and feature-matching
-losses. Learning rates follow a linear warm-up and a cosine decay.
+STFT, optionally compressed complex-spectrum MSE and SI-SDR) plus, after ``adv_start``
+steps, adversarial and feature-matching losses. Learning rates follow a linear warm-up and a
+cosine decay.
 
 Data: ``source: corpora`` uses :class:`pipeline.corpora.mixing.NoisyMixtureDataset` (Debian
 speech and noise, SNR -5..20 dB, random gain) and the fixed validation pairs written by
