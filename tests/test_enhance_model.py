@@ -119,6 +119,18 @@ def test_state_split_is_exact():
     assert state is not None and state.shape == (2, 1, 16)
 
 
+def _whole_and_chunked(gen, kwargs, folder, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Save ``gen`` as a checkpoint in ``folder`` and enhance 12 s of noisy speech-like signal
+    (seeds ``seed``, ``seed + 1``) in one pass and in streamed chunks."""
+    save_model(
+        folder / "model.pt", gen, arch="enhance.mask_gan", model_kwargs=kwargs, sample_rate=16_000
+    )
+    system = GanEnhancer(folder, card=_card())
+    clean = speech_like(12.0, 16_000, seed=seed)
+    noisy = mix_at_snr(clean, coloured_noise(192_000, seed=seed + 1), 5.0)
+    return system.enhance_native(noisy), system.enhance(noisy, 16_000)
+
+
 def test_frequency_front_end_streams_like_the_plain_model(tmp_path):
     """``freq_channels > 0``: same shapes and bounds, the GRU-state split stays exact (the
     front end is frame-local) and a checkpoint with it streams in chunks like a whole pass."""
@@ -133,12 +145,7 @@ def test_frequency_front_end_streams_like_the_plain_model(tmp_path):
         mask = gen.mask(torch.rand(1, 257, 30))
     torch.testing.assert_close(split, plain)
     assert plain.shape == wave.shape and 0 <= mask.min() and mask.max() <= 1.2
-    save_model(
-        tmp_path / "model.pt", gen, arch="enhance.mask_gan", model_kwargs=kwargs, sample_rate=16_000
-    )
-    system = GanEnhancer(tmp_path, card=_card())
-    noisy = mix_at_snr(speech_like(12.0, 16_000, seed=3), coloured_noise(192_000, seed=4), 5.0)
-    whole, chunked = system.enhance_native(noisy), system.enhance(noisy, 16_000)
+    whole, chunked = _whole_and_chunked(gen, kwargs, tmp_path, seed=3)
     err = chunked - np.clip(whole, -1, 1)
     assert 10 * np.log10(np.sum(err**2) / np.sum(whole**2)) < -50.0
 
@@ -175,12 +182,7 @@ def test_deep_filter_checkpoint_streams_like_a_whole_pass(tmp_path):
     gen = MaskGenerator(**kwargs).eval()
     with torch.no_grad():  # a non-identity filter, so the test sees it work
         gen.df_head[-1].bias.normal_(0.0, 0.3)
-    save_model(
-        tmp_path / "model.pt", gen, arch="enhance.mask_gan", model_kwargs=kwargs, sample_rate=16_000
-    )
-    system = GanEnhancer(tmp_path, card=_card())
-    noisy = mix_at_snr(speech_like(12.0, 16_000, seed=7), coloured_noise(192_000, seed=8), 5.0)
-    whole, chunked = system.enhance_native(noisy), system.enhance(noisy, 16_000)
-    assert whole.shape == noisy.shape and np.isfinite(whole).all()
+    whole, chunked = _whole_and_chunked(gen, kwargs, tmp_path, seed=7)
+    assert whole.shape == chunked.shape == (192_000,) and np.isfinite(whole).all()
     err = chunked - np.clip(whole, -1, 1)
     assert 10 * np.log10(np.sum(err**2) / np.sum(whole**2)) < -50.0

@@ -13,9 +13,13 @@ def _spectrum(wave: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     return torch.stft(wave, n_fft, hop, window=window, center=True, return_complex=True)
 
 
-def _magnitude(wave: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
-    spec = _spectrum(wave, n_fft, hop)
+def _safe_abs(spec: torch.Tensor) -> torch.Tensor:
+    """``|spec|`` with ``EPS`` under the root, so its gradient stays finite at zero."""
     return (spec.real.square() + spec.imag.square() + EPS).sqrt()
+
+
+def _magnitude(wave: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    return _safe_abs(_spectrum(wave, n_fft, hop))
 
 
 def compressed_spectrum_loss(
@@ -34,7 +38,7 @@ def compressed_spectrum_loss(
 
     def compress(wave: torch.Tensor) -> torch.Tensor:
         spec = _spectrum(wave, n_fft, hop)
-        mag = (spec.real.square() + spec.imag.square() + EPS).sqrt()
+        mag = _safe_abs(spec)
         if not phase:
             return mag**power
         return torch.view_as_real(spec) * (mag ** (power - 1))[..., None]
