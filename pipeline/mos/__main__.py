@@ -1,4 +1,4 @@
-"""``python -m pipeline.mos build|report ...`` — build listening tests, analyse ratings.
+"""``python -m pipeline.mos build|report|export ...`` — build tests, analyse and export ratings.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     python -m pipeline.mos build calm/*.wav --test-id emo1 --question smos --reference input \\
         --systems emotion:dsp:angry:0.8 emotion:stargan-emotion:angry:0.8
     python -m pipeline.mos report ratings/enh1/ratings.csv --out-dir runs/enh1_report
+    python -m pipeline.mos export --db postgresql://user@host/db --test enh1 --out ratings.csv
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline.audio import AudioError
+from pipeline.mos.backends import ENV_VAR, database_url
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
 from pipeline.mos.definition import QUESTIONS, DefinitionError
 from pipeline.mos.report import write_report
@@ -80,7 +82,25 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out-dir", type=Path, required=True)
     r.add_argument("--gold-tolerance", type=float, default=1.0)
     r.add_argument("--min-variance", type=float, default=0.1)
+    e = sub.add_parser("export", help="write a test's ratings from the database as CSV")
+    e.add_argument("--db", default=None, help="postgresql:// URL (default: $STUDIO_RATINGS_DB)")
+    e.add_argument("--test", required=True, help="test id")
+    e.add_argument("--out", type=Path, required=True, help="CSV file to write")
     return parser
+
+
+def export(db: str | None, test_id: str, out: Path) -> int:
+    """Write the test's ratings from the database to ``out``; returns the row count."""
+    url = database_url(db)
+    if url is None:
+        raise ValueError(f"no database: give --db or set {ENV_VAR}")
+    from pipeline.mos.pg_store import ConnectionPool, export_csv
+
+    pool = ConnectionPool(url)
+    try:
+        return export_csv(pool, test_id, out)
+    finally:
+        pool.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(definition.stimuli)} stimuli; {definition.notes}"
             )
             print(f"completion code: {definition.completion_code}")
+        elif args.command == "export":
+            count = export(args.db, args.test, args.out)
+            print(f"wrote {count} ratings of {args.test} to {args.out}")
         else:
             rules = ScreeningRules(args.gold_tolerance, args.min_variance)
             report = write_report(args.csv, args.out_dir, rules)
@@ -131,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         RatingError,
         UnknownSystemError,
         OSError,
+        ValueError,
+        RuntimeError,
     ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

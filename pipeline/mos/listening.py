@@ -18,9 +18,9 @@ import numpy as np
 import soundfile as sf
 
 from pipeline import __version__
-from pipeline.mos.assignment import Session, SessionBook
+from pipeline.mos.assignment import Session
+from pipeline.mos.backends import open_backend
 from pipeline.mos.definition import Stimulus, TestDefinition, load_definition
-from pipeline.mos.storage import RatingStore
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,11 @@ class Presentation:
 class ListeningTest:
     """One test folder: definition, sessions, rating store."""
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, *, ratings_db: str | None = None) -> None:
+        """``ratings_db``: a ``postgresql://`` URL (else ``$STUDIO_RATINGS_DB``, else CSV)."""
         self.folder = Path(folder)
         self.definition: TestDefinition = load_definition(self.folder)
-        self.store = RatingStore(self.folder / "ratings.csv")
-        self.sessions = SessionBook(self.folder, self.definition)
+        self.store, self.sessions = open_backend(self.folder, self.definition, ratings_db)
         self._durations: dict[str, float] = {}
         self._stimuli = self.definition.by_id()
 
