@@ -151,8 +151,9 @@ def test_question_kinds_bring_their_own_answer_form(tmp_path: Path):
 
 
 def test_each_session_is_balanced_across_systems(tmp_path: Path):
-    flow = flow_for(tmp_path, training=0, items=6, systems=("a", "b", "c", "d"),
-                    items_per_session=10, votes=3)
+    flow = flow_for(
+        tmp_path, training=0, items=6, systems=("a", "b", "c", "d"), items_per_session=10, votes=3
+    )
     by_id = flow.definition.by_id()
     for n in range(6):
         session = flow.test.open(f"L{n}")

@@ -212,8 +212,11 @@ class ListenerFlow:
 
     def invalid(self) -> Screen:
         """The page for a link whose key does not match its listener id."""
-        return Screen("invalid", self.say("welcome", title=self.definition.display_title),
-                      done_text=self.say("bad_key"))
+        return Screen(
+            "invalid",
+            self.say("welcome", title=self.definition.display_title),
+            done_text=self.say("bad_key"),
+        )
 
     def _session_screen(self, session: Session, *, refresh: bool = True) -> Screen:
         d = self.definition
@@ -229,30 +232,55 @@ class ListenerFlow:
             check = d.headphone_check
             clips = ((self.say("clip_headphone"), check.file),)
             form = AnswerForm("headphone", tuple((str(c), c) for c in check.choices))
-            return self._page(session, "headphone", "check", clips, form,
-                              title=self.say("headphone_title"),
-                              prompt=self.say("headphone_prompt"),
-                              submit=self.say("headphone_submit"))
+            return self._page(
+                session,
+                "headphone",
+                "check",
+                clips,
+                form,
+                title=self.say("headphone_title"),
+                prompt=self.say("headphone_prompt"),
+                submit=self.say("headphone_submit"),
+            )
         form = answer_form(d, self.lang)
         prompt = self.say(f"prompt_{d.question}", attribute=d.attribute)
         if session.stage == "training":
             clip = d.training[session.training_done]
             files = (clip.reference, clip.file) if clip.reference else (clip.file,)
-            title = (self.say("training_title", n=session.training_done + 1, total=len(d.training))
-                     + "\n\n" + self.say("training_note"))
-            return self._page(session, "training", str(session.training_done),
-                              self._labelled(files), form, title=title, prompt=prompt,
-                              submit=self.say("training_submit"))
+            title = (
+                self.say("training_title", n=session.training_done + 1, total=len(d.training))
+                + "\n\n"
+                + self.say("training_note")
+            )
+            return self._page(
+                session,
+                "training",
+                str(session.training_done),
+                self._labelled(files),
+                form,
+                title=title,
+                prompt=prompt,
+                submit=self.say("training_submit"),
+            )
         sid = remaining[0]
         presentation = self.test.presentation(session, sid)
         stim = presentation.stimulus
         if stim.trap is not None and d.trap_text:
             label = scale_label(d.question, int(stim.trap), self.lang, d.scale)
             prompt += "\n\n" + self.say("trap_prompt", label=label)
-        title = self.say("rating_title", n=len(session.order) - len(remaining) + 1,
-                         total=len(session.order))
-        return self._page(session, "rating", sid, self._labelled(presentation.clips), form,
-                          title=title, prompt=prompt, submit=self.say("submit"))
+        title = self.say(
+            "rating_title", n=len(session.order) - len(remaining) + 1, total=len(session.order)
+        )
+        return self._page(
+            session,
+            "rating",
+            sid,
+            self._labelled(presentation.clips),
+            form,
+            title=title,
+            prompt=prompt,
+            submit=self.say("submit"),
+        )
 
     def _labelled(self, files: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         spec = self.definition.spec
@@ -264,15 +292,34 @@ class ListenerFlow:
             labels = [self.say("clip_reference"), self.say("clip_test")]
         return tuple(zip(labels, files, strict=True))
 
-    def _page(self, session: Session, kind: str, ref: str, clips, form: AnswerForm, *,
-              title: str, prompt: str, submit: str) -> Screen:
+    def _page(
+        self,
+        session: Session,
+        kind: str,
+        ref: str,
+        clips,
+        form: AnswerForm,
+        *,
+        title: str,
+        prompt: str,
+        submit: str,
+    ) -> Screen:
         trackers = [PlayTracker(self.test.duration(rel)) for _, rel in clips]
         page = Page(self.test.test_id, session.listener_id, kind, ref, form, trackers)
         page_id = self.pages.add(page)
-        shown = tuple(Clip(label, str(self.clips.publish(self.test.path(rel))))
-                      for label, rel in clips)
-        return Screen(kind, self.header(session.listener_id), page_id=page_id, title=title,
-                      prompt=prompt, clips=shown, form=form, submit_label=submit)
+        shown = tuple(
+            Clip(label, str(self.clips.publish(self.test.path(rel)))) for label, rel in clips
+        )
+        return Screen(
+            kind,
+            self.header(session.listener_id),
+            page_id=page_id,
+            title=title,
+            prompt=prompt,
+            clips=shown,
+            form=form,
+            submit_label=submit,
+        )
 
     def _done_text(self, session: Session) -> str:
         if session.headphone_ok is False:
@@ -351,8 +398,11 @@ class ListenerFlow:
         if page.ref not in session.order:
             return Reply("stale", screen=self._session_screen(session))
         if page.ref in self.test.store.rated_by(session.listener_id, refresh=False):
-            return Reply("already_rated", self.say("already_rated"),
-                         self._session_screen(session, refresh=False))
+            return Reply(
+                "already_rated",
+                self.say("already_rated"),
+                self._session_screen(session, refresh=False),
+            )
         saved = self.test.submit(
             session,
             page.ref,
