@@ -16,122 +16,31 @@ Rules enforced here, on the server:
 * "Saved." is said only when this very submit stored the rating; a repeat says "already
   rated", a submit after the end says "the test is finished".
 
-Answer forms are per question kind (:data:`ANSWER_FORMS`): a new kind of question registers a
-function that builds its :class:`AnswerForm` with :func:`register_answer_form`.
+Answer forms are per question kind (:mod:`pipeline.mos.forms`, re-exported here): a new kind
+of question registers a function that builds its :class:`AnswerForm` with
+:func:`register_answer_form`. Live pages and their play timings are in :mod:`pipeline.mos.pages`.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.mos.assignment import Session
 from pipeline.mos.clips import ClipCache
 from pipeline.mos.definition import TestDefinition
+from pipeline.mos.forms import (  # noqa: F401  (re-exported: the flow's extension points)
+    ANSWER_FORMS,
+    AnswerForm,
+    answer_form,
+    register_answer_form,
+)
 from pipeline.mos.listening import ListeningTest, PlayTracker
+from pipeline.mos.pages import Page, PageBook
 from pipeline.mos.strings import scale_label, text
 
 MAX_HEADPHONE_ATTEMPTS = 3
-
-# -- answer forms ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnswerForm:
-    """How a page is answered: one choice among ``choices`` (``(label, value)`` pairs, in
-    display order). ``kind`` names the form (a question kind, or ``headphone``)."""
-
-    kind: str
-    choices: tuple[tuple[str, Any], ...]
-    label: str = " "
-
-    def parse(self, raw: Any) -> Any | None:
-        """The choice's value for a submitted ``raw`` answer, or None if it is not a choice."""
-        if raw is None:
-            return None
-        for _, value in self.choices:
-            if str(value) == str(raw):
-                return value
-        return None
-
-
-def scale_form(definition: TestDefinition, lang: str) -> AnswerForm:
-    """The question's rating scale (P.800 labels or the definition's own)."""
-    question = definition.question
-    choices = tuple(
-        (scale_label(question, s, lang, definition.scale), s) for s in definition.spec.scores
-    )
-    return AnswerForm(question, choices)
-
-
-#: question kind -> builder of its answer form; kinds not listed use :func:`scale_form`
-ANSWER_FORMS: dict[str, Callable[[TestDefinition, str], AnswerForm]] = {}
-
-
-def register_answer_form(kind: str, build: Callable[[TestDefinition, str], AnswerForm]) -> None:
-    """Let question kind ``kind`` be answered with the form ``build(definition, lang)``."""
-    ANSWER_FORMS[kind] = build
-
-
-def answer_form(definition: TestDefinition, lang: str) -> AnswerForm:
-    return ANSWER_FORMS.get(definition.question, scale_form)(definition, lang)
-
-
-# -- pages -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Page:
-    """One rendered clip page (server side): its clips' play timings and what it asks."""
-
-    test_id: str
-    listener_id: str
-    kind: str  # headphone | training | rating
-    ref: str  # "check", the practice index, or the stimulus id
-    form: AnswerForm
-    trackers: list[PlayTracker]
-    shown_at: float = field(default_factory=time.time)
-    answered: bool = False  # practice: the expected answer was shown
-
-    def complete(self) -> bool:
-        return all(t.complete for t in self.trackers)
-
-
-class PageBook:
-    """Live pages by ``page_id`` (thread-safe; oldest dropped beyond ``capacity``)."""
-
-    def __init__(self, capacity: int = 20_000) -> None:
-        self.capacity = capacity
-        self._pages: OrderedDict[str, Page] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def add(self, page: Page) -> str:
-        page_id = secrets.token_hex(8)
-        with self.lock:
-            self._pages[page_id] = page
-            while len(self._pages) > self.capacity:
-                self._pages.popitem(last=False)
-        return page_id
-
-    def get(self, page_id: str | None) -> Page | None:
-        with self.lock:
-            return self._pages.get(page_id or "")
-
-    def played(self, page_id: str | None, index: int, event: str, now: float) -> bool:
-        """Record a player event (``play`` | ``pause`` | ``end``); True when the page can be
-        answered (every clip complete, practice not answered yet)."""
-        with self.lock:
-            page = self._pages.get(page_id or "")
-            if page is None or not 0 <= index < len(page.trackers):
-                return False
-            getattr(page.trackers[index], event)(now)
-            return page.complete() and not page.answered
-
 
 # -- what the UI renders ---------------------------------------------------------------------
 
