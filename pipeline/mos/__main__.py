@@ -21,6 +21,7 @@ from tqdm import tqdm
 from pipeline.audio import AudioError
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
 from pipeline.mos.definition import QUESTIONS, DefinitionError
+from pipeline.mos.labels import write_labels
 from pipeline.mos.report import write_report
 from pipeline.mos.stats import ScreeningRules
 from pipeline.mos.storage import RatingError
@@ -80,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out-dir", type=Path, required=True)
     r.add_argument("--gold-tolerance", type=float, default=1.0)
     r.add_argument("--min-variance", type=float, default=0.1)
+    lab = sub.add_parser("labels", help="aggregate emotion answers into a label table")
+    lab.add_argument("csv", type=Path, help="ratings CSV of an emotion-id or annotate test")
+    lab.add_argument("--out", type=Path, required=True, help="label table CSV (+ .json)")
+    lab.add_argument("--n-iter", type=int, default=100, help="Dawid-Skene EM iterations")
+    lab.add_argument("--min-gold-accuracy", type=float, default=0.5)
     return parser
 
 
@@ -119,6 +125,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(definition.stimuli)} stimuli; {definition.notes}"
             )
             print(f"completion code: {definition.completion_code}")
+        elif args.command == "labels":
+            result = write_labels(
+                args.csv, args.out, n_iter=args.n_iter, min_gold_accuracy=args.min_gold_accuracy
+            )
+            print(
+                f"wrote {len(result.table)} labels to {args.out} ({result.provenance()}; "
+                f"{len(result.meta['screened_out'])} listener(s) failed gold screening)"
+            )
         else:
             rules = ScreeningRules(args.gold_tolerance, args.min_variance)
             report = write_report(args.csv, args.out_dir, rules)
