@@ -21,6 +21,7 @@ from tqdm import tqdm
 from pipeline.audio import AudioError
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
 from pipeline.mos.definition import QUESTIONS, DefinitionError
+from pipeline.mos.emotion_report import write_emotion_report
 from pipeline.mos.labels import write_labels
 from pipeline.mos.report import write_report
 from pipeline.mos.stats import ScreeningRules
@@ -86,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--out", type=Path, required=True, help="label table CSV (+ .json)")
     lab.add_argument("--n-iter", type=int, default=100, help="Dawid-Skene EM iterations")
     lab.add_argument("--min-gold-accuracy", type=float, default=0.5)
+    er = sub.add_parser("emotion-report", help="identification rates, confusion, similarity MOS")
+    er.add_argument("csv", type=Path)
+    er.add_argument("--out-dir", type=Path, required=True)
+    er.add_argument("--min-gold-accuracy", type=float, default=0.5)
     return parser
 
 
@@ -133,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"wrote {len(result.table)} labels to {args.out} ({result.provenance()}; "
                 f"{len(result.meta['screened_out'])} listener(s) failed gold screening)"
             )
+        elif args.command == "emotion-report":
+            report = write_emotion_report(
+                args.csv, args.out_dir, min_gold_accuracy=args.min_gold_accuracy
+            )
+            print(report.markdown())
+            print(f"\nwrote {', '.join(p.name for p in report.files.values())} to {args.out_dir}")
         else:
             rules = ScreeningRules(args.gold_tolerance, args.min_variance)
             report = write_report(args.csv, args.out_dir, rules)
