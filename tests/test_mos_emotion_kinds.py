@@ -145,9 +145,9 @@ def test_conversion_test_keeps_intended_emotion_hidden(tmp_path: Path):
     assert {(s.truth, s.condition) for s in converted} == {
         (e, f"{e}@{i:g}") for e in ("angry", "sad") for i in (0.5, 1.0)
     }
-    natural = [s for s in definition.stimuli if s.condition == "natural"]
+    natural = [s for s in definition.stimuli if s.condition == "natural"]  # gold included
     assert sorted(s.truth for s in natural) == ["happy", "neutral", "neutral"]
-    assert [s.gold_label for s in definition.stimuli if s.kind == "gold"] == ["neutral"]
+    assert [s.gold_label for s in definition.stimuli if s.kind == "gold"] == ["happy"]
     assert definition.gold_per_session == 1 and definition.ask_intensity
     for s in definition.stimuli:  # nothing about the truth leaks into file names
         assert "angry" not in s.file and "sad" not in s.file

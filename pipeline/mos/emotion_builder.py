@@ -69,7 +69,8 @@ class EmotionTestOptions:
     level_dbov: float = -26.0
     items_per_session: int = 12
     votes_per_stimulus: int = 8
-    gold: int = 2  # gold clips (known labels) in the test; one per session
+    gold: int = 2  # gold clips (known labels) in the test
+    gold_per_session: int = 1
     ask_intensity: bool = False
     ask_certainty: bool = False
     completion_code: str | None = None
@@ -100,7 +101,7 @@ def _finish(
         instructions=options.instructions,
         items_per_session=options.items_per_session,
         votes_per_stimulus=options.votes_per_stimulus,
-        gold_per_session=1 if any(s.kind == "gold" for s in stimuli) else 0,
+        gold_per_session=options.gold_per_session if any(s.kind == "gold" for s in stimuli) else 0,
         trap_per_session=0,
         completion_code=options.completion_code or secrets.token_hex(4).upper(),
         sample_rate=options.sample_rate,
@@ -139,8 +140,8 @@ def build_conversion_test(
 
     Every source clip is converted by every system to every target emotion at every
     intensity. ``controls`` (natural clips whose ``label`` is known; sources with a known
-    label are added too) are stimuli of system ``natural``; the first ``options.gold`` of
-    them become gold clips. ``emotion-sim`` needs ``references``: emotion → natural clip
+    label are added after them) are stimuli of system ``natural``; the first
+    ``options.gold`` of them become gold clips (system ``gold``). ``emotion-sim`` needs ``references``: emotion → natural clip
     expressing it, played as the reference of every stimulus with that (target) emotion.
     """
     question = options.question
@@ -183,7 +184,7 @@ def build_conversion_test(
                     reference=ref_files.get(spec.emotion),
                 )
             )
-    natural = [c for c in [*sources, *controls] if c.label is not None]
+    natural = [c for c in [*controls, *sources] if c.label is not None]
     if paired:
         natural = [c for c in natural if c.label in ref_files]
     for n, clip in enumerate(natural):

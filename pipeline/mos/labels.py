@@ -33,6 +33,7 @@ import pandas as pd
 from crowdkit.aggregation import DawidSkene
 from statsmodels.stats.inter_rater import fleiss_kappa
 
+from pipeline.emotion.human_labels import label_provenance
 from pipeline.mos.definition import EMOTION_LABELS, QUESTIONS
 from pipeline.mos.storage import RatingError, read_ratings, write_frame
 
@@ -167,13 +168,7 @@ class LabelTable:
 
     def provenance(self) -> str:
         """One line for a model card: ``labels: human, test X, N listeners, α = …``."""
-        tests = ", ".join(self.meta.get("test_ids") or ["?"])
-        alpha = self.meta.get("alpha")
-        alpha_text = f"{alpha:.2f}" if isinstance(alpha, float) and math.isfinite(alpha) else "n/a"
-        return (
-            f"labels: human, test {tests}, {self.meta.get('n_listeners_kept')} listeners, "
-            f"α = {alpha_text}"
-        )
+        return label_provenance(self.meta)
 
 
 def aggregate_labels(
