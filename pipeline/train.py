@@ -1,6 +1,7 @@
 """Training CLI shared by every task.
 
     python -m pipeline.train enhance --config configs/enhance_mask_gan.yaml [--resume]
+    python -m pipeline.train emotion --config configs/emotion_stargan.yaml --labels labels.csv
     torchrun --nproc_per_node=2 -m pipeline.train enhance --config ... # DDP (gloo)
 
 ``--set key=value`` overrides config entries (dotted paths, e.g. ``--set train.steps=200``).
@@ -45,6 +46,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, required=True, help="YAML config file")
     parser.add_argument("--resume", action="store_true", help="continue from out_dir's state")
     parser.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        help="emotion: human label table from `python -m pipeline.mos labels` (data.human_labels)",
+    )
+    parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -52,7 +59,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="override a config entry, e.g. train.steps=200 (repeatable)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.labels is not None:
+        if args.task != "emotion":
+            parser.error("--labels is for the emotion task")
+        args.overrides.append(f"data.human_labels={args.labels}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

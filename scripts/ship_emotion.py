@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipeline.cards import ModelCard  # noqa: E402
 from pipeline.checkpoint import atomic_torch_save, count_parameters, load_model, read_checkpoint  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
+from pipeline.emotion.human_labels import NO_HUMAN_TEST  # noqa: E402
 from pipeline.emotion.labels import LABELS_CSV  # noqa: E402
 from pipeline.emotion.system import GanConverter  # noqa: E402
 from pipeline.emotion.testsignals import synthetic_voice  # noqa: E402
@@ -108,6 +109,16 @@ LIMITATIONS = (
     "energy_shift_db_X = mean change of voiced log-F0 (semitones) and energy (dB) when valid "
     "segments of all emotions are converted to X; moment_err = prosody moment-matching error."
 )
+
+
+def card_provenance(extra: dict) -> str:
+    """Where the run's labels came from: listeners (human label table) or the rules."""
+    if extra.get("human_labels"):
+        return (
+            f"{extra.get('label_provenance')}. Trained only on the clips listeners labelled, "
+            f"with their Dawid-Skene label (table `{extra['human_labels']}`)."
+        )
+    return f"{PROVENANCE} {NO_HUMAN_TEST}"
 
 
 def label_counts(table: Path, min_confidence: float) -> str:
@@ -251,7 +262,7 @@ def main() -> None:
         training_data=TRAINING_DATA.format(
             table=_rel(args.labels), min_conf=min_conf, counts=label_counts(args.labels, min_conf)
         ),
-        label_provenance=PROVENANCE,
+        label_provenance=card_provenance(extra),
         training_command=args.command,
         training_steps=int(extra.get("step", 0)),
         training_time=f"{float(extra.get('elapsed_s', 0)) / 60:.0f} min wall-clock on 2 shared CPU cores (1 torch thread)",

@@ -30,6 +30,7 @@ from torch.utils.data import Dataset
 
 from pipeline.audio import read_audio, resample
 from pipeline.emotion import features as wf
+from pipeline.emotion.human_labels import read_human_labels
 from pipeline.emotion.normalize import Normalizer
 from pipeline.emotion.prosody import active_frames, syllable_nuclei
 from pipeline.systems import EMOTIONS
@@ -101,12 +102,19 @@ def analyze_clip(path: str | Path, dim: int = wf.CODED_DIM) -> FrameFeatures:
 
 
 def read_label_table(
-    path: str | Path, *, root: str | Path | None = None, min_confidence: float = 0.0
+    path: str | Path,
+    *,
+    root: str | Path | None = None,
+    min_confidence: float = 0.0,
+    human_labels: str | Path | None = None,
 ) -> list[Clip]:
     """Read a label table CSV with columns ``path, speaker, emotion`` (and optional ``split``).
 
     Extra columns are ignored; rows whose emotion is not in :data:`EMOTIONS`, or whose
     optional ``confidence`` column is below ``min_confidence``, are skipped.
+    With ``human_labels`` (a table from ``python -m pipeline.mos labels``) only the clips
+    listeners labelled are kept, with the listeners' label, and ``min_confidence`` applies
+    to its Dawid–Skene confidence instead.
     A relative ``path`` is resolved against ``root`` (default: the table's folder, then its
     parent, i.e. the data directory for ``data/emotion/labels.csv``).
     """
@@ -114,6 +122,7 @@ def read_label_table(
     if not path.is_file():
         raise FileNotFoundError(f"label table not found: {path}")
     bases = [Path(root)] if root is not None else [path.parent, path.parent.parent]
+    human = read_human_labels(human_labels) if human_labels else None
     clips = []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -121,6 +130,8 @@ def read_label_table(
         if missing:
             raise ValueError(f"{path}: missing columns {sorted(missing)}")
         for row in reader:
+            if human is not None:
+                row["emotion"], row["confidence"] = human.get(row["path"], ("", 0.0))
             if row["emotion"] not in EMOTIONS:
                 continue
             if min_confidence > 0 and float(row.get("confidence") or 0.0) < min_confidence:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from pipeline.corpora import data_dir
 from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
 from pipeline.emotion.features import SAMPLE_RATE
+from pipeline.emotion.human_labels import human_label_provenance
 from pipeline.emotion.model import EmotionClassifier, EmotionDiscriminator, EmotionGenerator
 from pipeline.emotion.normalize import Normalizer, emotion_prosody_moments
 from pipeline.systems import EMOTIONS
@@ -49,6 +50,10 @@ class EmotionDataConfig:
 
     label_table: str = "pipeline/emotion/data/emotion_labels.csv"
     min_confidence: float = 0.0  # drop rows whose label confidence is lower
+    #: human label table (``python -m pipeline.mos labels``; ``--labels`` on the CLI): train
+    #: only on clips listeners labelled, with their label; min_confidence then applies to its
+    #: Dawid-Skene confidence
+    human_labels: str = ""
     cache_dir: str = "emotion/cache"
     segment_frames: int = 128  # 0.64 s at 5 ms
     val_split: str = "valid"
@@ -154,7 +159,10 @@ class EmotionTask:
             )
         root = data_dir()
         clips = read_label_table(
-            config.data.label_table, root=root, min_confidence=config.data.min_confidence
+            config.data.label_table,
+            root=root,
+            min_confidence=config.data.min_confidence,
+            human_labels=config.data.human_labels or None,
         )
         if info.is_main:
             cache = build_cache(clips, root / config.data.cache_dir, progress=True)
@@ -379,6 +387,8 @@ class EmotionTask:
             extra={
                 "emotions": list(EMOTIONS),
                 "label_table": self.config.data.label_table,
+                "human_labels": self.config.data.human_labels,
+                "label_provenance": human_label_provenance(self.config.data.human_labels),
                 "clip_counts": counts,
                 "speakers": len({c.speaker for c in self.corpus.clips}),
                 "normalizer": {

@@ -23,6 +23,8 @@ from pipeline.audio import AudioError
 from pipeline.mos.backends import ENV_VAR, database_url
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
 from pipeline.mos.definition import QUESTIONS, DefinitionError
+from pipeline.mos.emotion_report import write_emotion_report
+from pipeline.mos.labels import write_labels
 from pipeline.mos.report import write_report
 from pipeline.mos.stats import ScreeningRules
 from pipeline.mos.storage import RatingError
@@ -86,6 +88,15 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--db", default=None, help="postgresql:// URL (default: $STUDIO_RATINGS_DB)")
     e.add_argument("--test", required=True, help="test id")
     e.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    lab = sub.add_parser("labels", help="aggregate emotion answers into a label table")
+    lab.add_argument("csv", type=Path, help="ratings CSV of an emotion-id or annotate test")
+    lab.add_argument("--out", type=Path, required=True, help="label table CSV (+ .json)")
+    lab.add_argument("--n-iter", type=int, default=100, help="Dawid-Skene EM iterations")
+    lab.add_argument("--min-gold-accuracy", type=float, default=0.5)
+    er = sub.add_parser("emotion-report", help="identification rates, confusion, similarity MOS")
+    er.add_argument("csv", type=Path)
+    er.add_argument("--out-dir", type=Path, required=True)
+    er.add_argument("--min-gold-accuracy", type=float, default=0.5)
     return parser
 
 
@@ -142,6 +153,20 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "export":
             count = export(args.db, args.test, args.out)
             print(f"wrote {count} ratings of {args.test} to {args.out}")
+        elif args.command == "labels":
+            result = write_labels(
+                args.csv, args.out, n_iter=args.n_iter, min_gold_accuracy=args.min_gold_accuracy
+            )
+            print(
+                f"wrote {len(result.table)} labels to {args.out} ({result.provenance()}; "
+                f"{len(result.meta['screened_out'])} listener(s) failed gold screening)"
+            )
+        elif args.command == "emotion-report":
+            report = write_emotion_report(
+                args.csv, args.out_dir, min_gold_accuracy=args.min_gold_accuracy
+            )
+            print(report.markdown())
+            print(f"\nwrote {', '.join(p.name for p in report.files.values())} to {args.out_dir}")
         else:
             rules = ScreeningRules(args.gold_tolerance, args.min_variance)
             report = write_report(args.csv, args.out_dir, rules)

@@ -14,6 +14,17 @@ Scores are stored as numbers whose meaning depends on the question (see :data:`Q
 * ``smos`` — emotion similarity to a reference clip, 1..5.
 * ``ab``   — preference: +1 the stimulus, −1 its reference/competitor, 0 no preference
   (order randomised, sign corrected like ``ccr``).
+
+Emotion kinds (the answer's category goes to the CSV's ``label`` column):
+
+* ``emotion-id`` — the listener picks the emotion heard (:data:`EMOTION_LABELS`: the five
+  emotions plus ``other`` = "other / can't tell"); ``score`` holds the optional intensity
+  1..5 (``ask_intensity``), ``certainty`` the optional own confidence 1..5.
+* ``annotate``   — the same form on the clips of a corpus manifest (k listeners per clip).
+* ``emotion-sim`` — emotion similarity of the clip to a reference clip, 1..5 (``score``).
+
+A stimulus's hidden ``truth`` is its intended emotion (converted clips) or known label
+(natural controls); ``gold_label`` makes it a gold clip of a categorical test.
 """
 
 from __future__ import annotations
@@ -36,12 +47,17 @@ class DefinitionError(ValueError):
 
 @dataclass(frozen=True)
 class Question:
-    """A question type: its scale (score → label key) and whether it needs a reference."""
+    """A question type: its scale (score → label key) and whether it needs a reference.
+
+    ``categorical`` questions ask for a label (an emotion); their ``scores`` are the
+    optional intensity scale.
+    """
 
     key: str
     scores: tuple[int, ...]  # in the order the choices are shown
     paired: bool  # stimulus is played together with a reference
     randomise_order: bool  # pair order randomised per listener, sign corrected
+    categorical: bool = False
 
 
 QUESTIONS: dict[str, Question] = {
@@ -50,7 +66,16 @@ QUESTIONS: dict[str, Question] = {
     "ccr": Question("ccr", (3, 2, 1, 0, -1, -2, -3), paired=True, randomise_order=True),
     "smos": Question("smos", (5, 4, 3, 2, 1), paired=True, randomise_order=False),
     "ab": Question("ab", (-1, 0, 1), paired=True, randomise_order=True),
+    "emotion-id": Question(
+        "emotion-id", (5, 4, 3, 2, 1), paired=False, randomise_order=False, categorical=True
+    ),
+    "annotate": Question(
+        "annotate", (5, 4, 3, 2, 1), paired=False, randomise_order=False, categorical=True
+    ),
+    "emotion-sim": Question("emotion-sim", (5, 4, 3, 2, 1), paired=True, randomise_order=False),
 }
+#: answers of the categorical questions: the five emotions, then "other / can't tell"
+EMOTION_LABELS: tuple[str, ...] = ("neutral", "happy", "angry", "sad", "surprise", "other")
 
 
 @dataclass
@@ -66,6 +91,8 @@ class Stimulus:
         reference: path of the reference clip for paired questions.
         gold: expected score of a gold item (screening: within ±1), else None.
         trap: score a trap item instructs the listener to give, else None.
+        truth: hidden intended emotion (converted clip) or known label (natural control).
+        gold_label: the label a listener must pick on a gold clip of a categorical test.
     """
 
     id: str
@@ -76,10 +103,14 @@ class Stimulus:
     reference: str | None = None
     gold: float | None = None
     trap: float | None = None
+    truth: str | None = None
+    gold_label: str | None = None
 
     @property
     def kind(self) -> str:
-        return "gold" if self.gold is not None else "trap" if self.trap is not None else "test"
+        if self.gold is not None or self.gold_label is not None:
+            return "gold"
+        return "trap" if self.trap is not None else "test"
 
 
 @dataclass
@@ -129,6 +160,9 @@ class TestDefinition:
     language: str = "en"
     trap_text: bool = True  # show trap items' requested answer as text on the page
     notes: str = ""
+    labels: list[str] = field(default_factory=lambda: list(EMOTION_LABELS))
+    ask_intensity: bool = False  # categorical questions: also ask intensity 1..5 (score)
+    ask_certainty: bool = False  # categorical questions: also ask the listener's confidence
 
     @property
     def spec(self) -> Question:
@@ -162,7 +196,14 @@ class TestDefinition:
         if len(set(ids)) != len(ids):
             raise DefinitionError("stimulus ids must be unique")
         allowed = set(self.spec.scores)
+        if self.spec.categorical and len(set(self.labels)) < 2:
+            raise DefinitionError("a categorical test needs at least two labels")
         for s in self.stimuli:
+            for name, label in (("truth", s.truth), ("gold_label", s.gold_label)):
+                if label is not None and label not in self.labels:
+                    raise DefinitionError(f"stimulus {s.id}: {name} {label!r} is not a label")
+            if s.gold_label is not None and not self.spec.categorical:
+                raise DefinitionError(f"stimulus {s.id}: gold_label needs a categorical question")
             if self.spec.paired and not s.reference:
                 raise DefinitionError(
                     f"stimulus {s.id}: question {self.question} needs a reference"

@@ -207,10 +207,15 @@ class ListeningTest:
             if self.definition.spec.paired
             else "",
             "expected": expected,
+            "truth": stim.truth,
         }
+        return self.record(session, row)
+
+    def record(self, session: Session, row: dict) -> bool:
+        """Append ``row`` (a rating or an emotion answer) and close a complete session."""
         saved = self.store.append(row)
         if not saved:
-            log.info("duplicate rating ignored: %s %s", session.listener_id, stimulus_id)
+            log.info("duplicate rating ignored: %s %s", session.listener_id, row["stimulus_id"])
         rated = self.store.rated_by(session.listener_id, refresh=False)  # current as of append
         if session.stage != "done" and rated.issuperset(session.order):
             session.stage = "done"

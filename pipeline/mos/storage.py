@@ -55,9 +55,18 @@ COLUMNS: tuple[str, ...] = (
     "position",
     "order",
     "expected",
+    "label",
+    "certainty",
+    "truth",
 )
+#: the columns of ratings files written before the emotion kinds (no label/certainty/truth);
+#: such a file still loads, and appends to it keep its layout (a row with a label is refused)
+LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[: COLUMNS.index("label")]
+#: emotion answers: ``label`` the chosen category, ``certainty`` the listener's own
+#: confidence 1..5, ``truth`` the stimulus's hidden intended emotion / gold label
+LABEL_COLUMNS = ("label", "certainty", "truth")
 CRC_COLUMN = "row_crc32"
-NUMERIC = {"score", "play_count", "listened_s", "response_ms", "position", "expected"}
+NUMERIC = {"score", "play_count", "listened_s", "response_ms", "position", "expected", "certainty"}
 BOOLEAN = {"is_gold", "is_trap"}
 KEY = ("listener_id", "stimulus_id")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -88,13 +97,23 @@ def _number(name: str, value: Any) -> str:
     return str(int(number)) if number.is_integer() else f"{number:.4f}".rstrip("0")
 
 
-def format_line(row: Mapping[str, Any]) -> bytes:
-    """One complete CSV line (with CRC and newline) for ``row``; missing columns are empty."""
+def format_line(row: Mapping[str, Any], columns: tuple[str, ...] = COLUMNS) -> bytes:
+    """One complete CSV line (with CRC and newline) for ``row``; missing columns are empty.
+
+    ``columns`` is the file's layout (:data:`COLUMNS`, or :data:`LEGACY_COLUMNS` for a file
+    written before the label columns: then a row with a label column set is refused).
+    """
     extra = set(row) - set(COLUMNS)
     if extra:
         raise RatingError(f"unknown rating columns: {', '.join(sorted(extra))}")
+    dropped = [c for c in COLUMNS if c not in columns and row.get(c) not in (None, "")]
+    if dropped:
+        raise RatingError(
+            f"this ratings file predates the {', '.join(dropped)} column(s); "
+            "store emotion answers in a new test folder"
+        )
     cells = []
-    for name in COLUMNS:
+    for name in columns:
         value = row.get(name)
         if name in NUMERIC:
             cells.append(_number(name, value))
@@ -119,6 +138,7 @@ def parse_line(line: str, header: list[str]) -> dict[str, str] | None:
 
 
 HEADER = (",".join((*COLUMNS, CRC_COLUMN)) + "\n").encode()
+LEGACY_HEADER = (",".join((*LEGACY_COLUMNS, CRC_COLUMN)) + "\n").encode()
 
 
 def utc_now() -> str:
@@ -130,6 +150,7 @@ def utc_now() -> str:
 class _Request:
     key: tuple[str, ...]
     line: bytes
+    row: Mapping[str, Any]
     saved: bool = False
     done: bool = False
     error: Exception | None = None
@@ -139,6 +160,7 @@ class _Request:
 class _Index:
     offset: int = 0
     keys: set[tuple[str, ...]] | None = None
+    columns: tuple[str, ...] = COLUMNS  # the file's layout (LEGACY_COLUMNS for old files)
     by_listener: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, key: tuple[str, ...]) -> None:
@@ -179,7 +201,7 @@ class RatingStore:
         """
         row = dict(row)
         row.setdefault("timestamp", utc_now())
-        request = _Request(self._key(row), format_line(row))
+        request = _Request(self._key(row), format_line(row), row)
         with self._batch:
             self._pending.append(request)
             while not request.done:
@@ -207,6 +229,12 @@ class RatingStore:
                     keys = self._refresh(fd)
                     lines = []
                     for request in batch:
+                        if self._index.columns != COLUMNS:  # an old file keeps its layout
+                            try:
+                                request.line = format_line(request.row, self._index.columns)
+                            except RatingError as err:
+                                request.error, request.done = err, True
+                                continue
                         request.saved = request.key not in keys
                         if request.saved:
                             self._index.add(request.key)
@@ -219,6 +247,7 @@ class RatingStore:
                 finally:
                     os.close(fd)
             for request in batch:
+                request.saved = request.saved and request.error is None
                 request.done = True
         except Exception as err:  # handed to every caller of this batch: none is acknowledged
             for request in batch:
@@ -289,10 +318,11 @@ class RatingStore:
             start = 0
             if index.offset == 0:
                 header_line, _, _ = data.partition(b"\n")
-                if header_line + b"\n" != HEADER:
+                if header_line + b"\n" not in (HEADER, LEGACY_HEADER):
                     raise RatingError(f"{self.path} has an unexpected header; not appending")
+                index.columns = COLUMNS if header_line + b"\n" == HEADER else LEGACY_COLUMNS
                 start = len(header_line) + 1
-            header = [*COLUMNS, CRC_COLUMN]
+            header = [*index.columns, CRC_COLUMN]
             for raw in data[start:].decode("utf-8", errors="replace").splitlines():
                 fields = parse_line(raw, header)
                 if fields is not None:
@@ -313,7 +343,8 @@ def read_ratings(csv_path: str | Path) -> pd.DataFrame:
 
     Torn or corrupt lines (CRC mismatch, wrong field count) are skipped with a warning.
     A CSV written by another tool (no ``row_crc32`` column) is read with pandas as is.
-    Numeric columns become floats, ``is_gold``/``is_trap`` booleans.
+    Numeric columns become floats, ``is_gold``/``is_trap`` booleans. A file without the
+    label columns (written before the emotion kinds) loads with them empty.
     """
     path = Path(csv_path)
     text = path.read_text(encoding="utf-8", errors="replace")
@@ -346,13 +377,14 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         frame[name] = (
             frame[name].astype(str).isin(["1", "True", "true"]) if name in frame else False
         )
-    for name in ("item_id", "question", "condition", "session_id", "test_id"):
+    for name in ("item_id", "question", "condition", "session_id", "test_id", "label", "truth"):
         if name not in frame:
             frame[name] = ""
-    for name in ("expected", "play_count"):
+    for name in ("expected", "play_count", "certainty"):
         if name not in frame:
             frame[name] = float("nan")
-    frame = frame.dropna(subset=["score"])
+    # a rating needs a score, an emotion answer a label (its score, the intensity, is optional)
+    frame = frame[frame["score"].notna() | (frame["label"].astype(str) != "")]
     return frame.drop_duplicates(subset=list(KEY), keep="first").reset_index(drop=True)
 
 

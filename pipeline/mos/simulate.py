@@ -1,0 +1,224 @@
+"""Simulated listeners: prove the annotation / identification loop without people.
+
+A :class:`Crowd` answers from a known confusion matrix (rows: true emotion, columns: the
+answer), with a known share of spammers who pick any label at random, and honest listeners
+whose skill varies (the chance of naming the truth is scaled by a per-listener factor).
+Listeners take their sessions through the same objects the listening page uses —
+:class:`~pipeline.mos.listening.ListeningTest` (session open / resume / remaining stimuli)
+and :func:`~pipeline.mos.emotion_answers.submit_answer` (the store) — so the CSV they leave
+is what real listeners would leave.
+
+Nothing here measures a system: the identification rates a simulated listener "hears" are
+inputs of the simulation (``rates``), which is how the report can be checked against them.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.audio import write_wav
+from pipeline.emotion.testsignals import synthetic_voice
+from pipeline.mos.definition import EMOTION_LABELS, Stimulus
+from pipeline.mos.emotion_answers import EmotionAnswer, submit_answer
+from pipeline.mos.listening import ListeningTest
+
+log = logging.getLogger(__name__)
+
+#: pairs of emotions honest listeners mix up more often than others (arousal / valence)
+CONFUSABLE = (("happy", "surprise"), ("angry", "happy"), ("sad", "neutral"))
+
+
+def confusion_matrix(
+    accuracy: float, labels: tuple[str, ...] = EMOTION_LABELS, *, confusable_share: float = 0.5
+) -> dict[str, dict[str, float]]:
+    """Honest listeners' P(answer | truth): ``accuracy`` on the diagonal; of the rest,
+    ``confusable_share`` goes to the truth's :data:`CONFUSABLE` partners, the remainder is
+    spread evenly over the other labels."""
+    out = {}
+    for truth in labels:
+        partners = {b for a, b in CONFUSABLE if a == truth} | {
+            a for a, b in CONFUSABLE if b == truth
+        }
+        partners &= set(labels)
+        others = [x for x in labels if x != truth and x not in partners]
+        row = {truth: accuracy}
+        miss = 1.0 - accuracy
+        near = confusable_share * miss if partners else 0.0
+        for x in partners:
+            row[x] = near / len(partners)
+        for x in others:
+            row[x] = (miss - near) / len(others)
+        out[truth] = row
+    return out
+
+
+@dataclass
+class Crowd:
+    """A population of simulated listeners.
+
+    Attributes:
+        confusion: honest P(answer | truth) for natural clips (see :func:`confusion_matrix`).
+        spam_share: probability that a new listener is a spammer (uniform random labels).
+        gold_accuracy: honest listeners' chance of naming a gold clip's label (clear clips).
+        rates: (system, target) → honest chance of perceiving the target in a converted clip;
+            misses are spread like the confusion row of the target.
+        skill_sd: per-listener skill factor ~ N(1, skill_sd), clipped to [0.5, 1.5].
+    """
+
+    confusion: dict[str, dict[str, float]]
+    spam_share: float = 0.2
+    gold_accuracy: float = 0.95
+    rates: dict[tuple[str, str], float] = field(default_factory=dict)
+    skill_sd: float = 0.15
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+        self.labels = list(next(iter(self.confusion.values())))
+
+    def new_listener(self) -> tuple[bool, float]:
+        """(is_spammer, skill factor) of the next arriving listener."""
+        spammer = bool(self.rng.random() < self.spam_share)
+        return spammer, float(np.clip(self.rng.normal(1.0, self.skill_sd), 0.5, 1.5))
+
+    def hit_chance(self, stimulus: Stimulus) -> float:
+        """Honest chance (skill 1) of naming ``stimulus.truth``."""
+        if stimulus.gold_label is not None:
+            return self.gold_accuracy
+        target = stimulus.truth
+        rate = self.rates.get((stimulus.system, target))
+        return self.confusion[target][target] if rate is None else rate
+
+    def answer(self, stimulus: Stimulus, spammer: bool, skill: float) -> str:
+        """The label a listener picks for ``stimulus`` (its hidden truth drives the odds)."""
+        if spammer or not stimulus.truth:
+            return str(self.rng.choice(self.labels))
+        truth = stimulus.truth
+        p_hit = min(0.99, self.hit_chance(stimulus) * skill)
+        if self.rng.random() < p_hit:
+            return truth
+        row = {k: v for k, v in self.confusion[truth].items() if k != truth}
+        total = sum(row.values())
+        names = list(row)
+        return str(self.rng.choice(names, p=[row[n] / total for n in names]))
+
+
+def take_session(
+    test: ListeningTest,
+    listener_id: str,
+    choose: Callable[[Stimulus], str],
+    *,
+    intensity: Callable[[Stimulus], int | None] = lambda s: None,
+) -> int:
+    """One listener's whole session, as the page drives it; returns answers stored."""
+    session = test.open(listener_id)
+    if session.stage == "consent":  # the listener ticks the consent box and starts
+        session.stage = "rating"
+        test.save(session)
+    stored = 0
+    by_id = test.definition.by_id()
+    for sid in test.remaining(session):
+        stim = by_id[sid]
+        seconds = sum(test.duration(c) for c in test.presentation(session, sid).clips)
+        answer = EmotionAnswer(
+            choose(stim), intensity(stim) if test.definition.ask_intensity else None
+        )
+        stored += submit_answer(
+            test, session, sid, answer, play_count=1, listened_s=seconds, response_ms=2500
+        )
+    return stored
+
+
+def run_crowd(
+    test: ListeningTest, crowd: Crowd, n_listeners: int, *, intensity=lambda s: None, start: int = 0
+) -> dict[str, tuple[bool, float]]:
+    """``n_listeners`` simulated listeners take the test; listener id → (spammer, skill)."""
+    kinds = {}
+    for n in range(start, start + n_listeners):
+        spammer, skill = crowd.new_listener()
+        listener = f"sim{n:04d}" + ("-s" if spammer else "")
+        kinds[listener] = (spammer, skill)
+        take_session(
+            test,
+            listener,
+            lambda stim, sp=spammer, sk=skill: crowd.answer(stim, sp, sk),
+            intensity=intensity,
+        )
+    return kinds
+
+
+def synthetic_corpus(
+    root: Path,
+    *,
+    clips_per_emotion: int = 24,
+    speakers: tuple[str, ...] = ("s1", "s2", "s3", "s4"),
+    seconds: float = 1.0,
+    seed: int = 0,
+) -> Path:
+    """Acted-like synthetic voices (F0 / level / rate by emotion) + a manifest CSV.
+
+    Returns ``root/manifest.csv`` (``path`` relative to ``root``, ``speaker``, ``emotion``,
+    ``split``: the last speaker is ``valid``, ``source`` ``synthetic``).
+    """
+    style = {  # F0 factor, level dB, syllables/s
+        "neutral": (1.0, -24.0, 4.0),
+        "happy": (1.3, -20.0, 4.8),
+        "angry": (1.15, -16.0, 5.2),
+        "sad": (0.85, -30.0, 3.2),
+        "surprise": (1.45, -19.0, 4.4),
+    }
+    rng = random.Random(seed)
+    rows = []
+    for emotion, (f0_factor, level, rate) in style.items():
+        for k in range(clips_per_emotion):
+            speaker = speakers[k % len(speakers)]
+            base = 110.0 + 40.0 * speakers.index(speaker)
+            wave = synthetic_voice(
+                seconds,
+                16_000,
+                f0_hz=base * f0_factor * rng.uniform(0.95, 1.05),
+                syllable_rate=rate,
+                level_dbfs=level,
+                seed=1000 * speakers.index(speaker) + k,
+            )
+            rel = f"speech/synthetic/{speaker}/{emotion}_{k:03d}.wav"
+            write_wav(root / rel, wave, 16_000)
+            split = "valid" if speaker == speakers[-1] else "train"
+            rows.append(
+                {
+                    "path": rel,
+                    "speaker": speaker,
+                    "emotion": emotion,
+                    "split": split,
+                    "source": "synthetic",
+                }
+            )
+    manifest = root / "manifest.csv"
+    with manifest.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest
+
+
+def wilson_half_width(p: float, n: int, z: float = 1.959964) -> float:
+    """Half-width of the 95 % Wilson interval of a rate ``p`` from ``n`` answers."""
+    return z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+
+
+def answers_for_half_width(p: float, target: float = 0.05) -> int:
+    """Fewest answers whose Wilson half-width at rate ``p`` is at most ``target``."""
+    n = 1
+    while wilson_half_width(p, n) > target:
+        n = max(n + 1, int(n * 1.05))
+    while n > 1 and wilson_half_width(p, n - 1) <= target:
+        n -= 1
+    return n

@@ -1,0 +1,325 @@
+"""Simulated listeners drive the emotion tests end to end and print every figure.
+
+    python scripts/simulate_listeners.py --out runs/annot/sim [--train-steps 30] [--seed 0]
+
+Runs (see pipeline/mos/simulate.py; nothing here measures a real system):
+
+1. annotation: a synthetic acted corpus → ``annotate`` test (k listeners per clip, gold
+   clips) → simulated crowd with spammers → ``python -m pipeline.mos labels`` logic →
+   recovery error of the aggregated labels vs the known truth, spammers caught by gold;
+2. labels → a tiny emotion training run that reads the label table (``--labels``);
+3. identification: dsp conversions + natural controls → ``emotion-id`` test → the emotion
+   report, whose rates and Wilson intervals are compared with the simulation's rates;
+4. planning: answers per (system, target) cell, listeners per clip and listeners in total
+   for a ±0.05 interval on an identification rate, with a Monte-Carlo coverage check.
+
+Writes ``figures.json`` and the reports under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.mos.emotion_builder import (  # noqa: E402
+    EmotionTestOptions,
+    LabelledClip,
+    build_annotation_test,
+    build_conversion_test,
+    needed_listeners,
+    read_manifest,
+)
+from pipeline.mos.emotion_report import write_emotion_report  # noqa: E402
+from pipeline.mos.labels import aggregate_labels, write_labels  # noqa: E402
+from pipeline.mos.listening import ListeningTest  # noqa: E402
+from pipeline.mos.simulate import (  # noqa: E402
+    Crowd,
+    answers_for_half_width,
+    confusion_matrix,
+    run_crowd,
+    synthetic_corpus,
+    wilson_half_width,
+)
+from pipeline.mos.storage import read_ratings  # noqa: E402
+
+#: honest identification chance the simulation assumes per (system, target) — inputs, not data
+ASSUMED_RATES = {
+    ("emotion/dsp", "angry"): 0.55,
+    ("emotion/dsp", "happy"): 0.40,
+    ("emotion/dsp", "sad"): 0.65,
+    ("emotion/dsp", "surprise"): 0.30,
+}
+TINY_GAN = [
+    "model.channels=16",
+    "model.n_blocks=1",
+    "model.base_2d=4",
+    "model.prosody_channels=8",
+    "model.prosody_blocks=1",
+    "model.disc_channels=16",
+    "model.cls_channels=16",
+    "data.segment_frames=32",
+    "data.val_segments=16",
+    "train.batch_size=4",
+    "train.log_every=10",
+    "train.val_every=1000",
+    "train.ckpt_every=1000",
+    "loss.reconstruction=l2",
+]
+
+
+def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int) -> dict:
+    """Annotate every corpus clip with k (kept) listeners; aggregate; compare with truth."""
+    data_root = manifest.parent
+    clips = read_manifest(manifest, data_root=data_root)
+    rng = np.random.default_rng(seed)
+    gold_idx = set(rng.choice(len(clips), size=10, replace=False).tolist())
+    gold = [c for i, c in enumerate(clips) if i in gold_idx]
+    options = EmotionTestOptions(
+        test_id=f"ann_k{k}_spam{int(spam * 100)}",
+        question="annotate",
+        items_per_session=20,
+        votes_per_stimulus=k,
+        gold_per_session=2,
+        seed=seed,
+    )
+    build_annotation_test(out, clips, options, gold=gold)
+    test = ListeningTest(out / options.test_id)
+    crowd = Crowd(confusion_matrix(0.7), spam_share=spam, seed=seed)
+    sessions = needed_listeners(len(clips), k, options.items_per_session)
+    n_listeners = math.ceil(sessions / (1 - spam))  # over-recruit for the expected spammers
+    started = time.perf_counter()
+    kinds = run_crowd(test, crowd, n_listeners)
+    elapsed = time.perf_counter() - started
+    frame = read_ratings(test.store.path)
+    truth = {c.item_id: c.label for c in clips}
+    figures = {"k": k, "spam_share": spam, "clips": len(clips), "listeners": n_listeners}
+    figures["spammers"] = sum(s for s, _ in kinds.values())
+    figures["answers"] = int(len(frame))
+    figures["answers_per_s"] = round(len(frame) / elapsed, 1)
+    for threshold in (0.5, 1.0):
+        result = aggregate_labels(frame, min_gold_accuracy=threshold)
+        table = result.table
+        right = table["item_id"].map(truth)
+        dropped = set(result.meta["screened_out"])
+        spammers = {lid for lid, (s, _) in kinds.items() if s}
+        key = f"gold>={threshold:g}"
+        confident = table["confidence"] >= 0.9
+        figures[key] = {
+            "ds_error": round(float((table["label"] != right).mean()), 4),
+            "majority_error": round(float((table["majority_label"] != right).mean()), 4),
+            "ds_error_confidence>=0.9": round(
+                float((table.loc[confident, "label"] != right[confident]).mean()), 4
+            ),
+            "share_confidence>=0.9": round(float(confident.mean()), 4),
+            "spammers_caught": f"{len(dropped & spammers)}/{len(spammers)}",
+            "honest_dropped": f"{len(dropped - spammers)}/{len(kinds) - len(spammers)}",
+            "raters_per_clip_min_median": [
+                int(table["n_raters"].min()),
+                float(table["n_raters"].median()),
+            ],
+            "alpha": round(float(result.meta["alpha"]), 4),
+        }
+    labels_csv = out / options.test_id / "labels.csv"
+    write_labels(test.store.path, labels_csv, min_gold_accuracy=0.5)
+    figures["labels_csv"] = str(labels_csv)
+    return figures
+
+
+def training_run(out: Path, manifest: Path, labels_csv: Path, steps: int) -> dict:
+    """A tiny emotion training run that reads the human label table."""
+    from pipeline.checkpoint import read_checkpoint
+    from pipeline.train import main as train_main
+
+    run = out / "train_on_labels"
+    config = out / "train_on_labels.yaml"
+    config.write_text(
+        f"data:\n  label_table: {manifest}\n  cache_dir: cache\n  min_confidence: 0.8\n"
+        f"train:\n  out_dir: {run}\n  steps: {steps}\n  seed: 1\n  num_threads: 1\n"
+    )
+    os.environ["STUDIO_DATA"] = str(manifest.parent)
+    sets = [x for item in TINY_GAN for x in ("--set", item)]
+    started = time.perf_counter()
+    code = train_main(["emotion", "--config", str(config), "--labels", str(labels_csv), *sets])
+    extra = read_checkpoint(run / "last.pt")["extra"] if code == 0 else {}
+    labels = pd.read_csv(labels_csv)
+    return {
+        "exit_code": code,
+        "steps": extra.get("step"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "label_rows": len(labels),
+        "rows_with_confidence>=0.8": int((labels["confidence"] >= 0.8).sum()),
+        "clip_counts": extra.get("clip_counts"),
+        "label_provenance": extra.get("label_provenance"),
+    }
+
+
+def identification_run(
+    out: Path, manifest: Path, *, listeners: int, spam: float, seed: int
+) -> dict:
+    """dsp conversions + natural controls; report rates vs the simulation's rates."""
+    data_root = manifest.parent
+    corpus = read_manifest(manifest, data_root=data_root)
+    by_emotion: dict[str, list[LabelledClip]] = {}
+    for clip in corpus:
+        by_emotion.setdefault(clip.label, []).append(clip)
+    sources = by_emotion["neutral"][:6]
+    emotions = ("neutral", "happy", "angry", "sad", "surprise")
+    controls = [c for e in emotions for c in by_emotion[e][6:10]]
+    gold = [c for e in ("angry", "sad") for c in by_emotion[e][10:12]]  # clear clips, known labels
+    options = EmotionTestOptions(
+        test_id="eid_sim",
+        question="emotion-id",
+        items_per_session=24,
+        votes_per_stimulus=40,
+        gold=len(gold),
+        gold_per_session=2,
+        ask_intensity=True,
+        seed=seed,
+    )
+    definition = build_conversion_test(
+        out,
+        sources,
+        ["dsp"],
+        ["angry", "happy", "sad", "surprise"],
+        options,
+        intensities=(0.5, 1.0),
+        controls=[*gold, *controls],
+    )
+    folder = out / options.test_id
+    test = ListeningTest(folder)
+    crowd = Crowd(confusion_matrix(0.75), spam_share=spam, rates=ASSUMED_RATES, seed=seed + 7)
+    rng = np.random.default_rng(seed + 11)
+
+    def intensity(stim) -> int:
+        requested = float(stim.condition.partition("@")[2] or 0.75)
+        return int(np.clip(round(1 + 4 * requested + rng.normal(0, 0.7)), 1, 5))
+
+    kinds = run_crowd(test, crowd, listeners, intensity=intensity)
+    report = write_emotion_report(test.store.path, out / "eid_report")
+    kept = set(report.answers["listener_id"])
+    rows = []
+    answers = report.answers[~report.answers["is_gold"]]
+    for _, r in report.rates.iterrows():
+        cell = answers[(answers["system"] == r["system"]) & (answers["truth"] == r["target"])]
+        nominal = ASSUMED_RATES.get(
+            (r["system"], r["target"]), crowd.confusion[r["target"]][r["target"]]
+        )
+        expected = np.mean(
+            [
+                1 / 6 if kinds[lid][0] else min(0.99, nominal * kinds[lid][1])
+                for lid in cell["listener_id"]
+            ]
+        )
+        rows.append(
+            {
+                "system": r["system"],
+                "target": r["target"],
+                "n": int(r["n"]),
+                "simulated_rate": nominal,
+                "expected_kept": round(float(expected), 4),
+                "measured": round(float(r["rate"]), 4),
+                "ci95": [round(float(r["ci95_low"]), 4), round(float(r["ci95_high"]), 4)],
+                "expected_in_ci": bool(r["ci95_low"] <= expected <= r["ci95_high"]),
+            }
+        )
+    spammers = {lid for lid, (s, _) in kinds.items() if s}
+    return {
+        "listeners": listeners,
+        "spammers": len(spammers),
+        "spammers_caught": f"{len(spammers - kept)}/{len(spammers)}",
+        "honest_dropped": f"{len(set(kinds) - spammers - kept)}/{len(kinds) - len(spammers)}",
+        "cells": rows,
+        "intensity": report.intensity[["system", "target", "requested", "n", "mean_rated"]]
+        .round(3)
+        .to_dict("records"),
+        "alpha": round(float(report.agreement.get("alpha", float("nan"))), 4),
+        "stimuli": len(definition.stimuli),
+    }
+
+
+def planning(
+    seed: int, cells: int = 8, clips_per_cell: int = 10, session: int = 20, spam: float = 0.2
+) -> dict:
+    """Answers / listeners for a ±0.05 95 % interval, and a Monte-Carlo coverage check."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in (0.2, 0.35, 0.5, 0.65, 0.8, 0.9):
+        n = answers_for_half_width(p)
+        per_clip = math.ceil(n / clips_per_cell)
+        total = math.ceil(cells * clips_per_cell * per_clip / session / (1 - spam))
+        # coverage with heterogeneous listeners (skill ~ N(1, 0.15)), each giving
+        # session / cells answers to this cell
+        per_listener = max(1, session // cells)
+        hits, widths = 0, []
+        for _ in range(2000):
+            m = math.ceil(n / per_listener)
+            skill = np.clip(rng.normal(1.0, 0.15, m), 0.5, 1.5)
+            chance = np.minimum(0.99, p * skill)
+            k = rng.binomial(per_listener, chance).sum()
+            total_n = m * per_listener
+            low_high = _wilson(k, total_n)
+            hits += low_high[0] <= np.mean(chance) <= low_high[1]
+            widths.append((low_high[1] - low_high[0]) / 2)
+        rows.append(
+            {
+                "rate": p,
+                "answers_per_cell": n,
+                "half_width_at_n": round(wilson_half_width(p, n), 4),
+                "listeners_per_clip": per_clip,
+                "listeners_total": total,
+                "mc_coverage": round(hits / 2000, 3),
+                "mc_mean_half_width": round(float(np.mean(widths)), 4),
+            }
+        )
+    return {
+        "design": f"{cells} cells (e.g. 2 systems x 4 emotions), {clips_per_cell} clips per cell, "
+        f"{session} answers per session, {int(spam * 100)} % spammers over-recruited",
+        "rows": rows,
+    }
+
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    from pipeline.mos.emotion_report import wilson
+
+    return wilson(int(k), int(n))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--train-steps", type=int, default=30)
+    parser.add_argument("--listeners", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = synthetic_corpus(out / "corpus", seed=args.seed)
+    figures = {"annotation": []}
+    for k, spam in ((3, 0.2), (5, 0.2), (3, 0.0)):
+        fig = annotation_run(out / "tests", manifest, k=k, spam=spam, seed=args.seed)
+        figures["annotation"].append(fig)
+        print(json.dumps(fig, indent=1))
+    labels_csv = Path(figures["annotation"][0]["labels_csv"])
+    figures["training"] = training_run(out, manifest, labels_csv, args.train_steps)
+    print(json.dumps(figures["training"], indent=1))
+    figures["identification"] = identification_run(
+        out / "tests", manifest, listeners=args.listeners, spam=0.2, seed=args.seed
+    )
+    print(json.dumps(figures["identification"], indent=1))
+    figures["planning"] = planning(args.seed)
+    print(json.dumps(figures["planning"], indent=1))
+    (out / "figures.json").write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
