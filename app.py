@@ -22,8 +22,10 @@ import gradio as gr  # noqa: E402
 from pipeline import __version__  # noqa: E402
 from pipeline.registry import REPO_ROOT, Registry  # noqa: E402
 from ui.about import build_about_tab  # noqa: E402
+from ui.compare import build_compare_tab  # noqa: E402
 from ui.conversion import build_conversion_tab  # noqa: E402
 from ui.enhancement import build_enhancement_tab  # noqa: E402
+from ui.intro import build_intro  # noqa: E402
 from ui.listening_test import build_listening_tab  # noqa: E402
 from ui.results import build_results_tab  # noqa: E402
 
@@ -52,11 +54,14 @@ def build_app(
             build_listening_tab(ratings_root=ratings_root, registry=registry)
             return demo
         gr.Markdown(f"# Emotion & Enhancement Studio <small>v{__version__}</small>")
+        build_intro()
         with gr.Tabs() as tabs:
             with gr.Tab("Emotion conversion", id="convert"):
                 build_conversion_tab(registry)
             with gr.Tab("Speech enhancement", id="enhance"):
                 build_enhancement_tab(registry)
+            with gr.Tab("Compare", id="compare"):
+                build_compare_tab(registry)
             with gr.Tab("Listening test", id="listen"):
                 build_listening_tab(ratings_root=ratings_root, registry=registry)
             with gr.Tab("Results", id="results"):
