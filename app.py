@@ -22,8 +22,10 @@ import gradio as gr  # noqa: E402
 from pipeline import __version__  # noqa: E402
 from pipeline.registry import REPO_ROOT, Registry  # noqa: E402
 from ui.about import build_about_tab  # noqa: E402
+from ui.compare import build_compare_tab  # noqa: E402
 from ui.conversion import build_conversion_tab  # noqa: E402
 from ui.enhancement import build_enhancement_tab  # noqa: E402
+from ui.intro import build_intro  # noqa: E402
 from ui.listening_test import CROWD_HEAD, build_listening_tab  # noqa: E402
 from ui.results import build_results_tab  # noqa: E402
 
@@ -57,11 +59,14 @@ def build_app(
             f"# Emotion & Enhancement Studio <small>v{__version__}</small>",
             elem_classes="studio-header",
         )
+        intro = build_intro()
         with gr.Tabs() as tabs:
             with gr.Tab("Emotion conversion", id="convert") as convert_tab:
                 build_conversion_tab(registry)
             with gr.Tab("Speech enhancement", id="enhance") as enhance_tab:
                 build_enhancement_tab(registry)
+            with gr.Tab("Compare", id="compare") as compare_tab:
+                build_compare_tab(registry)
             with gr.Tab("Listening test", id="listen"):
                 flows = build_listening_tab(ratings_root=ratings_root, registry=registry)
             with gr.Tab("Results", id="results") as results_tab:
@@ -70,7 +75,7 @@ def build_app(
                 )
             with gr.Tab("About", id="about") as about:
                 build_about_tab(registry, about)
-        others = [header, convert_tab, enhance_tab, results_tab, about]
+        others = [header, intro, convert_tab, enhance_tab, compare_tab, results_tab, about]
 
         def open_listener_links(request: gr.Request):
             """Select the listening test when the URL carries a listener id or test id; a

@@ -65,8 +65,45 @@ class ModelCard:
         tmp.replace(path)
         return path
 
+    def key_figures(self, limit: int = 6) -> list[tuple[str, str]]:
+        """A few measured figures of this system, as ``(name, value)`` strings.
+
+        Taken from the first table of :attr:`metrics_table` with a row for this system
+        (``name`` or `` `name` `` in the first column), else from :attr:`metrics` entries
+        that name the system; empty when the card measures nothing about it.
+        """
+        row = table_row(self.metrics_table, self.name)
+        if row:
+            figures = [(k, v) for k, v in row[1:] if v not in ("", "–", "-")]
+        else:
+            figures = [
+                (k.replace(self.name, "").replace("  ", " ").strip(), str(v))
+                for k, v in self.metrics.items()
+                if self.name in k
+            ]
+        return figures[:limit]
+
     def to_markdown(self) -> str:
-        """Render the card as markdown (headline, facts table, provenance, metrics)."""
+        """Render the card as markdown: headline, summary, key figures, data and labels,
+        limitations, then the facts table, training command, metrics and citation folded
+        in an HTML ``<details>`` block."""
+        lines = [f"### {self.title}", "", self.summary]
+        figures = self.key_figures()
+        if figures:
+            lines += ["", "**Key figures:** " + " · ".join(f"{k} **{v}**" for k, v in figures)]
+        for heading, text in (
+            ("Training data", self.training_data),
+            ("Where the labels came from", self.label_provenance),
+            ("Limitations", self.limitations),
+        ):
+            if text:
+                lines += ["", f"**{heading}.** {text}"]
+        lines += ["", "<details><summary>Details: facts, training, metrics, citation</summary>"]
+        lines += ["", *self._details(), "", "</details>"]
+        return "\n".join(lines).strip() + "\n"
+
+    def _details(self) -> list[str]:
+        """Markdown lines of the folded part of :meth:`to_markdown`."""
         rows = [
             ("System", f"`{self.name}` ({self.kind})"),
             ("Task", self.task),
@@ -77,23 +114,9 @@ class ModelCard:
             ("Training time", self.training_time),
             ("Licence", self.license),
         ]
-        lines = [f"### {self.title}", "", self.summary, "", "| | |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in rows if v]
-        for heading, text in (
-            ("Training data", self.training_data),
-            ("Where the labels came from", self.label_provenance),
-            (
-                "Training command",
-                f"```\n{self.training_command}\n```" if self.training_command else "",
-            ),
-            ("Limitations", self.limitations),
-            ("Citation", self.citation),
-        ):
-            if text:
-                lines += [
-                    "",
-                    f"**{heading}.** " + text if "```" not in text else f"**{heading}.**\n{text}",
-                ]
+        lines = ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows if v]
+        if self.training_command:
+            lines += ["", "**Training command.**", "", f"```\n{self.training_command}\n```"]
         if self.metrics_table or self.metrics:
             lines += ["", "**Measured metrics.**"]
         if self.metrics_table:
@@ -101,4 +124,25 @@ class ModelCard:
         if self.metrics:
             lines += ["", "| metric | value |", "|---|---|"]
             lines += [f"| {k} | {v} |" for k, v in self.metrics.items()]
-        return "\n".join(lines).strip() + "\n"
+        if self.citation:
+            lines += ["", f"**Citation.** {self.citation}"]
+        return lines
+
+
+def table_row(markdown: str, name: str) -> list[tuple[str, str]]:
+    """The first row of a markdown table in ``markdown`` whose first cell is ``name`` (bare
+    or in backticks), as ``(column header, cell)`` pairs; ``[]`` when there is none."""
+    header: list[str] = []
+    for line in markdown.splitlines():
+        line = line.strip()
+        if not line.startswith("|"):
+            header = []
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if not header:
+            header = cells
+        elif set("".join(cells)) <= set("-: "):
+            continue
+        elif cells[0].strip("`") == name and len(cells) == len(header):
+            return list(zip(header, cells, strict=True))
+    return []

@@ -8,6 +8,7 @@ float arrays in [-1, 1] with their sample rates in Hz.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -104,5 +105,47 @@ def f0_figure(signals: Sequence[Signal]) -> Figure:
     ax.set_xlabel("time (s)")
     ax.set_ylabel("F0 (Hz)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    # above the axes, so the legend never covers the contours
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncols=max(1, len(signals)),
+        fontsize=8,
+        frameon=False,
+        borderaxespad=0.0,
+    )
     return fig
+
+
+def spectrogram_thumbnail(wave: np.ndarray, sr: int, *, max_hz: float = 8_000.0) -> Figure:
+    """A small single spectrogram (about 320 x 150 px at 100 dpi) without colour bar, for
+    grids of results; same analysis as :func:`spectrogram_figure`, 80 dB range below its peak.
+    """
+    times, freqs, db = spectrogram_db(wave, sr)
+    fig = Figure(figsize=(3.2, 1.5), layout="constrained")
+    ax = fig.subplots()
+    top = float(db.max())
+    image = ax.pcolormesh(
+        times,
+        freqs / 1000.0,
+        db,
+        shading="auto",
+        cmap="magma",
+        vmin=top - DYNAMIC_RANGE_DB,
+        vmax=top,
+        rasterized=True,
+    )
+    ax.set_facecolor(image.cmap(0.0))
+    ax.set_ylim(0, min(max_hz, sr / 2) / 1000.0)
+    ax.tick_params(labelsize=7)
+    ax.set_ylabel("kHz", fontsize=7)
+    ax.set_xlabel("s", fontsize=7, labelpad=0)
+    return fig
+
+
+def save_png(fig: Figure, path: str | Path, *, dpi: int = 100) -> Path:
+    """Write ``fig`` as a PNG file (parent folders created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=dpi)
+    return path

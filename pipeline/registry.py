@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.cards import ModelCard
+from pipeline.checkpoint import CheckpointError
 from pipeline.systems import TASKS, ConversionSystem, EnhancementSystem
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,18 @@ class Registry:
                 summary="No model card was supplied with this checkpoint.",
             )
         return self.get(task, name).card
+
+    def display_name(self, task: str, name: str) -> str:
+        """The system's display name: its model card's title (the id when no card loads)."""
+        try:
+            return self.card(task, name).title or name
+        except (CheckpointError, ImportError, OSError, RuntimeError, ValueError) as err:
+            log.warning("card of %s/%s: %s", task, name, err)
+            return name
+
+    def choices(self, task: str) -> list[tuple[str, str]]:
+        """``(display name, system id)`` of every system of ``task``, e.g. for dropdowns."""
+        return [(self.display_name(task, name), name) for name in self.names(task)]
 
     def _entry(self, task: str, name: str) -> SystemEntry:
         for entry in self.entries(task):

@@ -69,9 +69,9 @@ def to_output(wave: np.ndarray, sr: int) -> AudioValue:
 
 
 def system_dropdown(registry: Registry, task: str, *, label: str = "System") -> gr.Dropdown:
-    """A dropdown of the registry's systems for ``task`` (value: system name)."""
-    choices = [(entry.label, entry.name) for entry in registry.entries(task)]
-    return gr.Dropdown(choices=choices, value=registry.default(task), label=label)
+    """A dropdown of the registry's systems for ``task``: shown by display name (the model
+    card's title), valued by system id."""
+    return gr.Dropdown(choices=registry.choices(task), value=registry.default(task), label=label)
 
 
 def format_scores(rows: dict[str, dict[str, float]], keys: list[tuple[str, str]]) -> str:

@@ -12,6 +12,7 @@ import time
 import gradio as gr
 
 from pipeline import api
+from pipeline.demo.examples import conversion_examples
 from pipeline.registry import Registry
 from pipeline.systems import EMOTIONS
 from ui.common import (
@@ -90,7 +91,7 @@ def build_conversion_tab(registry: Registry) -> None:
     """Lay out the tab inside the current ``gr.Tab`` and wire its events."""
     handlers = ConversionHandlers(registry)
     with gr.Row(equal_height=False):
-        with gr.Column():
+        with gr.Column() as left_column:
             source = audio_input("Speech to convert", elem_id="convert-input")
             emotion = gr.Radio(list(EMOTIONS), value=DEFAULT_EMOTION, label="Target emotion")
             intensity = gr.Slider(
@@ -116,10 +117,21 @@ def build_conversion_tab(registry: Registry) -> None:
     spectrograms = gr.Plot(
         label="Spectrograms: input and converted", format="png", elem_id="convert-spectrograms"
     )
-    button.click(
-        handlers.convert,
-        [source, emotion, intensity, system, enhance_first],
-        [converted, status],
-        api_name="convert",
-        concurrency_limit=2,
-    ).success(handlers.analyse, [source, converted], [spectrograms, f0], api_visibility="private")
+    examples = conversion_examples()
+    with left_column:
+        if examples:
+            picked = gr.Examples(
+                [[str(e.path), e.emotion, e.intensity] for e in examples],
+                [source, emotion, intensity],
+                label="Examples: calm speech (click one to convert it)",
+                example_labels=[f"{e.source} → {e.emotion}" for e in examples],
+                elem_id="convert-examples",
+                api_visibility="private",
+            )
+    inputs = [source, emotion, intensity, system, enhance_first]
+    run = {"api_name": "convert"}
+    for trigger in [button.click] + ([picked.load_input_event.then] if examples else []):
+        trigger(handlers.convert, inputs, [converted, status], concurrency_limit=2, **run).success(
+            handlers.analyse, [source, converted], [spectrograms, f0], api_visibility="private"
+        )
+        run = {"api_visibility": "private"}

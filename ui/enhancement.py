@@ -16,6 +16,7 @@ import numpy as np
 
 from pipeline import api
 from pipeline.audio import fit_length, resample
+from pipeline.demo.examples import enhancement_examples
 from pipeline.evaluate.metrics import intrusive_metrics
 from pipeline.registry import Registry
 from ui.common import (
@@ -158,7 +159,7 @@ def build_enhancement_tab(
     """Lay out the tab inside the current ``gr.Tab`` and wire its events."""
     handlers = EnhancementHandlers(registry, scorer)
     with gr.Row(equal_height=False):
-        with gr.Column():
+        with gr.Column() as left_column:
             noisy = audio_input("Noisy speech", elem_id="enhance-input")
             system = system_dropdown(registry, "enhance")
             with gr.Accordion("Clean reference (optional: PESQ, STOI, SI-SDR)", open=False):
@@ -173,12 +174,22 @@ def build_enhancement_tab(
     spectrograms = gr.Plot(
         label="Spectrograms: input and enhanced", format="png", elem_id="enhance-spectrograms"
     )
-    button.click(
-        handlers.enhance,
-        [noisy, system],
-        [enhanced, status],
-        api_name="enhance",
-        concurrency_limit=2,
-    ).success(handlers.figures, [noisy, enhanced], spectrograms, api_visibility="private").success(
-        handlers.quality, [noisy, enhanced, reference], quality, api_visibility="private"
-    )
+    examples = enhancement_examples()
+    with left_column:
+        if examples:
+            picked = gr.Examples(
+                [[str(e.path), str(e.reference)] for e in examples],
+                [noisy, reference],
+                label="Examples: noisy speech (click one to enhance it)",
+                example_labels=[f"{e.source}, {e.noise} at {e.snr_db:g} dB" for e in examples],
+                elem_id="enhance-examples",
+                api_visibility="private",
+            )
+    run = {"api_name": "enhance"}
+    for trigger in [button.click] + ([picked.load_input_event.then] if examples else []):
+        trigger(
+            handlers.enhance, [noisy, system], [enhanced, status], concurrency_limit=2, **run
+        ).success(
+            handlers.figures, [noisy, enhanced], spectrograms, api_visibility="private"
+        ).success(handlers.quality, [noisy, enhanced, reference], quality, api_visibility="private")
+        run = {"api_visibility": "private"}
