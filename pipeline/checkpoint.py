@@ -27,6 +27,7 @@ VERSION = 1
 ARCHITECTURES: dict[str, str] = {
     "enhance.mask_gan": "pipeline.enhance.model:MaskGenerator",
     "emotion.stargan": "pipeline.emotion.model:EmotionGenerator",
+    "emotion.envelope_gan": "pipeline.emotion.envelope.model:EnvelopeGenerator",
     "emotion.classifier": "pipeline.emotion.classifier:EmotionClassifier",
 }
 

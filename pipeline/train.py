@@ -27,6 +27,7 @@ from pipeline.training import init_distributed, run_training, seed_everything
 TRAINERS: dict[str, str] = {
     "enhance": "pipeline.enhance.trainer:EnhanceTask",
     "emotion": "pipeline.emotion.trainer:EmotionTask",
+    "emotion_envelope": "pipeline.emotion.envelope.trainer:EnvelopeGanTask",
 }
 
 
@@ -52,6 +53,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="emotion: human label table from `python -m pipeline.mos labels` (data.human_labels)",
     )
     parser.add_argument(
+        "--device",
+        help="cpu, cuda, cuda:N or auto (tasks whose config has a `device` entry)",
+    )
+    parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -71,8 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     task_cls = resolve_trainer(args.task)
+    overrides = list(args.overrides)
+    if args.device:
+        if "device" not in getattr(task_cls.config_class, "__dataclass_fields__", {}):
+            print(f"error: task {args.task!r} has no --device setting", file=sys.stderr)
+            return 2
+        overrides.append(f"device={args.device}")
     try:
-        config = load_config(task_cls.config_class, args.config, args.overrides)
+        config = load_config(task_cls.config_class, args.config, overrides)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,122 @@
+"""Unlabelled speech for the envelope GAN: every speech clip of the prepared corpus.
+
+No emotion label is read anywhere: clips come from the corpus manifest (``kind == speech``)
+with their speaker and split only, are WORLD-analysed once into the shared feature cache
+(:func:`pipeline.emotion.data.build_cache`, emotion column ``"unlabelled"``), and
+:class:`UnlabelledSegments` draws a random segment plus a *reference* stretch of the same
+speaker's speech (another clip when the speaker has one) for the speaker code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from pipeline.corpora.prepare import read_manifest
+from pipeline.emotion.data import Clip, FeatureCorpus
+from pipeline.emotion.normalize import Normalizer
+
+log = logging.getLogger(__name__)
+
+UNLABELLED = "unlabelled"
+
+
+def unlabelled_clips(
+    manifest: str | Path, root: str | Path, *, max_per_split: int = 0, seed: int = 0
+) -> list[Clip]:
+    """Speech clips of the manifest as :class:`Clip` with emotion ``"unlabelled"``.
+
+    Args:
+        manifest: ``manifest.csv``; its ``path`` column is relative to ``root``.
+        max_per_split: keep at most this many clips per split (a seeded random subset
+            stratified by nothing; 0: all).
+    """
+    rows = [r for r in read_manifest(manifest) if r["kind"] == "speech"]
+    clips = []
+    rng = np.random.default_rng(seed)
+    for split in sorted({r["split"] for r in rows}):
+        these = [r for r in rows if r["split"] == split]
+        if max_per_split and len(these) > max_per_split:
+            keep = sorted(rng.choice(len(these), max_per_split, replace=False).tolist())
+            these = [these[i] for i in keep]
+        clips += [
+            Clip(str(Path(root) / r["path"]), f"{r['source']}/{r['speaker']}", UNLABELLED, split)
+            for r in these
+        ]
+    return clips
+
+
+def _window(n_frames: int, length: int, rng: np.random.Generator) -> tuple[slice, int]:
+    """A random ``length``-frame window and the padding needed when the clip is shorter."""
+    if n_frames < length:
+        return slice(0, n_frames), length - n_frames
+    start = int(rng.integers(n_frames - length + 1))
+    return slice(start, start + length), 0
+
+
+def _pad(a: np.ndarray, pad: int) -> np.ndarray:
+    if not pad:
+        return a
+    mode = "reflect" if a.shape[-1] > pad else "wrap"
+    return np.pad(a, ((0, 0), (0, pad)), mode=mode)
+
+
+class UnlabelledSegments(Dataset):
+    """Random segments with a same-speaker reference stretch.
+
+    Item ``i`` is a pure function of ``(seed, i)`` (exact resume). Items: ``spec`` ``(D, N)``,
+    ``pros`` ``(2, N)``, ``voiced`` ``(1, N)``, ``ref_spec`` ``(D, N)`` float32.
+    """
+
+    def __init__(
+        self,
+        corpus: FeatureCorpus,
+        indices: Sequence[int],
+        normalizer: Normalizer,
+        *,
+        segment_frames: int = 128,
+        seed: int = 0,
+    ) -> None:
+        if not indices:
+            raise ValueError("no clips for the unlabelled segment dataset")
+        self.corpus, self.norm, self.n, self.seed = corpus, normalizer, segment_frames, seed
+        self.indices = np.asarray(indices, dtype=np.int64)
+        weights = np.array([corpus.feats[i].n_frames for i in self.indices], dtype=np.float64)
+        self.prob = weights / weights.sum()
+        self.by_speaker: dict[str, np.ndarray] = {}
+        for i in self.indices:
+            self.by_speaker.setdefault(corpus.clips[i].speaker, []).append(int(i))
+        self.by_speaker = {k: np.asarray(v) for k, v in self.by_speaker.items()}
+
+    def __len__(self) -> int:
+        return 10**9
+
+    def _normalised(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        feats, clip = self.corpus.feats[index], self.corpus.clips[index]
+        return self.norm.normalize(feats, *self.corpus.speaker_means[clip.speaker])
+
+    def __getitem__(self, item: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, item))
+        ci = int(rng.choice(self.indices, p=self.prob))
+        spec, pros, voiced = self._normalised(ci)
+        window, pad = _window(spec.shape[1], self.n, rng)
+        same = self.by_speaker[self.corpus.clips[ci].speaker]
+        others = same[same != ci]
+        ri = int(rng.choice(others)) if len(others) else ci
+        ref, _, _ = self._normalised(ri)
+        ref_window, ref_pad = _window(ref.shape[1], self.n, rng)
+
+        def tensor(a: np.ndarray, w: slice, p: int) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(_pad(a[:, w], p)))
+
+        return {
+            "spec": tensor(spec, window, pad),
+            "pros": tensor(pros, window, pad),
+            "voiced": tensor(voiced, window, pad),
+            "ref_spec": tensor(ref, ref_window, ref_pad),
+        }

@@ -1,0 +1,247 @@
+"""Training task of the label-free envelope GAN (``python -m pipeline.train emotion_envelope``).
+
+    python -m pipeline.train emotion_envelope --config configs/emotion_envelope_gan.yaml \
+        [--resume] [--device cpu|cuda]
+
+Data: every speech clip of the prepared corpus (``$STUDIO_DATA/manifest.csv``), no labels.
+Per step, on a batch of real segments ``x`` (envelope ``s``, prosody ``p``) and a reference
+stretch ``r`` of the same speaker:
+
+1. ``rec = G(s, p, r)`` (self-reconstruction) and ``mov = G(s, p', r)`` with ``p'`` a random
+   profile-like move of ``p`` (:func:`~.losses.perturb_prosody`);
+2. discriminator (least squares): ``D(s, p) → 1``, ``D(rec, p) → 0``, ``D(mov, p') → 0``;
+3. generator: ``λ_adv · LS(D(rec, p), D(mov, p') → 1) + λ_rec · |rec − s|``.
+
+The discriminator is conditioned on the prosody, so ``mov`` only scores as real when its
+envelope fits the moved F0 and energy: that is where "how real it sounds" is learned.
+Validation (held-out speakers): reconstruction L1, the discriminator's scores and the mean
+envelope change per +6 dB of energy (how much the model lets effort reshape the envelope).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from pipeline.corpora import data_dir
+from pipeline.emotion.data import FeatureCorpus, build_cache
+from pipeline.emotion.envelope.data import UnlabelledSegments, unlabelled_clips
+from pipeline.emotion.envelope.losses import (
+    lsgan_d,
+    lsgan_g,
+    perturb_prosody,
+    reconstruction_l1,
+)
+from pipeline.emotion.envelope.model import EnvelopeDiscriminator, EnvelopeGenerator
+from pipeline.emotion.features import SAMPLE_RATE
+from pipeline.emotion.normalize import Normalizer
+from pipeline.training import DistInfo, Export, TrainSettings, unwrap
+
+log = logging.getLogger(__name__)
+
+ARCH = "emotion.envelope_gan"
+
+
+@dataclass
+class EnvelopeDataConfig:
+    manifest: str = "manifest.csv"  # relative to the data directory
+    cache_dir: str = "emotion/cache"
+    max_clips_per_split: int = 2500
+    segment_frames: int = 128
+    val_split: str = "valid"
+    val_segments: int = 96
+
+
+@dataclass
+class EnvelopeModelConfig:
+    channels: int = 96
+    n_blocks: int = 4
+    speaker_dim: int = 64
+    disc_channels: int = 128
+
+
+@dataclass
+class EnvelopeLossConfig:
+    lambda_adv: float = 1.0
+    lambda_rec: float = 10.0
+    d_lr_scale: float = 0.5
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
+@dataclass
+class EnvelopeGanConfig:
+    data: EnvelopeDataConfig = field(default_factory=EnvelopeDataConfig)
+    model: EnvelopeModelConfig = field(default_factory=EnvelopeModelConfig)
+    loss: EnvelopeLossConfig = field(default_factory=EnvelopeLossConfig)
+    device: str = "cpu"  # "cpu", "cuda", "cuda:1", or "auto"
+    train: TrainSettings = field(
+        default_factory=lambda: TrainSettings(lr=2e-4, out_dir="runs/emotion_envelope_gan")
+    )
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; anything else as given (checked)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+def _collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+class EnvelopeGanTask:
+    """:class:`pipeline.training.TrainTask` of the label-free envelope GAN."""
+
+    config_class = EnvelopeGanConfig
+
+    def __init__(self, config: EnvelopeGanConfig, info: DistInfo) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        root = data_dir()
+        clips = unlabelled_clips(
+            root / config.data.manifest,
+            root,
+            max_per_split=config.data.max_clips_per_split,
+            seed=config.train.seed,
+        )
+        if info.is_main:
+            build_cache(clips, root / config.data.cache_dir, progress=True)
+        if info.distributed:
+            dist.barrier()
+        self.corpus = FeatureCorpus(build_cache(clips, root / config.data.cache_dir))
+        train_idx = self.corpus.indices("train")
+        val_idx = self.corpus.indices(config.data.val_split) or train_idx
+        self.normalizer = Normalizer.fit(self.corpus, train_idx)
+        n, seed = config.data.segment_frames, config.train.seed
+        self.train_set = UnlabelledSegments(
+            self.corpus, train_idx, self.normalizer, segment_frames=n, seed=seed
+        )
+        val_set = UnlabelledSegments(
+            self.corpus, val_idx, self.normalizer, segment_frames=n, seed=seed + 1
+        )
+        self.val_batches = [
+            _collate([val_set[i] for i in range(a, min(a + 16, config.data.val_segments))])
+            for a in range(0, config.data.val_segments, 16)
+        ]
+        m = config.model
+        self.model_kwargs = {
+            "n_spec": int(self.normalizer.spec_mean.shape[0]),
+            "channels": m.channels,
+            "n_blocks": m.n_blocks,
+            "speaker_dim": m.speaker_dim,
+        }
+        generator = EnvelopeGenerator(**self.model_kwargs)
+        self.normalizer.store_in(generator)
+        disc = EnvelopeDiscriminator(n_spec=self.model_kwargs["n_spec"], channels=m.disc_channels)
+        self.modules = {
+            "generator": generator.to(self.device),
+            "discriminator": disc.to(self.device),
+        }
+        lr, betas = config.train.lr, (config.loss.beta1, config.loss.beta2)
+        self.optimizers = {
+            "generator": torch.optim.Adam(generator.parameters(), lr=lr, betas=betas),
+            "discriminator": torch.optim.Adam(
+                disc.parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
+            ),
+        }
+        self.schedulers: dict = {}
+        self.scale = torch.from_numpy(self.normalizer.prosody_scale)
+        log.info(
+            "envelope GAN: %d train / %d valid clips, %d speakers, no emotion labels",
+            len(train_idx),
+            len(val_idx),
+            len({c.speaker for c in self.corpus.clips}),
+        )
+
+    def make_batch(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        items = [
+            self.train_set[int(rng.integers(2**62))] for _ in range(self.config.train.batch_size)
+        ]
+        batch = _collate(items)
+        gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        batch["moved"] = perturb_prosody(batch["pros"], batch["voiced"], gen, scale=self.scale)
+        return batch
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        b = {k: v.to(self.device) for k, v in batch.items()}
+        g, d = self.modules["generator"], self.modules["discriminator"]
+        lc = self.config.loss
+        spec, pros, voiced, ref, moved = (
+            b[k] for k in ("spec", "pros", "voiced", "ref_spec", "moved")
+        )
+        both_pros = torch.cat([pros, moved])
+        fake = g(
+            torch.cat([spec, spec]), both_pros, torch.cat([voiced, voiced]), torch.cat([ref, ref])
+        )
+        rec, mov = fake.chunk(2)
+
+        real_score = d(spec, pros, voiced)
+        fake_scores = d(fake.detach(), both_pros, torch.cat([voiced, voiced])).chunk(2)
+        loss_d = lsgan_d(real_score, list(fake_scores))
+        self.optimizers["discriminator"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizers["discriminator"].step()
+
+        adv = lsgan_g(list(d(fake, both_pros, torch.cat([voiced, voiced])).chunk(2)))
+        rec_l1 = reconstruction_l1(rec, spec)
+        loss_g = lc.lambda_adv * adv + lc.lambda_rec * rec_l1
+        self.optimizers["generator"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["generator"].step()
+        d.zero_grad(set_to_none=True)
+        return {
+            "d": loss_d.item(),
+            "g_adv": adv.item(),
+            "rec_l1": rec_l1.item(),
+            "drift_l1": (mov - rec).abs().mean().item(),
+        }
+
+    def validate(self) -> dict[str, float]:
+        g = unwrap(self.modules["generator"])
+        d = unwrap(self.modules["discriminator"])
+        sums = {"rec_l1": 0.0, "d_real": 0.0, "d_rec": 0.0, "d_louder": 0.0, "louder_delta": 0.0}
+        count = 0
+        six_db = torch.tensor([0.0, 6.0]) / self.scale
+        for batch in self.val_batches:
+            spec, pros, voiced, ref = (
+                batch[k].to(self.device) for k in ("spec", "pros", "voiced", "ref_spec")
+            )
+            louder = pros + six_db.to(self.device)[None, :, None]
+            rec = g(spec, pros, voiced, ref)
+            loud = g(spec, louder, voiced, ref)
+            k = len(spec)
+            sums["rec_l1"] += float(reconstruction_l1(rec, spec)) * k
+            sums["d_real"] += float(d(spec, pros, voiced).mean()) * k
+            sums["d_rec"] += float(d(rec, pros, voiced).mean()) * k
+            sums["d_louder"] += float(d(loud, louder, voiced).mean()) * k
+            sums["louder_delta"] += float((loud - rec).abs().mean()) * k
+            count += k
+        return {key: value / max(count, 1) for key, value in sums.items()}
+
+    def export(self) -> Export:
+        splits = sorted({c.split for c in self.corpus.clips})
+        return Export(
+            module=unwrap(self.modules["generator"]),
+            arch=ARCH,
+            model_kwargs=dict(self.model_kwargs),
+            sample_rate=SAMPLE_RATE,
+            extra={
+                "labels_used": "none",
+                "manifest": self.config.data.manifest,
+                "clips_per_split": {s: len(self.corpus.indices(s)) for s in splits},
+                "speakers": len({c.speaker for c in self.corpus.clips}),
+                "normalizer": {
+                    k: np.asarray(v).tolist() for k, v in asdict(self.normalizer).items()
+                },
+                "envelope_weight": 1.0,
+            },
+        )
