@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 MIN_SECONDS = 0.3
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 96_000
+MAX_CHANNELS = 8
+#: frames decoded at a time: with at most MAX_CHANNELS channels one block is <= 1 MiB of float32
+DECODE_BLOCK = 1 << 15
 UI_MAX_SECONDS = 60.0
 CLI_MAX_SECONDS = 600.0
 SILENCE_PEAK = 2.0**-15  # below one 16-bit LSB: digital silence
@@ -105,10 +108,18 @@ def validate(
     if wave.size == 0:
         raise AudioError("empty audio: no samples")
     if wave.ndim == 2 and wave.shape[1] > 1:
+        check_channels(wave.shape[1])
         notes.append(f"mixed {wave.shape[1]} channels down to mono")
     if np.issubdtype(wave.dtype, np.integer):
         wave = wave.astype(np.float32) / float(np.iinfo(wave.dtype).max)
     wave = to_mono(wave).astype(np.float32, copy=False)
+    return _validate_mono(wave, sample_rate, max_seconds, notes)
+
+
+def _validate_mono(
+    wave: np.ndarray, sample_rate: int, max_seconds: float | None, notes: list[str]
+) -> Audio:
+    """The checks of :func:`validate` on a float32 mono ``(samples,)`` wave."""
     if not np.all(np.isfinite(wave)):
         raise AudioError("audio contains NaN or infinite samples")
     check_duration(len(wave) / sample_rate, max_seconds)
@@ -125,34 +136,94 @@ def validate(
     return Audio(np.ascontiguousarray(wave, dtype=np.float32), sample_rate, tuple(notes))
 
 
-def read_audio(source: str | Path | bytes, *, max_seconds: float | None = UI_MAX_SECONDS) -> Audio:
-    """Read any file libsndfile understands (wav, flac, ogg/vorbis, mp3...) and validate it.
+def check_channels(channels: int) -> int:
+    """``channels``, or :class:`AudioError` when it exceeds :data:`MAX_CHANNELS`."""
+    if channels > MAX_CHANNELS:
+        raise AudioError(f"too many channels: {channels} (limit {MAX_CHANNELS})")
+    return channels
 
-    Args:
-        source: a path, or the file's bytes.
-        max_seconds: longest accepted duration, ``None`` for no limit.
+
+def read_header(source: str | Path | bytes) -> sf._SoundFileInfo:
+    """The file's header (rate, channels, frames, format) without decoding any audio.
+
+    Raises:
+        AudioError: missing, empty or unreadable file (one line).
     """
-    name = "<bytes>" if isinstance(source, bytes) else str(source)
     if not isinstance(source, bytes):
         path = Path(source)
         if not path.is_file():
             raise AudioError(f"no such file: {path.name}")
         if path.stat().st_size == 0:
             raise AudioError("empty file")
+    elif not source:
+        raise AudioError("empty file")
+    try:
+        return sf.info(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        log.debug("soundfile could not read the header: %s", err)
+        raise AudioError("not a readable audio file (unknown format or corrupt data)") from None
+
+
+def check_header(info: sf._SoundFileInfo, max_seconds: float | None) -> int:
+    """Reject what the header alone shows is unusable, before anything is decoded: a rate
+    outside 8-96 kHz, more than :data:`MAX_CHANNELS` channels, no frames, or a duration
+    above ``max_seconds``. Returns the sample rate (Hz)."""
+    sample_rate = check_sample_rate(int(info.samplerate))
+    check_channels(int(info.channels))
+    if info.frames <= 0:
+        raise AudioError("empty audio: no samples")
+    if max_seconds is not None and info.frames / sample_rate > max_seconds:
+        raise AudioError(
+            f"audio too long: {info.frames / sample_rate:.1f} s (limit {max_seconds:g} s)"
+        )
+    return sample_rate
+
+
+def read_mono_blocks(
+    source: str | Path | bytes, *, block: int = DECODE_BLOCK, overlap: int = 0
+) -> Iterator[np.ndarray]:
+    """Decode a file block by block, channels averaged: ``(samples,)`` float32 pieces laid out
+    like ``soundfile.blocks(blocksize=block, overlap=overlap)``. Only one block of the
+    multichannel signal is in memory at a time; check the header first (:func:`check_header`).
+
+    Raises:
+        AudioError: the data cannot be decoded (one line).
+    """
     handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     try:
-        info = sf.info(handle)
-        if isinstance(handle, io.BytesIO):
-            handle.seek(0)
-        if max_seconds is not None and info.duration > max_seconds:
-            raise AudioError(f"audio too long: {info.duration:.1f} s (limit {max_seconds:g} s)")
-        data, sample_rate = sf.read(handle, dtype="float32", always_2d=False)
-    except AudioError:
-        raise
+        with sf.SoundFile(handle) as sound:
+            for data in sound.blocks(
+                blocksize=block, overlap=overlap, dtype="float32", always_2d=True
+            ):
+                yield data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        log.debug("soundfile could not read %s: %s", name, err)
-        raise AudioError("not a readable audio file (unknown format or corrupt data)") from None
-    return validate(data, int(sample_rate), max_seconds=max_seconds)
+        log.debug("soundfile failed while decoding: %s", err)
+        raise AudioError("not a readable audio file (corrupt data)") from None
+
+
+def read_audio(source: str | Path | bytes, *, max_seconds: float | None = UI_MAX_SECONDS) -> Audio:
+    """Read any file libsndfile understands (wav, flac, ogg/vorbis, mp3...) and validate it.
+
+    The header is checked first (rate, channels, duration), so an absurd file is rejected
+    before any decoding; the audio is then decoded in blocks and mixed down to mono as it
+    goes, so memory stays near the size of the mono result.
+
+    Args:
+        source: a path, or the file's bytes.
+        max_seconds: longest accepted duration, ``None`` for no limit.
+    """
+    info = read_header(source)
+    sample_rate = check_header(info, max_seconds)
+    wave = np.empty(info.frames, dtype=np.float32)
+    filled = 0
+    for piece in read_mono_blocks(source):
+        take = min(len(piece), len(wave) - filled)
+        wave[filled : filled + take] = piece[:take]
+        filled += take
+        if filled == len(wave):
+            break
+    notes = [f"mixed {info.channels} channels down to mono"] if info.channels > 1 else []
+    return _validate_mono(wave[:filled], sample_rate, max_seconds, notes)
 
 
 def resample(wave: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:

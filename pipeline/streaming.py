@@ -16,7 +16,6 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,9 @@ from pipeline.audio import (
     SILENCE_PEAK,
     AudioError,
     check_duration,
-    check_sample_rate,
+    check_header,
+    read_header,
+    read_mono_blocks,
     to_int16,
 )
 from pipeline.systems import EnhancementSystem
@@ -37,6 +38,7 @@ from pipeline.systems import EnhancementSystem
 log = logging.getLogger(__name__)
 
 SCAN_BLOCK = 1 << 16  # frames per read in the scan
+OUTPUT_MODE = 0o644  # like files written by pipeline.audio.write_wav (umask 022)
 
 
 @dataclass(frozen=True)
@@ -58,39 +60,14 @@ class FileScan:
     notes: tuple[str, ...]
 
 
-def _open_info(path: Path) -> sf._SoundFileInfo:
-    if not path.is_file():
-        raise AudioError(f"no such file: {path.name}")
-    if path.stat().st_size == 0:
-        raise AudioError("empty file")
-    try:
-        return sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
-        raise AudioError("not a readable audio file (unknown format or corrupt data)") from None
-
-
-def _mono_blocks(path: Path, *, block: int, overlap: int = 0) -> Iterator[np.ndarray]:
-    """``(samples,)`` float32 mono blocks of a file (channels averaged)."""
-    try:
-        for data in sf.blocks(
-            str(path), blocksize=block, overlap=overlap, dtype="float32", always_2d=True
-        ):
-            yield data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-    except (sf.LibsndfileError, RuntimeError) as err:
-        log.debug("soundfile failed on %s: %s", path, err)
-        raise AudioError("not a readable audio file (corrupt data)") from None
-
-
 def scan_file(path: str | Path, *, max_seconds: float | None) -> FileScan:
     """Validate an audio file without loading it whole; raise :class:`AudioError` (one line)."""
     path = Path(path)
-    info = _open_info(path)
-    sr = check_sample_rate(int(info.samplerate))
-    if info.frames <= 0:
-        raise AudioError("empty audio: no samples")
+    info = read_header(path)
+    sr = check_header(info, max_seconds)
     check_duration(info.frames / sr, max_seconds)
     peak, frames, near_peak = 0.0, 0, []
-    for block in _mono_blocks(path, block=SCAN_BLOCK):
+    for block in read_mono_blocks(path, block=SCAN_BLOCK):
         if not np.all(np.isfinite(block)):
             raise AudioError("audio contains NaN or infinite samples")
         magnitude = np.abs(block)
@@ -133,7 +110,7 @@ def enhance_file(
     sr = found.sample_rate
     scale = 1.0 / found.peak if found.peak > 1.0 else 1.0
     block, overlap = system.block_layout(sr)
-    blocks = (b * scale for b in _mono_blocks(src, block=block, overlap=overlap))
+    blocks = (b * scale for b in read_mono_blocks(src, block=block, overlap=overlap))
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=".part", dir=dst.parent)
     os.close(fd)
@@ -147,6 +124,7 @@ def enhance_file(
                 written += len(piece)
         if written != found.frames:
             raise AudioError(f"read {written} of {found.frames} samples: truncated or corrupt file")
+        os.chmod(tmp, OUTPUT_MODE)  # mkstemp makes 0600
         os.replace(tmp, dst)
     finally:
         with contextlib.suppress(FileNotFoundError):
