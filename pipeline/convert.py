@@ -10,8 +10,8 @@ import sys
 
 from pipeline import api
 from pipeline.cli import Process, add_common_args, run
+from pipeline.constants import EMOTIONS
 from pipeline.registry import Registry
-from pipeline.systems import EMOTIONS
 
 
 def _intensity(text: str) -> float:

@@ -13,7 +13,6 @@ checkpoint exists, else ``dsp``.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import logging
 import threading
@@ -22,25 +21,28 @@ from pathlib import Path
 
 from pipeline.cards import ModelCard
 from pipeline.checkpoint import CheckpointError
-from pipeline.systems import TASKS, ConversionSystem, EnhancementSystem
+from pipeline.constants import TASKS
+from pipeline.emotion.dsp import ProsodyRuleConverter
+from pipeline.emotion.system import GanConverter
+from pipeline.enhance.dsp import SpectralGateEnhancer
+from pipeline.enhance.peers import DeepFilterNet3
+from pipeline.enhance.system import GanEnhancer
+from pipeline.systems import ConversionSystem, EnhancementSystem
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = REPO_ROOT / "checkpoints"
 
-#: task → {name: "module:Class"} of systems built in code (no checkpoint folder).
-BUILTIN: dict[str, dict[str, str]] = {
-    "enhance": {
-        "dsp": "pipeline.enhance.dsp:SpectralGateEnhancer",
-        "deepfilternet3": "pipeline.enhance.peers:DeepFilterNet3",
-    },
-    "emotion": {"dsp": "pipeline.emotion.dsp:ProsodyRuleConverter"},
+#: task → {name: class} of systems built in code (no checkpoint folder), built as ``cls()``.
+BUILTIN: dict[str, dict[str, type[EnhancementSystem] | type[ConversionSystem]]] = {
+    "enhance": {"dsp": SpectralGateEnhancer, "deepfilternet3": DeepFilterNet3},
+    "emotion": {"dsp": ProsodyRuleConverter},
 }
-#: task → "module:Class" that wraps a checkpoint folder as a system.
-CHECKPOINT_SYSTEM: dict[str, str] = {
-    "enhance": "pipeline.enhance.system:GanEnhancer",
-    "emotion": "pipeline.emotion.system:GanConverter",
+#: task → class that wraps a checkpoint folder as a system, built as ``cls(folder, card=...)``.
+CHECKPOINT_SYSTEM: dict[str, type[EnhancementSystem] | type[ConversionSystem]] = {
+    "enhance": GanEnhancer,
+    "emotion": GanConverter,
 }
 #: task → name of the shipped GAN that becomes the default once its checkpoint exists.
 DEFAULT_GAN: dict[str, str] = {"enhance": "mask-gan", "emotion": "stargan-emotion"}
@@ -67,11 +69,6 @@ class SystemEntry:
     @property
     def label(self) -> str:
         return f"{self.name} ({self.kind})"
-
-
-def _import(target: str):
-    module_name, attr = target.split(":")
-    return getattr(importlib.import_module(module_name), attr)
 
 
 class Registry:
@@ -164,5 +161,5 @@ class Registry:
         entry = self._entry(task, name)
         log.info("loading %s system %s", task, name)
         if entry.path is None:
-            return _import(BUILTIN[task][name])()
-        return _import(CHECKPOINT_SYSTEM[task])(entry.path, card=self.card(task, name))
+            return BUILTIN[task][name]()
+        return CHECKPOINT_SYSTEM[task](entry.path, card=self.card(task, name))

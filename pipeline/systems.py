@@ -13,9 +13,7 @@ import numpy as np
 
 from pipeline.audio import crossfade_blocks, fit_length, overlapping_blocks, resample
 from pipeline.cards import ModelCard
-
-EMOTIONS: tuple[str, ...] = ("neutral", "happy", "angry", "sad", "surprise")
-TASKS: tuple[str, ...] = ("enhance", "emotion")
+from pipeline.constants import EMOTIONS, TASKS  # noqa: F401  (TASKS: re-exported for older callers)
 
 
 class EnhancementSystem(ABC):
@@ -115,9 +113,16 @@ class ConversionSystem(ABC):
         return resample(out.astype(np.float32), self.sample_rate, sr)
 
 
+class ConversionRequestError(ValueError):
+    """An emotion conversion was asked for an unknown emotion or an intensity outside [0, 1]."""
+
+
 def check_emotion(emotion: str, intensity: float) -> None:
-    """Raise ``ValueError`` (one line) for an unknown emotion or intensity outside [0, 1]."""
+    """Raise :class:`ConversionRequestError` (one line) for an unknown emotion or an
+    intensity outside [0, 1]."""
     if emotion not in EMOTIONS:
-        raise ValueError(f"unknown emotion {emotion!r} (choose from {', '.join(EMOTIONS)})")
+        raise ConversionRequestError(
+            f"unknown emotion {emotion!r} (choose from {', '.join(EMOTIONS)})"
+        )
     if not np.isfinite(intensity) or not 0.0 <= float(intensity) <= 1.0:
-        raise ValueError(f"intensity must be between 0 and 1, got {intensity}")
+        raise ConversionRequestError(f"intensity must be between 0 and 1, got {intensity}")

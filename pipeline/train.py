@@ -5,7 +5,7 @@
     torchrun --nproc_per_node=2 -m pipeline.train enhance --config ... # DDP (gloo)
 
 ``--set key=value`` overrides config entries (dotted paths, e.g. ``--set train.steps=200``).
-A task is registered in :data:`TRAINERS` as ``"module:Class"``; the class has a
+A task is registered in :data:`TRAINERS` as its class; the class has a
 ``config_class`` attribute (a dataclass with a ``train: TrainSettings`` field) and is
 constructed as ``Class(config, info)``. See ``pipeline/training.py``.
 """
@@ -13,7 +13,6 @@ constructed as ``Class(config, info)``. See ``pipeline/training.py``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from pathlib import Path
@@ -21,13 +20,16 @@ from pathlib import Path
 import torch
 
 from pipeline.config import ConfigError, load_config
+from pipeline.emotion.envelope.trainer import EnvelopeGanTask
+from pipeline.emotion.trainer import EmotionTask
+from pipeline.enhance.trainer import EnhanceTask
 from pipeline.training import init_distributed, run_training, seed_everything
 
-#: task → "module:Class" implementing :class:`pipeline.training.TrainTask`.
-TRAINERS: dict[str, str] = {
-    "enhance": "pipeline.enhance.trainer:EnhanceTask",
-    "emotion": "pipeline.emotion.trainer:EmotionTask",
-    "emotion_envelope": "pipeline.emotion.envelope.trainer:EnvelopeGanTask",
+#: task → class implementing :class:`pipeline.training.TrainTask`.
+TRAINERS: dict[str, type] = {
+    "enhance": EnhanceTask,
+    "emotion": EmotionTask,
+    "emotion_envelope": EnvelopeGanTask,
 }
 
 
@@ -35,8 +37,7 @@ def resolve_trainer(task: str) -> type:
     """Import the task class registered for ``task``."""
     if task not in TRAINERS:
         raise ValueError(f"unknown task {task!r} (choose from {', '.join(TRAINERS)})")
-    module_name, class_name = TRAINERS[task].split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return TRAINERS[task]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

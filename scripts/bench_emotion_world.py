@@ -16,10 +16,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.audio import read_audio, resample
+from pipeline.constants import EMOTIONS
 from pipeline.emotion.dsp import ProsodyRuleConverter
 from pipeline.emotion.features import SAMPLE_RATE, analyze, synthesize
-from pipeline.emotion.testsignals import synthetic_voice
-from pipeline.systems import EMOTIONS
+from pipeline.signals import synthetic_voice
 
 SECONDS = 5.0
 REPEATS = 3

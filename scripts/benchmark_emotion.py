@@ -28,7 +28,7 @@ from pipeline.checkpoint import count_parameters, save_model  # noqa: E402
 from pipeline.emotion import features as wf  # noqa: E402
 from pipeline.emotion.model import EmotionGenerator  # noqa: E402
 from pipeline.emotion.system import GanConverter, convert_world  # noqa: E402
-from pipeline.emotion.testsignals import synthetic_voice  # noqa: E402
+from pipeline.signals import synthetic_voice  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parent.parent / "checkpoints" / "emotion" / "stargan-emotion"
 

@@ -4,7 +4,7 @@
         --systems noisy,dsp,deepfilternet3 --checkpoints runs/enhance_mask_gan_v2/best.pt
 
 For every system (registry names, and generator checkpoints given by path): PESQ-WB, STOI, the
-pause noise (``pipeline.evaluate.metrics.pause_attenuation_db``) and the median level of the
+pause noise (``pipeline.metrics.pause_attenuation_db``) and the median level of the
 output relative to the clean reference in speech-active STFT bins, split by the bin's local
 SNR (> 5 dB: speech dominates; -5..5 dB; < -5 dB: noise dominates). Two ceilings come first:
 the oracle ideal ratio mask on the noisy magnitude with the noisy phase (what any mask
@@ -25,8 +25,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.checkpoint import load_model  # noqa: E402
-from pipeline.enhance.trainer import SAMPLE_RATE, read_pairs  # noqa: E402
-from pipeline.evaluate.metrics import pause_attenuation_db, pesq_wb, stoi  # noqa: E402
+from pipeline.constants import SAMPLE_RATE  # noqa: E402
+from pipeline.enhance.trainer import read_pairs  # noqa: E402
+from pipeline.metrics import pause_attenuation_db, pesq_wb, stoi  # noqa: E402
 from pipeline.registry import Registry  # noqa: E402
 
 N_FFT, HOP = 512, 128

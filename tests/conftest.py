@@ -1,4 +1,4 @@
-"""Shared test fixtures: a synthetic voiced signal and a real speech clip.
+"""Shared test fixtures: a synthetic voice (:mod:`pipeline.signals`) and a real speech clip.
 
 Real speech: the integration tests want a real human voice. CI has no ``data/`` folder, so
 :func:`real_speech` takes one prompt from the Debian package ``asterisk-core-sounds-en-g722``
@@ -26,39 +26,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipeline.signals import synthetic_voice
+
 SPEECH_PACKAGE = "asterisk-core-sounds-en-g722"
 SPEECH_PROMPT = "vm-tocallback"  # "To call this person back, press ..." — ~2.5 s, one female voice
-
-
-def voiced_signal(
-    sr: int = 16_000,
-    seconds: float = 1.5,
-    *,
-    f0: float = 140.0,
-    seed: int = 0,
-    noise_db: float = -40.0,
-) -> np.ndarray:
-    """A vowel-like test voice: ``(round(sr * seconds),)`` float32, peak ~0.5.
-
-    A harmonic source with a slow F0 glide (``f0`` ± 10 %) shaped by three fixed formants
-    (500, 1500, 2500 Hz), amplitude-modulated into ~4 syllables per second, plus white noise
-    ``noise_db`` below the voice.
-    """
-    rng = np.random.default_rng(seed)
-    n = round(sr * seconds)
-    t = np.arange(n) / sr
-    contour = f0 * (1.0 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
-    phase = 2 * np.pi * np.cumsum(contour) / sr
-    wave = np.zeros(n)
-    for k in range(1, int(min(4000, sr / 2 - 100) // f0)):
-        freq = k * f0
-        gain = sum(np.exp(-(((freq - fc) / 180.0) ** 2)) for fc in (500.0, 1500.0, 2500.0))
-        wave += (gain + 0.02) / k**0.5 * np.sin(k * phase)
-    envelope = 0.55 - 0.45 * np.cos(2 * np.pi * 4.0 * t)
-    wave *= envelope
-    wave = 0.5 * wave / np.max(np.abs(wave))
-    wave += 10 ** (noise_db / 20) * 0.5 * rng.standard_normal(n)
-    return wave.astype(np.float32)
 
 
 #: emotion → (F0 factor, level factor) of the synthetic "acted" voices
@@ -73,8 +44,8 @@ def make_emotion_corpus(root: Path, *, clips_per_cell: int = 2) -> Path:
     ):
         for e, (emotion, (f0_factor, level)) in enumerate(STYLE.items()):
             for k in range(clips_per_cell):
-                wave = level * voiced_signal(
-                    16_000, 0.9, f0=f0 * f0_factor, seed=100 * s + 10 * e + k
+                wave = level * synthetic_voice(
+                    0.9, 16_000, f0_hz=f0 * f0_factor, seed=100 * s + 10 * e + k
                 )
                 rel = Path("speech") / speaker / f"{emotion}_{k}.wav"
                 (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -114,15 +85,15 @@ TINY_EMOTION_GAN = [
 
 @pytest.fixture
 def voice() -> tuple[np.ndarray, int]:
-    """``(wave, sr)``: 1.5 s of :func:`voiced_signal` at 16 kHz."""
-    return voiced_signal(), 16_000
+    """``(wave, sr)``: 1.5 s of :func:`synthetic_voice` at 16 kHz."""
+    return synthetic_voice(), 16_000
 
 
 @pytest.fixture
 def voice_wav(tmp_path: Path) -> Path:
-    """:func:`voiced_signal` written as a 22.05 kHz PCM-16 wav file."""
+    """:func:`synthetic_voice` written as a 22.05 kHz PCM-16 wav file."""
     path = tmp_path / "voice.wav"
-    sf.write(path, voiced_signal(22_050, 1.5), 22_050, subtype="PCM_16")
+    sf.write(path, synthetic_voice(1.5, 22_050), 22_050, subtype="PCM_16")
     return path
 
 
@@ -168,7 +139,7 @@ def real_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return _fetch_real_speech(out)
     except RuntimeError as err:
         warnings.warn(f"real speech unavailable ({err}); using a synthetic voice", stacklevel=1)
-        sf.write(out, voiced_signal(16_000, 2.5), 16_000, subtype="PCM_16")
+        sf.write(out, synthetic_voice(2.5, 16_000), 16_000, subtype="PCM_16")
         return out
 
 

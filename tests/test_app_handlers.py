@@ -8,9 +8,9 @@ import gradio as gr
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import voiced_signal
 
 from pipeline.registry import Registry
+from pipeline.signals import synthetic_voice
 from ui.common import to_output
 from ui.conversion import ConversionHandlers
 from ui.enhancement import EnhancementHandlers
@@ -26,7 +26,7 @@ def _no_progress(*_args, **_kwargs) -> None:
 
 
 def _noisy_pair(tmp_path: Path) -> tuple[Path, Path]:
-    clean = voiced_signal(16_000, 3.0)
+    clean = synthetic_voice(3.0, 16_000)
     noisy = clean + 0.05 * np.random.default_rng(1).standard_normal(len(clean)).astype(np.float32)
     clean_path, noisy_path = tmp_path / "clean.wav", tmp_path / "noisy.wav"
     sf.write(clean_path, clean, 16_000, subtype="PCM_16")
@@ -50,9 +50,9 @@ def test_enhance_then_analyse_with_reference(registry: Registry, tmp_path: Path)
 def test_reference_of_another_length_is_rejected(registry: Registry, tmp_path: Path) -> None:
     _, noisy_path = _noisy_pair(tmp_path)
     other = tmp_path / "other.wav"
-    sf.write(other, voiced_signal(16_000, 1.0), 16_000)
+    sf.write(other, synthetic_voice(1.0, 16_000), 16_000)
     handlers = EnhancementHandlers(registry, scorer=lambda: _FakeDnsmos())
-    result = to_output(voiced_signal(16_000, 3.0), 16_000)
+    result = to_output(synthetic_voice(3.0, 16_000), 16_000)
     with pytest.raises(gr.Error, match="clean reference is 1.00 s but the input is 3.00 s"):
         handlers.quality(str(noisy_path), result, str(other), progress=_no_progress)
 
@@ -66,14 +66,14 @@ def test_missing_and_bad_inputs_raise_gr_error(registry: Registry, tmp_path: Pat
     with pytest.raises(gr.Error, match="not a readable audio file"):
         handlers.convert(str(bad), "sad", 0.5, "dsp", progress=_no_progress)
     good = tmp_path / "good.wav"
-    sf.write(good, voiced_signal(16_000, 1.0), 16_000)
+    sf.write(good, synthetic_voice(1.0, 16_000), 16_000)
     with pytest.raises(gr.Error, match="unknown emotion system 'gan9000'"):
         handlers.convert(str(good), "sad", 0.5, "gan9000", progress=_no_progress)
 
 
 def test_convert_keeps_rate_and_reports(registry: Registry, tmp_path: Path) -> None:
     path = tmp_path / "voice.wav"
-    sf.write(path, voiced_signal(44_100, 1.5), 44_100)
+    sf.write(path, synthetic_voice(1.5, 44_100), 44_100)
     handlers = ConversionHandlers(registry)
     (sr, samples), status = handlers.convert(
         str(path), "angry", 1.0, "dsp", True, progress=_no_progress

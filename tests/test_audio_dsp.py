@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import voiced_signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.audio import fit_length, normalize_level, process_in_chunks, resample, rms_dbfs
+from pipeline.signals import synthetic_voice
 
 RATES = st.sampled_from([8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 96_000])
 
@@ -39,7 +39,7 @@ def test_resample_round_trip_keeps_length_and_tone(orig: int, new: int) -> None:
 
 
 def test_resample_same_rate_is_identity() -> None:
-    wave = voiced_signal(16_000, 0.5)
+    wave = synthetic_voice(0.5, 16_000)
     np.testing.assert_array_equal(resample(wave, 16_000, 16_000), wave)
 
 
@@ -66,7 +66,7 @@ def test_process_in_chunks_identity(n: int, chunk: int, frac: float) -> None:
 
 
 def test_process_in_chunks_pointwise_gain_and_chunk_sizes() -> None:
-    wave = voiced_signal(16_000, 3.0)
+    wave = synthetic_voice(3.0, 16_000)
     sizes: list[int] = []
 
     def gain(x: np.ndarray) -> np.ndarray:
@@ -84,6 +84,6 @@ def test_process_in_chunks_rejects_large_overlap() -> None:
 
 
 def test_normalize_level_hits_target() -> None:
-    out = normalize_level(voiced_signal(16_000, 1.0) * 0.01, target_dbfs=-26.0)
+    out = normalize_level(synthetic_voice(1.0, 16_000) * 0.01, target_dbfs=-26.0)
     assert rms_dbfs(out) == pytest.approx(-26.0, abs=0.1)
     assert np.max(np.abs(out)) <= 0.99

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import voiced_signal
 
 from pipeline.audio import (
     CLI_MAX_SECONDS,
@@ -19,6 +18,7 @@ from pipeline.audio import (
     validate,
     write_wav,
 )
+from pipeline.signals import synthetic_voice
 
 FORMATS = [
     ("wav", "WAV", "PCM_16"),
@@ -30,7 +30,7 @@ FORMATS = [
 
 @pytest.mark.parametrize(("ext", "fmt", "subtype"), FORMATS)
 def test_reads_common_formats(tmp_path: Path, ext: str, fmt: str, subtype: str) -> None:
-    wave = voiced_signal(16_000, 1.0)
+    wave = synthetic_voice(1.0, 16_000)
     path = tmp_path / f"clip.{ext}"
     sf.write(path, wave, 16_000, format=fmt, subtype=subtype)
     audio = read_audio(path)
@@ -51,7 +51,7 @@ def test_reads_from_bytes(voice_wav: Path) -> None:
 @pytest.mark.parametrize("sr", [8_000, 11_025, 16_000, 22_050, 44_100, 48_000, 96_000])
 def test_accepts_rates_8_to_96_khz(tmp_path: Path, sr: int) -> None:
     path = tmp_path / "clip.wav"
-    sf.write(path, voiced_signal(sr, 0.5), sr)
+    sf.write(path, synthetic_voice(0.5, sr), sr)
     audio = read_audio(path)
     assert audio.sample_rate == sr
     assert len(audio.wave) == round(0.5 * sr)
@@ -67,7 +67,7 @@ def test_rejects_rates_outside_range(tmp_path: Path, sr: int) -> None:
 
 @pytest.mark.parametrize("channels", [2, 6])
 def test_multichannel_is_mixed_to_mono(tmp_path: Path, channels: int) -> None:
-    mono = voiced_signal(16_000, 0.5)
+    mono = synthetic_voice(0.5, 16_000)
     data = np.stack([mono * (c + 1) / channels for c in range(channels)], axis=1)
     path = tmp_path / "multi.wav"
     sf.write(path, data, 16_000, subtype="FLOAT")
@@ -78,7 +78,7 @@ def test_multichannel_is_mixed_to_mono(tmp_path: Path, channels: int) -> None:
 
 
 def test_int16_input_is_scaled() -> None:
-    audio = validate(to_int16(voiced_signal(16_000, 0.5)), 16_000)
+    audio = validate(to_int16(synthetic_voice(0.5, 16_000)), 16_000)
     assert audio.wave.dtype == np.float32
     assert 0.45 < np.max(np.abs(audio.wave)) <= 0.55
 
@@ -121,7 +121,7 @@ def test_truncated_header_is_unreadable(tmp_path: Path, voice_wav: Path) -> None
 
 def test_too_short(tmp_path: Path) -> None:
     path = tmp_path / "short.wav"
-    sf.write(path, voiced_signal(16_000, 0.2), 16_000)
+    sf.write(path, synthetic_voice(0.2, 16_000), 16_000)
     with pytest.raises(AudioError, match=r"too short: 0\.20 s"):
         read_audio(path)
 
@@ -139,7 +139,7 @@ def test_too_long_default_ui_limit_and_configurable(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nan_and_inf(tmp_path: Path, bad: float) -> None:
-    wave = voiced_signal(16_000, 0.5)
+    wave = synthetic_voice(0.5, 16_000)
     wave[100] = bad
     path = tmp_path / "bad.wav"
     sf.write(path, wave, 16_000, subtype="FLOAT")
@@ -155,7 +155,7 @@ def test_digital_silence(tmp_path: Path) -> None:
 
 
 def test_clipped_input_is_accepted_with_a_note(tmp_path: Path) -> None:
-    wave = np.clip(voiced_signal(16_000, 1.0) * 6.0, -1.0, 1.0)
+    wave = np.clip(synthetic_voice(1.0, 16_000) * 6.0, -1.0, 1.0)
     path = tmp_path / "clipped.wav"
     sf.write(path, wave, 16_000, subtype="PCM_16")
     audio = read_audio(path)
@@ -163,7 +163,7 @@ def test_clipped_input_is_accepted_with_a_note(tmp_path: Path) -> None:
 
 
 def test_over_full_scale_float_is_scaled_down() -> None:
-    audio = validate(voiced_signal(16_000, 0.5) * 4.0, 16_000)
+    audio = validate(synthetic_voice(0.5, 16_000) * 4.0, 16_000)
     assert np.max(np.abs(audio.wave)) == pytest.approx(1.0)
     assert any("scaled down" in note for note in audio.notes)
 
@@ -177,7 +177,7 @@ def test_error_messages_are_one_line(tmp_path: Path) -> None:
 
 
 def test_write_wav_is_pcm16_at_given_rate(tmp_path: Path) -> None:
-    wave = voiced_signal(44_100, 0.5)
+    wave = synthetic_voice(0.5, 44_100)
     path = write_wav(tmp_path / "sub" / "out.wav", wave, 44_100)
     info = sf.info(path)
     assert (info.samplerate, info.subtype, info.channels) == (44_100, "PCM_16", 1)

@@ -9,21 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import voiced_signal
 
 from pipeline import convert
 from pipeline.enhance import __main__ as enhance_cli
 from pipeline.registry import REPO_ROOT
+from pipeline.signals import synthetic_voice
 
 
 def _inputs(tmp_path: Path) -> tuple[Path, Path, Path]:
     good = tmp_path / "in" / "good.flac"
     good.parent.mkdir()
-    sf.write(good, voiced_signal(22_050, 1.0), 22_050, format="FLAC")
+    sf.write(good, synthetic_voice(1.0, 22_050), 22_050, format="FLAC")
     bad = tmp_path / "in" / "bad.wav"
     bad.write_text("not audio at all")
     good2 = tmp_path / "in" / "stereo.wav"
-    sf.write(good2, np.stack([voiced_signal(8_000, 0.8)] * 2, axis=1), 8_000)
+    sf.write(good2, np.stack([synthetic_voice(0.8, 8_000)] * 2, axis=1), 8_000)
     return good, bad, good2
 
 
@@ -62,7 +62,7 @@ def test_cli_duplicate_stems_do_not_overwrite(tmp_path: Path, capsys) -> None:
     b = tmp_path / "b" / "take.wav"
     for p in (a, b):
         p.parent.mkdir()
-        sf.write(p, voiced_signal(16_000, 0.5), 16_000)
+        sf.write(p, synthetic_voice(0.5, 16_000), 16_000)
     code = enhance_cli.main([str(a), str(b), "--out-dir", str(tmp_path / "o")])
     assert code == 1
     assert "already written" in capsys.readouterr().err

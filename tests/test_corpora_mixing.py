@@ -12,14 +12,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from pipeline.audio import write_wav
-from pipeline.corpora.mixing import (
-    MixConfig,
-    NoisyMixtureDataset,
-    build_test_set,
-    coloured_noise,
-    mix_at_snr,
-)
+from pipeline.corpora.mixing import MixConfig, NoisyMixtureDataset, build_test_set
 from pipeline.corpora.prepare import MANIFEST_COLUMNS, write_csv
+from pipeline.signals import coloured_noise, mix_at_snr
 
 SR = 16000
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
+from pipeline.constants import EMOTIONS
 from pipeline.emotion import dsp
 from pipeline.emotion.dsp import RULES, EmotionRule, ProsodyRuleConverter, limit_peaks
 from pipeline.emotion.prosody import prosody_stats
-from pipeline.emotion.testsignals import synthetic_voice
 from pipeline.registry import Registry
-from pipeline.systems import EMOTIONS
+from pipeline.signals import synthetic_voice
 
 SR = 16_000
 

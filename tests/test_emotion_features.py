@@ -15,7 +15,7 @@ from pipeline.emotion.features import (
     time_scale,
 )
 from pipeline.emotion.prosody import prosody_stats, semitones, syllable_nuclei
-from pipeline.emotion.testsignals import synthetic_voice
+from pipeline.signals import synthetic_voice
 
 SR = 16_000
 

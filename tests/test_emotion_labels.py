@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.audio import write_wav
+from pipeline.constants import EMOTIONS
 from pipeline.emotion import corpus
 from pipeline.emotion.labelcheck import cohens_d, cohens_kappa
 from pipeline.emotion.labels import (
@@ -19,8 +20,7 @@ from pipeline.emotion.labels import (
     load_phrase_labels,
     speaker_z,
 )
-from pipeline.emotion.testsignals import synthetic_voice
-from pipeline.systems import EMOTIONS
+from pipeline.signals import synthetic_voice
 
 RULES = CircumplexRules()
 

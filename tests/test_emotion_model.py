@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import voiced_signal
 
 from pipeline.cards import ModelCard
 from pipeline.checkpoint import count_parameters, read_checkpoint, save_model
+from pipeline.constants import EMOTIONS
 from pipeline.emotion import features as wf
 from pipeline.emotion.model import EmotionClassifier, EmotionDiscriminator, EmotionGenerator
 from pipeline.emotion.system import GanConverter
 from pipeline.registry import CHECKPOINTS
-from pipeline.systems import EMOTIONS
+from pipeline.signals import synthetic_voice
 
 SHIPPED = CHECKPOINTS / "emotion" / "stargan-emotion"
 TINY = {"channels": 16, "n_blocks": 1, "base_2d": 4, "prosody_channels": 8, "prosody_blocks": 1}
@@ -71,7 +71,7 @@ def perturbed_system(tmp_path_factory: pytest.TempPathFactory) -> GanConverter:
 
 
 def test_intensity_zero_is_world_resynthesis(perturbed_system: GanConverter) -> None:
-    wave = voiced_signal(16_000, 1.2)
+    wave = synthetic_voice(1.2, 16_000)
     out = perturbed_system.convert(wave, 16_000, "angry", 0.0)
     expected = wf.resynthesize(wave, 16_000)
     peak = float(np.max(np.abs(expected)))
@@ -87,7 +87,7 @@ def test_output_finite_at_input_rate_and_duration(
     perturbed_system: GanConverter, emotion: str
 ) -> None:
     sr = 22_050
-    wave = voiced_signal(sr, 1.5)
+    wave = synthetic_voice(1.5, sr)
     out = perturbed_system.convert(wave, sr, emotion, 1.0)
     assert out.dtype == np.float32 and np.all(np.isfinite(out))
     assert np.max(np.abs(out)) <= 1.0
@@ -97,7 +97,7 @@ def test_output_finite_at_input_rate_and_duration(
 
 
 def test_intensity_interpolates_f0(perturbed_system: GanConverter) -> None:
-    wave = voiced_signal(16_000, 1.2)
+    wave = synthetic_voice(1.2, 16_000)
     f0 = {}
     for a in (0.0, 0.5, 1.0):
         out = perturbed_system.convert(wave, 16_000, "sad", a)
@@ -116,7 +116,7 @@ def test_shipped_checkpoint_loads_and_converts() -> None:
     card = ModelCard.read(SHIPPED / "card.json")
     assert card.kind == "gan" and card.label_provenance and card.training_command
     system = GanConverter(SHIPPED, card=card)
-    wave = voiced_signal(16_000, 1.5)
+    wave = synthetic_voice(1.5, 16_000)
     for emotion in EMOTIONS:
         out = system.convert(wave, 16_000, emotion, 1.0)
         assert np.all(np.isfinite(out)) and 0.75 <= len(out) / len(wave) <= 1.25
@@ -132,7 +132,7 @@ def test_shipped_checkpoint_moves_prosody_in_the_data_direction() -> None:
     """On a synthetic voice: surprise raises and sad lowers F0 relative to a neutral target,
     and sad is quieter than angry — the ordering of the training data's emotion statistics."""
     from pipeline.emotion.prosody import prosody_stats
-    from pipeline.emotion.testsignals import synthetic_voice
+    from pipeline.signals import synthetic_voice
 
     system = GanConverter(SHIPPED, card=ModelCard.read(SHIPPED / "card.json"))
     wave = synthetic_voice(2.0, 16_000, seed=3)
@@ -149,7 +149,7 @@ def test_envelope_weight_scales_only_the_spectral_change(perturbed_system: GanCo
     change it, 0.5 by about half as much in the log domain."""
     from pipeline.emotion.system import convert_world
 
-    world = wf.analyze(voiced_signal(16_000, 1.2).astype(np.float64), 16_000)
+    world = wf.analyze(synthetic_voice(1.2, 16_000).astype(np.float64), 16_000)
     gen, norm = perturbed_system.generator, perturbed_system.normalizer
     gen.log_rate.zero_()  # same frame count in and out, so shapes can be compared frame by frame
     try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.enhance.augment import AugmentSettings, augment_pair
-from pipeline.enhance.synthetic import coloured_noise, speech_like
+from pipeline.signals import coloured_noise, synthetic_voice
 
 
 def test_pair_stays_consistent_and_length_is_kept():
-    clean = speech_like(1.2, 16_000, seed=3) * 0.5
-    noise = coloured_noise(len(clean), seed=4) * 0.01
+    clean = synthetic_voice(1.2, 16_000, seed=3) * 0.5
+    noise = coloured_noise("pink", len(clean), 4) * 0.01
     settings = AugmentSettings(p_speed=1.0, p_channel=1.0)
     for seed in range(3):
         noisy_a, clean_a = augment_pair(

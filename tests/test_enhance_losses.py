@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 
 from pipeline.enhance import losses as L
-from pipeline.enhance.synthetic import speech_like
+from pipeline.signals import synthetic_voice
 
 
 def _voice() -> torch.Tensor:
-    return torch.from_numpy(speech_like(1.0, 16_000, seed=11))[None]
+    return torch.from_numpy(synthetic_voice(1.0, 16_000, seed=11))[None]
 
 
 def _phase_rotated(wave: torch.Tensor, radians: float) -> torch.Tensor:

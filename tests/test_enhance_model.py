@@ -11,10 +11,10 @@ import torch
 from pipeline.cards import ModelCard
 from pipeline.checkpoint import count_parameters, load_model, save_model
 from pipeline.enhance.model import MaskGenerator, MelDiscriminator
-from pipeline.enhance.synthetic import coloured_noise, mix_at_snr, speech_like
 from pipeline.enhance.system import GanEnhancer
-from pipeline.evaluate.metrics import si_sdr
+from pipeline.metrics import si_sdr
 from pipeline.registry import CHECKPOINTS
+from pipeline.signals import coloured_noise, mix_at_snr, synthetic_voice
 
 SHIPPED = CHECKPOINTS / "enhance" / "mask-gan"
 
@@ -62,8 +62,8 @@ def test_mask_is_bounded():
 
 
 def test_chunked_equals_whole_file(tiny_system):
-    clean = speech_like(23.0, 16_000, seed=5)
-    noisy = mix_at_snr(clean, coloured_noise(len(clean), seed=6), 5.0)
+    clean = synthetic_voice(23.0, 16_000, seed=5)
+    noisy, _ = mix_at_snr(clean, coloured_noise("pink", len(clean), 6), 5.0)
     whole = tiny_system.enhance_native(noisy)  # one pass, no chunks
     chunked = tiny_system.enhance(noisy, 16_000)  # 10 s chunks, 1 s cross-fades, state carried
     assert chunked.shape == noisy.shape
@@ -74,8 +74,8 @@ def test_chunked_equals_whole_file(tiny_system):
 
 @pytest.mark.parametrize("sr", [8_000, 16_000, 22_050, 48_000])
 def test_length_and_rate_preserved(tiny_system, sr):
-    wave = mix_at_snr(
-        speech_like(1.1, sr, seed=7), coloured_noise(int(round(1.1 * sr)), seed=8), 10.0
+    wave, _ = mix_at_snr(
+        synthetic_voice(1.1, sr, seed=7), coloured_noise("pink", int(round(1.1 * sr)), 8), 10.0
     )
     out = tiny_system.enhance(wave, sr)
     assert out.shape == wave.shape and out.dtype == np.float32
@@ -102,8 +102,8 @@ def test_shipped_checkpoint_loads_and_improves_si_sdr():
     card = ModelCard.read(SHIPPED / "card.json")
     assert card.kind == "gan" and card.training_command and card.metrics
     system = GanEnhancer(Path(SHIPPED), card=card)
-    clean = speech_like(3.0, 16_000, seed=11)
-    noisy = mix_at_snr(clean, coloured_noise(len(clean), seed=12, exponent=0.5), 5.0)
+    clean = synthetic_voice(3.0, 16_000, seed=11)
+    noisy, clean = mix_at_snr(clean, coloured_noise(0.5, len(clean), 12), 5.0)
     out = system.enhance(noisy, 16_000)
     assert si_sdr(clean, out) > si_sdr(clean, noisy) + 1.0
 
@@ -126,8 +126,8 @@ def _whole_and_chunked(gen, kwargs, folder, *, seed: int) -> tuple[np.ndarray, n
         folder / "model.pt", gen, arch="enhance.mask_gan", model_kwargs=kwargs, sample_rate=16_000
     )
     system = GanEnhancer(folder, card=_card())
-    clean = speech_like(12.0, 16_000, seed=seed)
-    noisy = mix_at_snr(clean, coloured_noise(192_000, seed=seed + 1), 5.0)
+    clean = synthetic_voice(12.0, 16_000, seed=seed)
+    noisy, _ = mix_at_snr(clean, coloured_noise("pink", 192_000, seed + 1), 5.0)
     return system.enhance_native(noisy), system.enhance(noisy, 16_000)
 
 

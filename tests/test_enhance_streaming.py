@@ -10,8 +10,8 @@ import pytest
 import soundfile as sf
 
 from pipeline.audio import AudioError, resample
-from pipeline.enhance.synthetic import coloured_noise, mix_at_snr, speech_like
 from pipeline.registry import Registry
+from pipeline.signals import coloured_noise, mix_at_snr, synthetic_voice
 from pipeline.streaming import enhance_file, scan_file
 
 SR = 44_100
@@ -24,8 +24,8 @@ def gan():
 
 @pytest.fixture(scope="module")
 def noisy_44k() -> np.ndarray:
-    clean = speech_like(23.0, SR, seed=11)
-    return mix_at_snr(clean, coloured_noise(len(clean), seed=12), 5.0).astype(np.float32)
+    clean = synthetic_voice(23.0, SR, seed=11)
+    return mix_at_snr(clean, coloured_noise("pink", len(clean), 12), 5.0)[0]
 
 
 def _leftovers(folder: Path) -> list[Path]:
@@ -65,7 +65,7 @@ def _write(path: Path, data: np.ndarray, sr: int = 16_000, subtype: str = "FLOAT
 
 
 def test_bad_files_fail_before_writing(gan, tmp_path):
-    voice = speech_like(2.0, 16_000, seed=3).astype(np.float32)
+    voice = synthetic_voice(2.0, 16_000, seed=3).astype(np.float32)
     nan = voice.copy()
     nan[12_345] = np.nan
     corrupt = tmp_path / "corrupt.wav"
@@ -89,7 +89,7 @@ def test_bad_files_fail_before_writing(gan, tmp_path):
 
 
 def test_notes_downmix_and_over_full_scale(gan, tmp_path):
-    voice = speech_like(1.5, 22_050, seed=4).astype(np.float32)
+    voice = synthetic_voice(1.5, 22_050, seed=4).astype(np.float32)
     stereo = np.stack([voice, 0.5 * voice], axis=1) * (1.6 / np.max(np.abs(voice)))
     src = _write(tmp_path / "loud.wav", stereo, sr=22_050)
     found = scan_file(src, max_seconds=None)

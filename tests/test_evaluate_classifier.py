@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import voiced_signal
 
 from pipeline.checkpoint import save_model
+from pipeline.constants import EMOTIONS
 from pipeline.emotion.classifier import (
     FEATURE_DIM,
     EmotionClassifier,
@@ -15,7 +15,7 @@ from pipeline.emotion.classifier import (
     utterance_features,
 )
 from pipeline.evaluate.classifier_train import fit, load_classifier, score
-from pipeline.systems import EMOTIONS
+from pipeline.signals import synthetic_voice
 
 
 def _synthetic(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,8 +64,8 @@ def test_score_confusion_and_chance():
 
 def test_utterance_features_shape_and_response():
     sr = 16_000
-    low = utterance_features(voiced_signal(sr, 1.5, f0=110.0), sr)
-    high = utterance_features(voiced_signal(22_050, 1.5, f0=220.0), 22_050)
+    low = utterance_features(synthetic_voice(1.5, sr, f0_hz=110.0), sr)
+    high = utterance_features(synthetic_voice(1.5, 22_050, f0_hz=220.0), 22_050)
     assert low.shape == high.shape == (FEATURE_DIM,) and len(feature_names()) == FEATURE_DIM
     assert np.all(np.isfinite(low)) and np.all(np.isfinite(high))
     f0_mean = feature_names().index("f0_mean_st")
@@ -82,7 +82,7 @@ def test_model_standardises_inside():
 def test_judge_features_with_whisper_and_checkpoint_match(tmp_path):
     from pipeline.evaluate.classifier_train import WHISPER_DIM, JudgeFeatures, load_judge
 
-    wave = voiced_signal(22_050, 1.2, f0=180.0)
+    wave = synthetic_voice(1.2, 22_050, f0_hz=180.0)
     acoustic = JudgeFeatures("acoustic")(wave, 22_050)
     extract = JudgeFeatures("acoustic+whisper")
     both = extract(wave, 22_050)

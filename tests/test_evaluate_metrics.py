@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline.evaluate.asr import corpus_wer, edit_distance, normalize_text, wer
-from pipeline.evaluate.metrics import (
+from pipeline.evaluate.resources import ResourceMeter
+from pipeline.evaluate.targets import check
+from pipeline.metrics import (
     intrusive_metrics,
     pause_attenuation_db,
     pesq_wb,
@@ -16,8 +18,6 @@ from pipeline.evaluate.metrics import (
     snr,
     stoi,
 )
-from pipeline.evaluate.resources import ResourceMeter
-from pipeline.evaluate.targets import check
 
 
 def _noise_at_snr(clean: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:

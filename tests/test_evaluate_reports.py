@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import voiced_signal
 
+from pipeline.constants import EMOTIONS
 from pipeline.evaluate.emotion_tables import build_report, real_effects, summarize, system_means
 from pipeline.evaluate.enhance_report import (
     evaluate_enhancement,
@@ -19,7 +19,7 @@ from pipeline.evaluate.enhance_report import (
     write_outputs,
 )
 from pipeline.registry import Registry
-from pipeline.systems import EMOTIONS
+from pipeline.signals import synthetic_voice
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def tiny_test_set(tmp_path):
     rng = np.random.default_rng(0)
     rows = []
     for v, f0 in enumerate((120.0, 210.0)):
-        clean = voiced_signal(16_000, 1.2, f0=f0, seed=v)
+        clean = synthetic_voice(1.2, 16_000, f0_hz=f0, seed=v)
         for snr in (0.0, 10.0):
             noise = rng.standard_normal(len(clean)).astype(np.float32)
             noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2) / 10 ** (snr / 10))

@@ -5,20 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import voiced_signal
+
+from pipeline.signals import synthetic_voice
 
 PROMPT_TEXT = "press 2 to call the person who sent this message"  # asterisk vm-tocallback
 
 
 def _is_real(wave: np.ndarray, sr: int) -> bool:
     """The real_speech fixture falls back to the synthetic voice when offline."""
-    synthetic = voiced_signal(sr, 2.5)
+    synthetic = synthetic_voice(2.5, sr)
     return len(wave) != len(synthetic) or not np.allclose(wave, synthetic, atol=1e-3)
 
 
 @pytest.mark.slow  # ~10 s idle, up to ~40 s on the loaded 2-core box
 def test_dnsmos_scores_are_finite_and_in_range(real_speech):
-    from pipeline.evaluate.dnsmos import DnsmosScorer
+    from pipeline.metrics import DnsmosScorer
 
     clean, sr = sf.read(real_speech, dtype="float32")
     reference = DnsmosScorer().score(clean, sr)  # the reference's doubling + 1 s hops
@@ -34,7 +35,7 @@ def test_dnsmos_scores_are_finite_and_in_range(real_speech):
 
 
 def test_dnsmos_rejects_empty():
-    from pipeline.evaluate.dnsmos import DnsmosScorer
+    from pipeline.metrics import DnsmosScorer
 
     with pytest.raises(ValueError):
         DnsmosScorer().score(np.zeros(0, dtype=np.float32), 16_000)
@@ -49,7 +50,7 @@ def test_speaker_similarity_same_vs_other(real_speech):
     enc = SpeakerEncoder()
     half = len(wave) // 2
     same = enc.similarity(wave[:half], sr, wave[half:], sr)
-    other = enc.similarity(wave, sr, voiced_signal(sr, 2.0, f0=220.0), sr)
+    other = enc.similarity(wave, sr, synthetic_voice(2.0, sr, f0_hz=220.0), sr)
     assert -1.0 <= other < same <= 1.0
     assert enc.embed(wave, sr).shape == (256,)
     assert cosine(np.zeros(3), np.ones(3)) == 0.0

@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
-from conftest import voiced_signal
 
 from pipeline.plots import f0_contour, f0_figure, spectrogram_db, spectrogram_figure
+from pipeline.signals import synthetic_voice
 
 
 def test_spectrogram_db_full_scale_sine_is_0_db() -> None:
@@ -22,7 +22,7 @@ def test_spectrogram_db_full_scale_sine_is_0_db() -> None:
 
 
 def test_f0_contour_tracks_a_voice() -> None:
-    times, f0 = f0_contour(voiced_signal(22_050, 1.5, f0=140.0), 22_050)
+    times, f0 = f0_contour(synthetic_voice(1.5, 22_050, f0_hz=140.0), 22_050)
     voiced = f0[np.isfinite(f0)]
     assert voiced.size > 0.5 * len(f0)
     assert np.median(voiced) == pytest.approx(140.0, rel=0.08)
@@ -32,8 +32,8 @@ def test_f0_contour_tracks_a_voice() -> None:
 @pytest.mark.parametrize("make", [spectrogram_figure, f0_figure])
 def test_figures_render_png(make) -> None:
     signals = [
-        ("input", voiced_signal(16_000, 1.0, f0=120.0), 16_000),
-        ("output", voiced_signal(44_100, 1.2, f0=180.0), 44_100),
+        ("input", synthetic_voice(1.0, 16_000, f0_hz=120.0), 16_000),
+        ("output", synthetic_voice(1.2, 44_100, f0_hz=180.0), 44_100),
     ]
     figure = make(signals)
     buffer = io.BytesIO()

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import voiced_signal
 
 from pipeline import api
 from pipeline.cards import ModelCard
 from pipeline.checkpoint import save_model
 from pipeline.enhance.model import MaskGenerator
 from pipeline.registry import DEFAULT_GAN, Registry, UnknownSystemError
+from pipeline.signals import synthetic_voice
 
 TINY = {"n_fft": 256, "hop": 64, "hidden": 8, "gru_layers": 1, "lookahead": 0}
 
@@ -77,7 +77,7 @@ def test_user_checkpoint_is_listed_carded_and_loaded(tmp_path: Path) -> None:
     card = registry.card("enhance", "my-model")
     assert card.title == "Tiny my-model" and card.parameters > 0
     assert ("enhance", "my-model") not in registry._loaded  # card read without loading
-    wave = voiced_signal(22_050, 1.0)
+    wave = synthetic_voice(1.0, 22_050)
     out = api.enhance(wave, 22_050, model="my-model", registry=registry)
     assert out.shape == wave.shape and out.dtype == np.float32
     assert np.all(np.isfinite(out))

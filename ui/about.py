@@ -7,8 +7,8 @@ import logging
 import gradio as gr
 
 from pipeline.checkpoint import CheckpointError
+from pipeline.constants import TASKS
 from pipeline.registry import REPO_ROOT, Registry
-from pipeline.systems import TASKS
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SAMPLE_RATE = 16_000
-"""Sample rate (Hz) of every prepared corpus file."""
+from pipeline.constants import SAMPLE_RATE  # noqa: F401  (re-exported for older callers)
 
 
 class CorpusError(RuntimeError):

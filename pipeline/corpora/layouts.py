@@ -11,7 +11,7 @@ Emotion:
       repetition-actor (speech only: vocal channel 02 = song is left out).
     * CREMA-D: ``1001_DFA_ANG_XX.wav`` = actor_sentence_emotion_level.
     * a generic ``manifest.csv`` with columns ``path, speaker, emotion`` (optional ``text``).
-Emotion names map onto the studio set (``pipeline.systems.EMOTIONS``); calm counts as
+Emotion names map onto the studio set (``pipeline.constants.EMOTIONS``); calm counts as
 neutral; others (fear, disgust...) are dropped and counted in :attr:`EmotionCorpus.dropped`.
 Every loader raises :class:`~pipeline.corpora.CorpusError` (one line) on a folder that does
 not match its layout.
@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.constants import EMOTIONS
 from pipeline.corpora import CorpusError
-from pipeline.systems import EMOTIONS
 
 log = logging.getLogger(__name__)
 

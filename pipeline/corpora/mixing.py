@@ -24,12 +24,13 @@ import torch
 from torch.utils.data import Dataset
 
 from pipeline.audio import fit_length, rms_dbfs, write_wav
-from pipeline.corpora import SAMPLE_RATE, CorpusError
+from pipeline.constants import SAMPLE_RATE
+from pipeline.corpora import CorpusError
 from pipeline.corpora.prepare import read_manifest, write_csv
+from pipeline.signals import NOISE_COLOURS, coloured_noise, mix_at_snr
 
 log = logging.getLogger(__name__)
 
-NOISE_COLOURS = ("white", "pink", "brown")
 TEST_COLUMNS = (
     "id",
     "clean_path",
@@ -43,7 +44,6 @@ TEST_COLUMNS = (
     "duration_s",
     "text_en",
 )
-PEAK_LIMIT = 0.99
 
 
 @dataclass(frozen=True)
@@ -99,61 +99,6 @@ def insert_gaps(
     if keep.sum() < 0.25 * mask.sum():
         return clean, mask
     return out, keep
-
-
-def coloured_noise(colour: str, samples: int, rng: np.random.Generator) -> np.ndarray:
-    """White (flat), pink (1/f power) or brown (1/f^2 power) noise, unit RMS, ``(samples,)``."""
-    if colour not in NOISE_COLOURS:
-        raise ValueError(f"unknown noise colour {colour!r}; use one of {NOISE_COLOURS}")
-    white = rng.standard_normal(samples)
-    if colour != "white":
-        spec = np.fft.rfft(white)
-        freqs = np.fft.rfftfreq(samples, d=1.0 / SAMPLE_RATE)
-        freqs[0] = freqs[1] if samples > 1 else 1.0
-        exponent = 0.5 if colour == "pink" else 1.0
-        white = np.fft.irfft(spec / freqs**exponent, n=samples)
-    white = white - white.mean()
-    return (white / (np.sqrt(np.mean(white**2)) + 1e-12)).astype(np.float32)
-
-
-def mix_at_snr(
-    clean: np.ndarray,
-    noise: np.ndarray,
-    snr_db: float,
-    *,
-    speech_mask: np.ndarray | None = None,
-    level_dbfs: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Scale ``noise`` to ``snr_db`` against ``clean`` and add them.
-
-    Args:
-        clean: ``(n,)`` float32 speech.
-        noise: ``(n,)`` float32 noise (not all zero).
-        snr_db: target SNR (dB).
-        speech_mask: ``(n,)`` bool, samples where speech power is measured (default all).
-        level_dbfs: if given, clean and noise are scaled together so the clean speech RMS
-            (over ``speech_mask``) is this level. Then both are scaled down together if the
-            mixture peak exceeds 0.99 (this keeps the SNR).
-    Returns:
-        ``(noisy, clean)`` float32, ``(n,)`` each; ``noisy - clean`` is the scaled noise.
-    """
-    clean = np.asarray(clean, dtype=np.float64)
-    noise = np.asarray(noise, dtype=np.float64)
-    active = clean if speech_mask is None else clean[speech_mask]
-    p_clean = float(np.mean(active**2))
-    p_noise = float(np.mean(noise**2))
-    if p_clean <= 0 or p_noise <= 0:
-        raise CorpusError("cannot mix: silent speech or silent noise")
-    noise = noise * np.sqrt(p_clean / (p_noise * 10.0 ** (snr_db / 10.0)))
-    if level_dbfs is not None:
-        gain = 10.0 ** ((level_dbfs - 10.0 * np.log10(p_clean)) / 20.0)
-        clean, noise = clean * gain, noise * gain
-    noisy = clean + noise
-    peak = float(np.max(np.abs(noisy)))
-    if peak > PEAK_LIMIT:
-        scale = PEAK_LIMIT / peak
-        clean, noisy = clean * scale, noisy * scale
-    return noisy.astype(np.float32), clean.astype(np.float32)
 
 
 def read_segment(path: Path, start: int, length: int) -> np.ndarray:
@@ -245,7 +190,7 @@ class MixtureSource:
             offset = c.music_snr_offset_db if row["category"] == "music" else 0.0
             return wave, kind, row["source"], row["path"], offset
         if kind == "synthetic":
-            colour = NOISE_COLOURS[int(rng.integers(len(NOISE_COLOURS)))]
+            colour = tuple(NOISE_COLOURS)[int(rng.integers(len(NOISE_COLOURS)))]
             return coloured_noise(colour, length, rng), kind, colour, "", 0.0
         return self.babble(length, speaker, rng), kind, "babble", "", 0.0
 

@@ -15,7 +15,8 @@ import torch
 from torch.utils.data import Dataset
 
 from pipeline.audio import fit_length, resample, to_mono
-from pipeline.corpora import SAMPLE_RATE, CorpusError
+from pipeline.constants import SAMPLE_RATE
+from pipeline.corpora import CorpusError
 from pipeline.corpora.layouts import PairedRecord
 
 

@@ -24,7 +24,8 @@ import numpy as np
 import soundfile as sf
 
 from pipeline.audio import resample, to_mono, write_wav
-from pipeline.corpora import SAMPLE_RATE, CorpusError, data_dir, debian, sources
+from pipeline.constants import SAMPLE_RATE
+from pipeline.corpora import CorpusError, data_dir, debian, sources
 from pipeline.corpora.splits import assign_splits
 
 log = logging.getLogger(__name__)

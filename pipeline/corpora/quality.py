@@ -87,7 +87,7 @@ def score_speakers(
         One row per scored clip: ``path, speaker, source, sig, bak, ovrl``.
     """
     if score is None:
-        from pipeline.evaluate.dnsmos import DnsmosScorer
+        from pipeline.metrics import DnsmosScorer
 
         score = DnsmosScorer(short_clips="single").score
     frame = pd.DataFrame([r for r in rows if _screened(r)])

@@ -29,11 +29,11 @@ import torch
 from torch.utils.data import Dataset
 
 from pipeline.audio import read_audio, resample
+from pipeline.constants import EMOTIONS
 from pipeline.emotion import features as wf
 from pipeline.emotion.human_labels import read_human_labels
 from pipeline.emotion.normalize import Normalizer
 from pipeline.emotion.prosody import active_frames, syllable_nuclei
-from pipeline.systems import EMOTIONS
 
 log = logging.getLogger(__name__)
 

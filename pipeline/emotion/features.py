@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipeline.audio import resample
+from pipeline.constants import SAMPLE_RATE
 
 with warnings.catch_warnings():  # pyworld imports the deprecated pkg_resources
     warnings.simplefilter("ignore")
     import pyworld
 
-SAMPLE_RATE = 16_000  #: Hz, the rate the emotion systems work at
 FRAME_PERIOD_MS = 5.0
 CODED_DIM = 36  #: coded spectral envelope (mel-cepstrum-like) dimension
 F0_FLOOR = 60.0  #: Hz

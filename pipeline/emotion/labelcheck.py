@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.constants import EMOTIONS
 from pipeline.emotion.labels import (
     AROUSAL_FEATURES,
     CHECK_FEATURES,
     CircumplexRules,
     circumplex_label,
 )
-from pipeline.systems import EMOTIONS
 
 HIGH_AROUSAL = ("happy", "angry", "surprise")
 LOW_AROUSAL = ("neutral", "sad")

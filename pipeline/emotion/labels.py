@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.systems import EMOTIONS
+from pipeline.constants import EMOTIONS
 
 DATA = Path(__file__).resolve().parent / "data"
 PHRASES_CSV = DATA / "hedgewars_phrases.csv"

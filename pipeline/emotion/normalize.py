@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from pipeline.constants import EMOTIONS
 from pipeline.emotion.prosody import active_frames
-from pipeline.systems import EMOTIONS
 
 if TYPE_CHECKING:
     from pipeline.emotion.data import FeatureCorpus, FrameFeatures

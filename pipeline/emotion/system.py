@@ -33,12 +33,13 @@ import torch
 
 from pipeline.cards import ModelCard
 from pipeline.checkpoint import load_model
+from pipeline.constants import EMOTIONS
 from pipeline.emotion import features as wf
 from pipeline.emotion.data import frame_features
 from pipeline.emotion.model import EmotionGenerator
 from pipeline.emotion.normalize import Normalizer, utterance_means
 from pipeline.emotion.prosody import active_frames
-from pipeline.systems import EMOTIONS, ConversionSystem
+from pipeline.systems import ConversionSystem
 
 log = logging.getLogger(__name__)
 

@@ -25,13 +25,13 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from pipeline.constants import EMOTIONS, SAMPLE_RATE
 from pipeline.corpora import data_dir
 from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
-from pipeline.emotion.features import SAMPLE_RATE
 from pipeline.emotion.human_labels import human_label_provenance
+from pipeline.emotion.losses import mean_abs_error, mean_squared_error, prosody_moment_loss
 from pipeline.emotion.model import EmotionClassifier, EmotionDiscriminator, EmotionGenerator
 from pipeline.emotion.normalize import Normalizer, emotion_prosody_moments
-from pipeline.systems import EMOTIONS
 from pipeline.training import DistInfo, Export, TrainSettings, unwrap
 
 log = logging.getLogger(__name__)
@@ -99,51 +99,8 @@ class EmotionConfig:
     )
 
 
-def prosody_moment_loss(
-    fake: torch.Tensor,
-    real: torch.Tensor,
-    voiced: torch.Tensor,
-    src: torch.Tensor,
-    tgt: torch.Tensor,
-    moments: torch.Tensor,
-) -> torch.Tensor:
-    """Squared error between the converted segment's prosody moments and the target's.
-
-    For log-F0 and energy over voiced frames, the converted mean should move by the
-    difference of the target and source emotions' mean (:func:`emotion_prosody_moments`)
-    and the standard deviation should scale by the ratio of their standard deviations.
-
-    Args:
-        fake, real: ``(B, 2, T)`` normalised prosody; voiced: ``(B, 1, T)``;
-        src, tgt: ``(B,)``; moments: ``(n_emotions, 2, 2)``.
-    """
-    mask = voiced[:, 0]
-    n = mask.sum(1).clamp(min=1.0)
-
-    def stats(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu = (p * mask[:, None]).sum(2) / n[:, None]
-        var = (((p - mu[..., None]) ** 2) * mask[:, None]).sum(2) / n[:, None]
-        return mu, (var + 1e-4).sqrt()
-
-    mu_x, sd_x = stats(real)
-    mu_f, sd_f = stats(fake)
-    want_mu = mu_x + moments[tgt, :, 0] - moments[src, :, 0]
-    want_sd = sd_x * moments[tgt, :, 1] / moments[src, :, 1]
-    return (((mu_f - want_mu) ** 2 + (sd_f - want_sd) ** 2) * (mask.sum(1) >= 3)[:, None]).mean()
-
-
 def _one_hot(labels: torch.Tensor) -> torch.Tensor:
     return F.one_hot(labels, len(EMOTIONS)).float()
-
-
-def _l1(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Mean absolute error of spectrum plus mean absolute error of prosody."""
-    return sum((x - y).abs().mean() for x, y in zip(a, b, strict=True))
-
-
-def _l2(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Mean squared error of spectrum plus mean squared error of prosody."""
-    return sum(((x - y) ** 2).mean() for x, y in zip(a, b, strict=True))
 
 
 class EmotionTask:
@@ -293,7 +250,7 @@ class EmotionTask:
             torch.cat([voiced, voiced]),
             _one_hot(torch.cat([src, src])),
         )
-        rec = _l2 if lc.reconstruction == "l2" else _l1
+        rec = mean_squared_error if lc.reconstruction == "l2" else mean_abs_error
         cyc = rec(tuple(b.chunk(2)[0] for b in back), x)
         use_id = lc.id_until_step <= 0 or step < lc.id_until_step
         idt = rec(tuple(b.chunk(2)[1] for b in back), x) if use_id else torch.zeros(())
@@ -336,7 +293,7 @@ class EmotionTask:
             voiced, src = batch["voiced"], batch["label"]
             real_hits += int((c(*x, voiced).argmax(1) == src).sum())
             total += len(src)
-            id_sum += float(_l1(g(*x, voiced, _one_hot(src)), x)) * len(src)
+            id_sum += float(mean_abs_error(g(*x, voiced, _one_hot(src)), x)) * len(src)
             for k in range(1, len(present)):
                 tgt = torch.tensor(
                     [present[(present.index(s) + k) % len(present)] for s in src.tolist()]
@@ -344,7 +301,7 @@ class EmotionTask:
                 fake = g(*x, voiced, _one_hot(tgt))
                 conv_hits += int((c(*fake, voiced).argmax(1) == tgt).sum())
                 conv_total += len(tgt)
-                cyc_sum += float(_l1(g(*fake, voiced, _one_hot(src)), x)) * len(src)
+                cyc_sum += float(mean_abs_error(g(*fake, voiced, _one_hot(src)), x)) * len(src)
                 moment_sum += float(
                     prosody_moment_loss(fake[1], x[1], voiced, src, tgt, self.moments)
                 ) * len(src)

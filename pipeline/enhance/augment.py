@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torchaudio.functional as AF
 
-SAMPLE_RATE = 16_000
+from pipeline.constants import SAMPLE_RATE
 
 
 @dataclass

@@ -115,7 +115,7 @@ def normalised_pesq(clean: torch.Tensor, estimate: torch.Tensor, sample_rate: in
     """Per-item wide-band PESQ of ``estimate`` against ``clean`` (``(B, samples)``), mapped to
     ``(PESQ - 1.04) / 3.6`` in [0, 1]; ``nan`` where PESQ cannot score (no speech found).
     Computed on the CPU without gradient: the target a metric discriminator learns."""
-    from pipeline.evaluate.metrics import pesq_wb
+    from pipeline.metrics import pesq_wb
 
     ref = clean.detach().cpu().numpy()
     est = estimate.detach().cpu().numpy()

@@ -25,16 +25,16 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from pipeline.constants import SAMPLE_RATE
 from pipeline.enhance import losses as L
 from pipeline.enhance.augment import AugmentSettings, augment_pair
 from pipeline.enhance.model import MaskGenerator, MelDiscriminator, MetricDiscriminator
-from pipeline.enhance.synthetic import coloured_noise, mix_at_snr, speech_like
-from pipeline.evaluate.metrics import pesq_wb, si_sdr, stoi
+from pipeline.metrics import pesq_wb, si_sdr, stoi
+from pipeline.signals import coloured_noise, mix_at_snr, synthetic_voice
 from pipeline.training import DistInfo, Export, TrainSettings, unwrap
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 ARCH = "enhance.mask_gan"
 
 
@@ -111,11 +111,15 @@ class SyntheticMixtures:
         self.segment = round(data.segment_seconds * SAMPLE_RATE)
 
     def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        clean = speech_like(self.data.segment_seconds, SAMPLE_RATE, seed=int(rng.integers(2**31)))
-        noise = coloured_noise(
-            self.segment, seed=int(rng.integers(2**31)), exponent=rng.uniform(0, 2)
+        clean = synthetic_voice(
+            self.data.segment_seconds,
+            SAMPLE_RATE,
+            f0_hz=float(rng.uniform(100.0, 220.0)),
+            syllable_rate=float(rng.uniform(3.0, 5.0)),
+            seed=int(rng.integers(2**31)),
         )
-        noisy = mix_at_snr(clean, noise, float(rng.uniform(*self.data.snr_db)))
+        noise = coloured_noise(float(rng.uniform(0, 2)), self.segment, rng)
+        noisy, clean = mix_at_snr(clean, noise, float(rng.uniform(*self.data.snr_db)))
         gain = 10 ** (rng.uniform(-9, 9) / 20)
         return (noisy * gain).astype(np.float32), (clean * gain).astype(np.float32)
 
@@ -164,9 +168,10 @@ def synthetic_pairs(count: int, seconds: float = 2.0) -> list[tuple[np.ndarray, 
     """Fixed synthetic validation pairs at 0/5/10 dB."""
     out = []
     for k in range(count):
-        clean = speech_like(seconds, SAMPLE_RATE, seed=10_000 + k)
-        noise = coloured_noise(len(clean), seed=20_000 + k, exponent=(k % 3) * 0.75)
-        out.append((clean, mix_at_snr(clean, noise, 5.0 * (k % 3))))
+        voice = synthetic_voice(seconds, SAMPLE_RATE, f0_hz=110.0 + 15.0 * k, seed=10_000 + k)
+        noise = coloured_noise((k % 3) * 0.75, len(voice), 20_000 + k)
+        noisy, clean = mix_at_snr(voice, noise, 5.0 * (k % 3))
+        out.append((clean, noisy))
     return out
 
 

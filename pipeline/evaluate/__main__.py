@@ -31,8 +31,8 @@ def _progress(desc: str):
 
 
 def _enhance(args: argparse.Namespace) -> int:
-    from pipeline.evaluate.dnsmos import DnsmosScorer
     from pipeline.evaluate.enhance_report import evaluate_enhancement, load_test_set, write_outputs
+    from pipeline.metrics import DnsmosScorer
 
     started = time.perf_counter()
     test_dir = args.test_dir or data_dir() / "enhance_test"

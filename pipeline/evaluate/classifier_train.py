@@ -36,6 +36,7 @@ from torch import nn
 
 from pipeline.cards import ModelCard
 from pipeline.checkpoint import count_parameters, load_model, save_model
+from pipeline.constants import EMOTIONS
 from pipeline.emotion.classifier import (
     FEATURE_DIM,
     EmotionClassifier,
@@ -43,7 +44,6 @@ from pipeline.emotion.classifier import (
     utterance_features,
 )
 from pipeline.emotion.features import SAMPLE_RATE
-from pipeline.systems import EMOTIONS
 
 log = logging.getLogger(__name__)
 

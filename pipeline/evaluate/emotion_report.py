@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from pipeline.constants import EMOTIONS
 from pipeline.emotion.features import resynthesize
 from pipeline.emotion.prosody import prosody_stats
 from pipeline.registry import CHECKPOINTS, DEFAULT_GAN, Registry
-from pipeline.systems import EMOTIONS
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ class Judges:
     def __init__(self, classifier_dir: Path) -> None:
         from pipeline.evaluate.asr import default_transcriber
         from pipeline.evaluate.classifier_train import load_judge
-        from pipeline.evaluate.dnsmos import DnsmosScorer
         from pipeline.evaluate.speaker import SpeakerEncoder
+        from pipeline.metrics import DnsmosScorer
 
         self.classifier, self.labels, self.features = load_judge(classifier_dir)
         self.dnsmos = DnsmosScorer(short_clips="single")  # many 1-3 s clips: one window each

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.constants import EMOTIONS
 from pipeline.evaluate.asr import wer
 from pipeline.evaluate.targets import Target, check, targets_markdown
-from pipeline.systems import EMOTIONS
 
 PROSODY_KEYS = ("f0_mean_st", "f0_range_st", "energy_db", "syllable_rate")
 PROSODY_LABELS = {

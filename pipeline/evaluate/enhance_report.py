@@ -25,10 +25,9 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from pipeline.evaluate.dnsmos import DnsmosScorer, default_dnsmos
-from pipeline.evaluate.metrics import intrusive_metrics, pause_attenuation_db
 from pipeline.evaluate.resources import ResourceMeter
 from pipeline.evaluate.targets import Target, check, targets_markdown
+from pipeline.metrics import DnsmosScorer, default_dnsmos, intrusive_metrics, pause_attenuation_db
 from pipeline.registry import DEFAULT_GAN, Registry
 
 log = logging.getLogger(__name__)
