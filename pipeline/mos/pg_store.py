@@ -61,7 +61,10 @@ CREATE TABLE IF NOT EXISTS mos_sessions (
     updated double precision NOT NULL,
     PRIMARY KEY (test_id, listener_id)
 );
-"""
+""" + "".join(  # columns added to the CSV layout later are added to an existing table
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS \"{c}\" text NOT NULL DEFAULT '';\n"
+    for c in COLUMNS
+)
 _SCHEMA_LOCK = 0x5354_5544  # advisory lock id: concurrent first starts create the schema once
 
 
@@ -86,7 +89,7 @@ class ConnectionPool:
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self._connect_timeout)
         except psycopg.Error as err:
-            raise DatabaseError(f"cannot connect to the ratings database: {err}") from err
+            raise DatabaseError(f"cannot connect to the ratings database: {one_line(err)}") from err
         if not self._schema_ready:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -119,6 +122,11 @@ class ConnectionPool:
                 self._idle.get_nowait().close()
             except queue.Empty:
                 return
+
+
+def one_line(err: BaseException) -> str:
+    """A driver error message on one line (libpq adds hints on further lines)."""
+    return " ".join(str(err).split())
 
 
 def cells(row: Mapping[str, Any]) -> dict[str, str]:
@@ -158,8 +166,8 @@ class PgRatingStore:
                     return self._insert(conn, values, token, retry=attempt > 1)
             except psycopg.OperationalError as err:
                 if attempt == 2:
-                    raise DatabaseError(f"rating not stored: {err}") from err
-                log.warning("ratings database connection failed (%s); retrying once", err)
+                    raise DatabaseError(f"rating not stored: {one_line(err)}") from err
+                log.warning("ratings database connection failed (%s); retrying once", one_line(err))
         raise AssertionError("unreachable")
 
     def _insert(
