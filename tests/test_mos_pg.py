@@ -30,6 +30,7 @@ from mos_pg_workers import (  # tests/ is on sys.path (pytest prepend import mod
 )
 
 from pipeline.mos.assignment import SessionBook
+from pipeline.mos.backends import database_url, ratings_csv
 from pipeline.mos.listening import ListeningTest
 from pipeline.mos.pg_local import PostgresUnavailable, local_postgres
 from pipeline.mos.pg_sessions import PgSessionBook
@@ -254,3 +255,23 @@ def test_database_assigns_like_the_file_backend(pg_url: str, tmp_path: Path, mon
                 for sid in s.order:
                     assert t.submit(s, sid, 4, play_count=1, listened_s=0.5, response_ms=10)
     assert by_file.sessions.get("P3").stage == by_db.sessions.get("P3").stage == "done"
+
+
+def test_backend_choice_and_results_export(pg_url: str, tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("STUDIO_RATINGS_DB", raising=False)
+    assert database_url(None) is None  # CSV is the default
+    with pytest.raises(ValueError, match="postgresql://"):
+        database_url("sqlite:///x.db")
+    monkeypatch.setenv("STUDIO_RATINGS_DB", pg_url)
+    assert database_url(None) == pg_url
+    make_test(tmp_path, test_id="exported", items=2, items_per_session=4, training=0)
+    test = ListeningTest(tmp_path / "exported")  # the app's construction: backend from env
+    assert isinstance(test.store, PgRatingStore)
+    assert ratings_csv(tmp_path / "exported", "exported", tmp_path / "out") is None  # no rows
+    session = test.open("E1")
+    for sid in session.order:
+        assert test.submit(session, sid, 5, play_count=1, listened_s=0.5, response_ms=10)
+    csv = ratings_csv(tmp_path / "exported", "exported", tmp_path / "out")
+    assert csv == tmp_path / "out" / "ratings.csv"
+    assert sorted(read_ratings(csv)["stimulus_id"]) == sorted(session.order)
+    assert not (tmp_path / "exported" / "ratings.csv").exists()  # nothing written beside it
