@@ -228,6 +228,8 @@ def test_two_replicas_share_one_test(pg_url: str, tmp_path: Path):
     held = Counter(s for _, order, *_ in opened.values() for s in order)
     per_stim = [held[s.id] for s in definition.stimuli]
     assert max(per_stim) - min(per_stim) <= 1, per_stim
+    systems = Counter(s.system for s in definition.stimuli for _ in range(held[s.id]))
+    assert set(systems.values()) == {24}  # 72 places: each of the 3 systems holds a third
     store = PgRatingStore(ConnectionPool(pg_url), "replicas")
     assert store.count() == 12 * 6 == len(store.stored_keys())  # every rating counted once
     book = PgSessionBook(ConnectionPool(pg_url), definition)
@@ -276,3 +278,19 @@ def test_backend_choice_and_results_export(pg_url: str, tmp_path: Path, monkeypa
     assert csv == tmp_path / "out" / "ratings.csv"
     assert sorted(read_ratings(csv)["stimulus_id"]) == sorted(session.order)
     assert not (tmp_path / "exported" / "ratings.csv").exists()  # nothing written beside it
+
+
+def test_columns_added_to_the_csv_layout_are_added_to_an_old_table(pg_url: str, tmp_path):
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("CREATE DATABASE evolve")
+    url = pg_url.rsplit("/", 1)[0] + "/evolve"
+    PgRatingStore(ConnectionPool(url), "old").count()  # creates the current schema
+    with psycopg.connect(url, autocommit=True) as conn:  # make it a table from before "expected"
+        conn.execute('ALTER TABLE mos_ratings DROP COLUMN "expected"')
+    store = PgRatingStore(ConnectionPool(url), "old")  # a new app version starts
+    assert store.append(rating("L1", "s10", "old", expected=4))
+    out = tmp_path / "old.csv"
+    assert export_csv(store.pool, "old", out) == 1
+    assert read_ratings(out)["expected"].tolist() == [4]

@@ -61,10 +61,7 @@ CREATE TABLE IF NOT EXISTS mos_sessions (
     updated double precision NOT NULL,
     PRIMARY KEY (test_id, listener_id)
 );
-""" + "".join(  # columns added to the CSV layout later are added to an existing table
-    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS \"{c}\" text NOT NULL DEFAULT '';\n"
-    for c in COLUMNS
-)
+"""
 _SCHEMA_LOCK = 0x5354_5544  # advisory lock id: concurrent first starts create the schema once
 
 
@@ -94,6 +91,18 @@ class ConnectionPool:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 conn.execute(SCHEMA)
+                have = {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND table_name = %s",
+                        (TABLE,),
+                    )
+                }
+                for name in (c for c in COLUMNS if c not in have):  # added to the CSV later
+                    conn.execute(
+                        f"ALTER TABLE {TABLE} ADD COLUMN \"{name}\" text NOT NULL DEFAULT ''"
+                    )
             self._schema_ready = True
         return conn
 
