@@ -2,6 +2,7 @@
 
     python app.py [--host H] [--port P] [--share] [--auth USER:PASS]
                   [--admin-password PW] [--listening-only] [--ratings-root DIR]
+                  [--ratings-db postgresql://...]
 
 Builds one :class:`pipeline.registry.Registry` (systems load once, on first use), lays out one
 tab per ``ui`` module, and launches Gradio with analytics and ``/monitoring`` off, an upload
@@ -20,6 +21,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
+from pipeline.mos.backends import ENV_VAR as RATINGS_DB_ENV  # noqa: E402
+from pipeline.mos.backends import check_database  # noqa: E402
 from pipeline.registry import REPO_ROOT, Registry  # noqa: E402
 from ui.about import build_about_tab  # noqa: E402
 from ui.compare import build_compare_tab  # noqa: E402
@@ -142,12 +145,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=RATINGS_ROOT,
         help="folder of listening tests and their ratings",
     )
+    parser.add_argument(
+        "--ratings-db",
+        metavar="URL",
+        default=os.environ.get(RATINGS_DB_ENV),
+        help=f"keep ratings and sessions in PostgreSQL (default: ${RATINGS_DB_ENV}, else CSV)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    if args.ratings_db:  # read by every listening test's backend (pipeline.mos.backends)
+        try:
+            os.environ[RATINGS_DB_ENV] = check_database(args.ratings_db)
+        except (ValueError, RuntimeError) as err:
+            raise SystemExit(f"--ratings-db: {err}") from None
     demo = build_app(
         Registry(),
         ratings_root=args.ratings_root,

@@ -19,6 +19,7 @@ import gradio as gr
 import matplotlib.pyplot as plt
 
 from pipeline.audio import AudioError
+from pipeline.mos.backends import ratings_csv
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
 from pipeline.mos.definition import QUESTIONS, DefinitionError, list_tests
 from pipeline.mos.report import mos_figure, write_report
@@ -136,13 +137,13 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
             raise gr.Error("Locked.")
         if not test_id:
             raise gr.Error("Choose a test.")
-        csv = ratings_root / test_id / "ratings.csv"
-        if not csv.is_file():
-            raise gr.Error(f"No ratings yet for {test_id}.")
         out = Path(tempfile.mkdtemp(prefix=f"mos_{test_id}_"))
         try:
+            csv = ratings_csv(ratings_root / test_id, test_id, out)  # the file or a DB export
+            if csv is None:
+                raise gr.Error(f"No ratings yet for {test_id}.")
             report = write_report(csv, out)
-        except (RatingError, ValueError, OSError) as err:
+        except (RatingError, ValueError, OSError, RuntimeError) as err:
             raise gr.Error(str(err)) from None
         fig = mos_figure(report.summary, title=f"{test_id}: MOS with 95% CI (after screening)")
         plt.close(fig)

@@ -7,9 +7,11 @@ Modules (no gradio here; the tabs live in ``ui/listening_test.py`` and ``ui/resu
 * :mod:`~pipeline.mos.assignment` — sessions on disk and balanced stimulus assignment;
 * :mod:`~pipeline.mos.listening` — listener-side logic (play-to-end, sign correction, submit);
 * :mod:`~pipeline.mos.storage` — ``RatingStore``, the one append-only, crash-safe write path;
+* :mod:`~pipeline.mos.backends` — CSV files (default) or PostgreSQL (:mod:`~pipeline.mos.pg_store`,
+  :mod:`~pipeline.mos.pg_sessions`; :mod:`~pipeline.mos.pg_local` starts a throwaway server);
 * :mod:`~pipeline.mos.stats` / :mod:`~pipeline.mos.report` — MOS, screening, significance;
 * :mod:`~pipeline.mos.strings` — every listener-facing string (translations);
 * :mod:`~pipeline.mos.synthetic` — a tiny tone-based test for tests, demos and benchmarks.
 
-CLI: ``python -m pipeline.mos build ...`` and ``python -m pipeline.mos report ...``.
+CLI: ``python -m pipeline.mos build|report|export ...``.
 """

@@ -93,7 +93,7 @@ def _server_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        raise PostgresUnavailable(
+        raise RuntimeError(
             f"running as root, but there is no '{name}' user to run PostgreSQL as "
             "(initdb refuses root); create one or set STUDIO_PG_USER"
         ) from None

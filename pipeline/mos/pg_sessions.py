@@ -34,6 +34,9 @@ def _session(data: dict | str) -> Session:
 class PgSessionBook:
     """Creates and resumes the sessions of one test in PostgreSQL (threads, processes, hosts)."""
 
+    #: a live session's ``updated`` time is rewritten at most this often (seconds)
+    TOUCH_EVERY_S = 60.0
+
     def __init__(self, pool: ConnectionPool, definition: TestDefinition) -> None:
         self.pool = pool
         self.definition = definition
@@ -110,3 +113,9 @@ class PgSessionBook:
                 "DO UPDATE SET data = EXCLUDED.data, updated = EXCLUDED.updated",
                 (self.test_id, session.listener_id, Jsonb(asdict(session)), session.updated),
             )
+
+    def touch(self, session: Session, *, now: float | None = None) -> None:
+        """Keep a live session's reservation (rewritten at most once a minute)."""
+        now = time.time() if now is None else now
+        if now - session.updated >= self.TOUCH_EVERY_S:
+            self.save(session, now=now)

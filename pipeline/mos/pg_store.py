@@ -86,11 +86,23 @@ class ConnectionPool:
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self._connect_timeout)
         except psycopg.Error as err:
-            raise DatabaseError(f"cannot connect to the ratings database: {err}") from err
+            raise DatabaseError(f"cannot connect to the ratings database: {one_line(err)}") from err
         if not self._schema_ready:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 conn.execute(SCHEMA)
+                have = {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND table_name = %s",
+                        (TABLE,),
+                    )
+                }
+                for name in (c for c in COLUMNS if c not in have):  # added to the CSV later
+                    conn.execute(
+                        f"ALTER TABLE {TABLE} ADD COLUMN \"{name}\" text NOT NULL DEFAULT ''"
+                    )
             self._schema_ready = True
         return conn
 
@@ -119,6 +131,11 @@ class ConnectionPool:
                 self._idle.get_nowait().close()
             except queue.Empty:
                 return
+
+
+def one_line(err: BaseException) -> str:
+    """A driver error message on one line (libpq adds hints on further lines)."""
+    return " ".join(str(err).split())
 
 
 def cells(row: Mapping[str, Any]) -> dict[str, str]:
@@ -158,8 +175,8 @@ class PgRatingStore:
                     return self._insert(conn, values, token, retry=attempt > 1)
             except psycopg.OperationalError as err:
                 if attempt == 2:
-                    raise DatabaseError(f"rating not stored: {err}") from err
-                log.warning("ratings database connection failed (%s); retrying once", err)
+                    raise DatabaseError(f"rating not stored: {one_line(err)}") from err
+                log.warning("ratings database connection failed (%s); retrying once", one_line(err))
         raise AssertionError("unreachable")
 
     def _insert(
