@@ -126,22 +126,33 @@ def _panel(registry: Registry, task: str, scorer) -> None:
                     gr.Radio(list(EMOTIONS), value="angry", label="Target emotion"),
                     gr.Slider(0.0, 1.0, value=0.8, step=0.05, label="Intensity"),
                 ]
-                examples = [[str(e.path), e.emotion, e.intensity] for e in conversion_examples()]
+                found = conversion_examples()
+                examples = [[str(e.path), e.emotion, e.intensity] for e in found]
+                labels = [f"{e.source} → {e.emotion}" for e in found]
             else:
                 extra = [audio_input("Clean reference (optional)", microphone=False)]
-                examples = [[str(e.path), str(e.reference)] for e in enhancement_examples()]
+                found = enhancement_examples()
+                examples = [[str(e.path), str(e.reference)] for e in found]
+                labels = [f"{e.source}, {e.noise} at {e.snr_db:g} dB" for e in found]
             button = gr.Button(
                 "Compare all systems", variant="primary", elem_id=f"compare-{task}-button"
             )
     if examples:
-        gr.Examples(examples, [source, *extra], label="Examples")
+        gr.Examples(
+            examples,
+            [source, *extra],
+            label="Examples",
+            example_labels=labels,
+            elem_id=f"compare-{task}-examples",
+            api_visibility="private",
+        )
     notes = gr.Markdown()
     outputs: list = []
     with gr.Row(equal_height=False, elem_id=f"compare-{task}-grid"):
         outputs += _cell("Input", f"compare-{task}-cell-input")
         for label, name in registry.choices(task):
             outputs += _cell(label, f"compare-{task}-cell-{slug(name)}")
-    download = gr.File(label="Samples page (zip)", elem_id=f"compare-{task}-download")
+    download = gr.File(label="Samples page (zip)", elem_id=f"compare-{task}-download", height=90)
     button.click(
         handlers.run,
         [source, *extra],
