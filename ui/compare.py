@@ -20,7 +20,13 @@ from pipeline.demo.examples import conversion_examples, enhancement_examples
 from pipeline.demo.site import slug, write_site, zip_site
 from pipeline.registry import Registry
 from pipeline.systems import EMOTIONS
-from ui.common import audio_input, load_input, user_errors
+from ui.common import (
+    FAILED_NOTE,
+    audio_input,
+    clear_outputs_on_new_input,
+    load_input,
+    user_errors,
+)
 
 INTRO = (
     "Run one clip through **every system** of a task and hear the outputs side by side, "
@@ -141,7 +147,7 @@ def _panel(registry: Registry, task: str, scorer) -> None:
         gr.Examples(
             examples,
             [source, *extra],
-            label="Examples",
+            label="Examples (click one, then Compare all systems)",
             example_labels=labels,
             elem_id=f"compare-{task}-examples",
             api_visibility="private",
@@ -153,13 +159,14 @@ def _panel(registry: Registry, task: str, scorer) -> None:
         for label, name in registry.choices(task):
             outputs += _cell(label, f"compare-{task}-cell-{slug(name)}")
     download = gr.File(label="Samples page (zip)", elem_id=f"compare-{task}-download", height=90)
+    clear_outputs_on_new_input(source, [notes, *outputs, download])
     button.click(
         handlers.run,
         [source, *extra],
         [notes, *outputs, download],
         api_visibility="private",
         concurrency_limit=1,
-    )
+    ).failure(lambda: FAILED_NOTE, None, notes, api_visibility="private")
 
 
 def build_compare_tab(registry: Registry, *, scorer: Callable[[], Scorer] | None = None) -> None:
