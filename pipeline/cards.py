@@ -65,7 +65,7 @@ class ModelCard:
         tmp.replace(path)
         return path
 
-    def key_figures(self, limit: int = 6) -> list[tuple[str, str]]:
+    def key_figures(self, limit: int = 8) -> list[tuple[str, str]]:
         """A few measured figures of this system, as ``(name, value)`` strings.
 
         Taken from the first table of :attr:`metrics_table` with a row for this system

@@ -41,9 +41,9 @@ CONVERSION = [
 ]
 #: (prompt, noise colour, SNR in dB): noisy speech for the enhancement tab
 ENHANCEMENT = [
-    ("tt-weasels", "white", 5.0),
-    ("pls-hold-while-try", "pink", 0.0),
-    ("vm-passchanged", "brown", 5.0),
+    ("tt-weasels", "white", 10.0),
+    ("pls-hold-while-try", "pink", 5.0),
+    ("vm-passchanged", "brown", -5.0),
 ]
 
 

@@ -88,11 +88,26 @@ def data_markdown() -> str:
     return "## Data\n\nThe data provenance document (`docs/DATA.md`) is not present in this copy."
 
 
+#: readable cards: table cells break between words (Gradio's default breaks anywhere, so
+#: narrow columns wrap letter by letter), wide tables scroll, commands wrap.
+ABOUT_CSS = """
+<style>
+#about-page td, #about-page th { overflow-wrap: break-word; word-break: normal; }
+#about-page table { display: block; overflow-x: auto; max-width: 100%; }
+#about-page pre, #about-page pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
+#about-page details { margin: 0.4em 0 1.2em; }
+#about-page summary { cursor: pointer; color: var(--body-text-color-subdued); }
+</style>
+"""
+
+
 def build_about_tab(registry: Registry, tab: gr.Tab) -> None:
     """Fill the About tab; model cards are rendered when the tab is first opened."""
-    gr.Markdown(INTRO)
-    cards = gr.Markdown("_Model cards load when this tab opens…_", elem_id="model-cards")
-    with gr.Accordion("Data provenance", open=False):
-        gr.Markdown(data_markdown())
-    gr.Markdown(DEPLOY)
+    gr.HTML(ABOUT_CSS, padding=False)
+    with gr.Column(elem_id="about-page"):
+        gr.Markdown(INTRO)
+        cards = gr.Markdown("_Model cards load when this tab opens…_", elem_id="model-cards")
+        with gr.Accordion("Data provenance", open=False):
+            gr.Markdown(data_markdown())
+        gr.Markdown(DEPLOY)
     tab.select(lambda: cards_markdown(registry), None, cards, api_visibility="private")

@@ -74,6 +74,31 @@ def system_dropdown(registry: Registry, task: str, *, label: str = "System") -> 
     return gr.Dropdown(choices=registry.choices(task), value=registry.default(task), label=label)
 
 
+#: shown in a tab's status after a failed run, so the reason does not vanish with the toast
+FAILED_NOTE = (
+    "**No result:** the run stopped with an error (the notice in the corner says why). "
+    "Fix the input or setting and run again."
+)
+
+
+def clear_outputs_on_new_input(audio: gr.Audio, outputs: list[gr.components.Component]) -> None:
+    """Empty ``outputs`` (and any stale "Error" badge on them) whenever a new input is
+    uploaded, recorded or removed, so old results never sit next to a different input."""
+
+    def cleared() -> list[None]:
+        return [None] * len(outputs)
+
+    for event in (audio.upload, audio.stop_recording, audio.clear):
+        event(
+            cleared,
+            None,
+            outputs,
+            queue=False,
+            show_progress="hidden",
+            api_visibility="private",
+        )
+
+
 def format_scores(rows: dict[str, dict[str, float]], keys: list[tuple[str, str]]) -> str:
     """A markdown table: one row per ``rows`` key, one column per ``(key, title)`` in ``keys``."""
     head = "| | " + " | ".join(title for _, title in keys) + " |"

@@ -20,7 +20,13 @@ from pipeline.demo.examples import conversion_examples, enhancement_examples
 from pipeline.demo.site import slug, write_site, zip_site
 from pipeline.registry import Registry
 from pipeline.systems import EMOTIONS
-from ui.common import audio_input, load_input, user_errors
+from ui.common import (
+    FAILED_NOTE,
+    audio_input,
+    clear_outputs_on_new_input,
+    load_input,
+    user_errors,
+)
 
 INTRO = (
     "Run one clip through **every system** of a task and hear the outputs side by side, "
@@ -126,29 +132,41 @@ def _panel(registry: Registry, task: str, scorer) -> None:
                     gr.Radio(list(EMOTIONS), value="angry", label="Target emotion"),
                     gr.Slider(0.0, 1.0, value=0.8, step=0.05, label="Intensity"),
                 ]
-                examples = [[str(e.path), e.emotion, e.intensity] for e in conversion_examples()]
+                found = conversion_examples()
+                examples = [[str(e.path), e.emotion, e.intensity] for e in found]
+                labels = [f"{e.source} → {e.emotion}" for e in found]
             else:
                 extra = [audio_input("Clean reference (optional)", microphone=False)]
-                examples = [[str(e.path), str(e.reference)] for e in enhancement_examples()]
+                found = enhancement_examples()
+                examples = [[str(e.path), str(e.reference)] for e in found]
+                labels = [f"{e.source}, {e.noise} at {e.snr_db:g} dB" for e in found]
             button = gr.Button(
                 "Compare all systems", variant="primary", elem_id=f"compare-{task}-button"
             )
     if examples:
-        gr.Examples(examples, [source, *extra], label="Examples")
+        gr.Examples(
+            examples,
+            [source, *extra],
+            label="Examples (click one, then Compare all systems)",
+            example_labels=labels,
+            elem_id=f"compare-{task}-examples",
+            api_visibility="private",
+        )
     notes = gr.Markdown()
     outputs: list = []
     with gr.Row(equal_height=False, elem_id=f"compare-{task}-grid"):
         outputs += _cell("Input", f"compare-{task}-cell-input")
         for label, name in registry.choices(task):
             outputs += _cell(label, f"compare-{task}-cell-{slug(name)}")
-    download = gr.File(label="Samples page (zip)", elem_id=f"compare-{task}-download")
+    download = gr.File(label="Samples page (zip)", elem_id=f"compare-{task}-download", height=90)
+    clear_outputs_on_new_input(source, [notes, *outputs, download])
     button.click(
         handlers.run,
         [source, *extra],
         [notes, *outputs, download],
         api_visibility="private",
         concurrency_limit=1,
-    )
+    ).failure(lambda: FAILED_NOTE, None, notes, api_visibility="private")
 
 
 def build_compare_tab(registry: Registry, *, scorer: Callable[[], Scorer] | None = None) -> None:

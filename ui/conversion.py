@@ -16,8 +16,10 @@ from pipeline.demo.examples import conversion_examples
 from pipeline.registry import Registry
 from pipeline.systems import EMOTIONS
 from ui.common import (
+    FAILED_NOTE,
     AudioValue,
     audio_input,
+    clear_outputs_on_new_input,
     from_component,
     load_input,
     system_dropdown,
@@ -129,9 +131,14 @@ def build_conversion_tab(registry: Registry) -> None:
                 api_visibility="private",
             )
     inputs = [source, emotion, intensity, system, enhance_first]
+    clear_outputs_on_new_input(source, [converted, status, spectrograms, f0])
     run = {"api_name": "convert"}
     for trigger in [button.click] + ([picked.load_input_event.then] if examples else []):
-        trigger(handlers.convert, inputs, [converted, status], concurrency_limit=2, **run).success(
+        started = trigger(handlers.convert, inputs, [converted, status], concurrency_limit=2, **run)
+        started.failure(
+            lambda: (None, FAILED_NOTE), None, [converted, status], api_visibility="private"
+        )
+        started.success(
             handlers.analyse, [source, converted], [spectrograms, f0], api_visibility="private"
         )
         run = {"api_visibility": "private"}

@@ -20,8 +20,10 @@ from pipeline.demo.examples import enhancement_examples
 from pipeline.evaluate.metrics import intrusive_metrics
 from pipeline.registry import Registry
 from ui.common import (
+    FAILED_NOTE,
     AudioValue,
     audio_input,
+    clear_outputs_on_new_input,
     format_scores,
     from_component,
     load_input,
@@ -185,11 +187,16 @@ def build_enhancement_tab(
                 elem_id="enhance-examples",
                 api_visibility="private",
             )
+    clear_outputs_on_new_input(noisy, [enhanced, status, spectrograms, quality])
     run = {"api_name": "enhance"}
     for trigger in [button.click] + ([picked.load_input_event.then] if examples else []):
-        trigger(
+        started = trigger(
             handlers.enhance, [noisy, system], [enhanced, status], concurrency_limit=2, **run
-        ).success(
+        )
+        started.failure(
+            lambda: (None, FAILED_NOTE), None, [enhanced, status], api_visibility="private"
+        )
+        started.success(
             handlers.figures, [noisy, enhanced], spectrograms, api_visibility="private"
         ).success(handlers.quality, [noisy, enhanced, reference], quality, api_visibility="private")
         run = {"api_visibility": "private"}

@@ -64,7 +64,7 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
                 "Compute results", variant="primary", scale=1, elem_id="results-compute"
             )
         report_md = gr.Markdown(elem_id="results-report")
-        chart = gr.Plot(label="MOS with 95% CI")
+        chart = gr.Plot(label="MOS with 95% CI", visible=False, elem_id="results-chart")
         with gr.Accordion("Per-listener screening (P.808 style)", open=False):
             listeners_df = gr.Dataframe(interactive=False)
         with gr.Accordion("Per-item table", open=False):
@@ -145,8 +145,12 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
             report = write_report(csv, out)
         except (RatingError, ValueError, OSError, RuntimeError) as err:
             raise gr.Error(str(err)) from None
-        fig = mos_figure(report.summary, title=f"{test_id}: MOS with 95% CI (after screening)")
-        plt.close(fig)
+        if report.empty_reason():  # never an empty chart: the markdown says why
+            chart_value = gr.update(value=None, visible=False)
+        else:
+            fig = mos_figure(report.summary, title=f"{test_id}: MOS with 95% CI (after screening)")
+            plt.close(fig)
+            chart_value = gr.update(value=fig, visible=True)
         files = [
             str(report.files[k])
             for k in (
@@ -161,7 +165,7 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
                 "markdown",
             )
         ]
-        return report.markdown(), fig, report.listeners, report.items, files
+        return report.markdown(), chart_value, report.listeners, report.items, files
 
     login_btn.click(
         on_login,

@@ -99,6 +99,7 @@ def export(args: argparse.Namespace, registry: Registry) -> Path:
                 reference=reference,
                 title=job["path"].stem,
                 registry=registry,
+                dnsmos=not args.no_dnsmos,
             )
         )
     index = write_site(comparisons, args.out, title=args.title)
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder (index.html inside)")
     p.add_argument("--zip", action="store_true", help="also write <out>.zip")
     p.add_argument("--title", default="Audio samples", help="page title")
+    p.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (faster)")
     p.add_argument("--max-seconds", type=float, default=60.0, help="longest input accepted")
     p.add_argument("--checkpoints", type=Path, default=None, help="checkpoints root")
     return parser

@@ -98,7 +98,7 @@ def _foreign_figures(card, name: str) -> list[tuple[str, str]]:
     from pipeline.cards import table_row
 
     row = table_row(card.metrics_table, name)
-    return [(k, v) for k, v in row[1:] if v not in ("", "–", "-")][:6]
+    return [(k, v) for k, v in row[1:] if v not in ("", "–", "-")][:8]
 
 
 def compare(
@@ -113,6 +113,7 @@ def compare(
     title: str = "input",
     registry: Registry | None = None,
     scorer: Callable[[], Scorer] | None = None,
+    dnsmos: bool = True,
     progress: Callable[[float, str], None] | None = None,
 ) -> Comparison:
     """Run ``wave`` through ``systems`` (default: all of ``task``) and measure each output.
@@ -122,6 +123,7 @@ def compare(
         emotion, intensity: the conversion target (``task == "emotion"`` only).
         reference: clean ``(samples,)`` at ``sr`` with the input's length (enhancement).
         scorer: factory of the DNSMOS scorer (default: the process-wide one).
+        dnsmos: ``False`` skips DNSMOS (faster; the other figures remain).
         progress: called with (fraction done, what is happening).
     Raises:
         ValueError / AudioError: unknown task, bad input or reference (one line).
@@ -134,6 +136,7 @@ def compare(
     setting = f"{emotion}, intensity {intensity:g}" if task == "emotion" else ""
     result = Comparison(task, title, audio.wave, audio.sample_rate, setting=setting)
     measure = _Measurer(task, audio.wave, audio.sample_rate, reference, scorer, result.notes)
+    measure.use_dnsmos = dnsmos
     result.input_figures = measure(audio.wave)
     for index, name in enumerate(names):
         if progress:
@@ -172,6 +175,8 @@ class _Measurer:
         self._scorer_factory = scorer or _default_scorer
         self._scorer: Scorer | None = None
         self._scorer_failed = False
+        self.use_dnsmos = True
+        self._input = wave
         self._input_f0 = _median_f0(wave, sr) if task == "emotion" else float("nan")
 
     def __call__(self, wave: np.ndarray) -> dict[str, float]:
@@ -192,12 +197,13 @@ class _Measurer:
         if self.task == "emotion":
             f0 = _median_f0(wave, self.sr)
             figures["F0 median Hz"] = f0
-            figures["F0 change st"] = 12.0 * np.log2(f0 / self._input_f0)
+            if wave is not self._input:
+                figures["F0 change st"] = 12.0 * np.log2(f0 / self._input_f0)
             figures["duration s"] = len(wave) / self.sr
         return figures
 
     def _dnsmos(self, wave: np.ndarray) -> dict[str, float]:
-        if self._scorer_failed:
+        if self._scorer_failed or not self.use_dnsmos:
             return {}
         try:
             if self._scorer is None:

@@ -42,9 +42,8 @@ h3{font-size:1.05rem;margin:1.2rem 0 .4rem}
 .figs{font-size:.85rem;margin:0;padding:0;list-style:none}
 .figs li{display:inline-block;margin:0 .6rem .1rem 0;white-space:nowrap}
 .error{color:#b42318}
-table.cards{border-collapse:collapse;font-size:.9rem;width:100%}
-table.cards td,table.cards th{border-bottom:1px solid #d0d7de;padding:.35rem .5rem;
-text-align:left;vertical-align:top;overflow-wrap:break-word}
+.sys{border-bottom:1px solid #d0d7de;padding:.45rem 0}
+.sys .figs{margin-top:.2rem}
 code{font-size:.85em;overflow-wrap:anywhere}
 """
 
@@ -119,8 +118,8 @@ def _cell(key: str, name: str, heading: str, figures: dict[str, float], css: str
     return (
         f'<div class="cell {css}"><h4>{html.escape(heading)}</h4>'
         f'<audio controls preload="metadata" src="audio/{key}/{file}.wav"></audio>'
-        f'<img src="img/{key}/{file}.png" alt="spectrogram of {html.escape(heading)}" '
-        f'loading="lazy">{_figures_html(figures)}</div>'
+        f'<img src="img/{key}/{file}.png" alt="spectrogram of {html.escape(heading)}">'
+        f"{_figures_html(figures)}</div>"
     )
 
 
@@ -133,31 +132,29 @@ def _output_cell(key: str, output: SystemOutput) -> str:
     return _cell(key, output.name, output.label, output.figures)
 
 
-def _systems_table(comparisons: Sequence[Comparison]) -> str:
+def _systems_list(comparisons: Sequence[Comparison]) -> str:
     seen: dict[tuple[str, str], SystemOutput] = {}
     for comparison in comparisons:
         for output in comparison.outputs:
             seen.setdefault((comparison.task, output.name), output)
-    rows = []
+    items = []
     for (task, name), output in seen.items():
-        figures = " · ".join(
-            f"{html.escape(k)} <b>{html.escape(v)}</b>" for k, v in output.card_figures
+        figures = "".join(
+            f"<li>{html.escape(k)} <b>{html.escape(v)}</b></li>" for k, v in output.card_figures
         )
         source = (
-            f' <span class="muted">(from the <code>{html.escape(output.card_source)}</code> card)</span>'
+            f'<span class="muted">from the <code>{html.escape(output.card_source)}</code> card'
+            "</span>"
             if figures and output.card_source != name
             else ""
         )
-        rows.append(
-            f"<tr><td>{html.escape(output.label)}<br><code>{html.escape(name)}</code></td>"
-            f"<td>{TASK_TITLES.get(task, task)}</td><td>{figures or '–'}{source}</td></tr>"
+        items.append(
+            f'<div class="sys"><b>{html.escape(output.label)}</b> <code>{html.escape(name)}</code>'
+            f' <span class="muted">{TASK_TITLES.get(task, task)}</span>'
+            f'<ul class="figs">{figures or "<li>no measured figures on its card</li>"}</ul>'
+            f"{source}</div>"
         )
-    return (
-        '<table class="cards"><tr><th>System</th><th>Task</th>'
-        "<th>Key figures from the model card (project test runs)</th></tr>"
-        + "".join(rows)
-        + "</table>"
-    )
+    return "".join(items)
 
 
 def _page(title: str, comparisons: Sequence[Comparison], sections: str) -> str:
@@ -173,7 +170,8 @@ Every input was processed by every listed system; the figures under each player 
 measured on that output (DNSMOS: predicted MOS 1–5; F0 change in semitones against the
 input). Spectrograms: 0–8 kHz, 80 dB range.</p>
 <h2>Systems</h2>
-{_systems_table(comparisons)}
+<p class="muted">Key figures from each model card (the project's own test runs, averaged over its test set).</p>
+{_systems_list(comparisons)}
 <h2>Samples</h2>
 {sections}
 </body></html>

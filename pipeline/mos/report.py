@@ -41,13 +41,32 @@ class Report:
     items: pd.DataFrame
     files: dict[str, Path] = field(default_factory=dict)
 
+    def screening_text(self) -> str:
+        """What screening did, in one sentence (see :func:`stats.screening_sentence`)."""
+        return stats.screening_sentence(self.listeners)
+
+    def empty_reason(self) -> str:
+        """Why there is no MOS to chart after screening (``""`` when there is one)."""
+        if len(self.summary):
+            return ""
+        if self.raw.empty:
+            return "No ratings yet."
+        if self.screened.empty:
+            return (
+                f"No listener passed screening, so there is no MOS to show. "
+                f"{self.screening_text()} The table 'MOS before screening' shows all ratings."
+            )
+        return "The kept listeners rated only check items (gold/trap), no test stimuli yet."
+
     def markdown(self) -> str:
         n_all = self.raw["listener_id"].nunique()
-        n_kept = self.screened["listener_id"].nunique()
+        noun = "listener" if n_all == 1 else "listeners"
+        reason = self.empty_reason()
         lines = [
-            f"**{len(self.raw)} ratings from {n_all} listeners**; screening kept "
-            f"{n_kept} listeners ({len(self.screened)} ratings).",
+            f"**{len(self.raw)} ratings from {n_all} {noun}.** {self.screening_text()} "
+            f"({len(self.screened)} ratings kept.)",
             "",
+            *([f"> **No chart:** {reason}", ""] if reason else []),
             "### MOS after screening",
             _table(self.summary),
             "",
@@ -74,7 +93,10 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 def analyse(frame: pd.DataFrame, rules: stats.ScreeningRules | None = None) -> Report:
-    """Compute every table from a ratings frame (see :func:`read_ratings`)."""
+    """Compute every table from a ratings frame (see :func:`read_ratings`).
+
+    When no listener passes screening, ``screened`` and ``summary`` are empty (no MOS is
+    reported from ratings that failed the checks); ``summary_before`` keeps all ratings."""
     listeners = stats.screen_listeners(frame, rules or stats.ScreeningRules())
     screened = stats.apply_screening(frame, listeners) if len(listeners) else frame
     return Report(
@@ -88,10 +110,17 @@ def analyse(frame: pd.DataFrame, rules: stats.ScreeningRules | None = None) -> R
     )
 
 
-def mos_figure(summary: pd.DataFrame, *, title: str = "MOS with 95% CI"):
-    """Bar chart of ``mos`` per system with asymmetric CI error bars; returns the Figure."""
+def mos_figure(
+    summary: pd.DataFrame, *, title: str = "MOS with 95% CI", empty_text: str = "No ratings."
+):
+    """Bar chart of ``mos`` per system with asymmetric CI error bars; returns the Figure.
+
+    With an empty ``summary`` the figure shows ``empty_text`` instead of empty axes."""
     fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(summary) + 2), 3.6), dpi=110)
-    if len(summary):
+    if summary.empty:
+        ax.axis("off")
+        ax.text(0.5, 0.5, empty_text, ha="center", va="center", wrap=True, fontsize=10)
+    else:
         mos = summary["mos"].to_numpy()
         low = (mos - summary["ci95_low"].fillna(summary["mos"])).to_numpy()
         high = (summary["ci95_high"].fillna(summary["mos"]) - mos).to_numpy()
@@ -140,7 +169,7 @@ def write_report(
         "raw": write_frame(report.raw, out / "ratings_raw.csv"),
         "screened": write_frame(report.screened, out / "ratings_screened.csv"),
     }
-    fig = mos_figure(report.summary)
+    fig = mos_figure(report.summary, empty_text=report.empty_reason())
     files["chart"] = out / "mos.png"
     fig.savefig(files["chart"])
     plt.close(fig)

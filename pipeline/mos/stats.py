@@ -138,6 +138,34 @@ def screen_listeners(frame: pd.DataFrame, rules: ScreeningRules | None = None) -
     return pd.DataFrame(rows)
 
 
+#: screening reason (as in ``reasons``) → what the listener did, for summaries
+REASON_TEXT = {
+    "gold": "missed the gold items",
+    "trap": "failed the trap",
+    "not all clips played": "rated a clip without playing it",
+    "low variance": "gave (almost) the same score to everything",
+}
+
+
+def screening_sentence(listeners: pd.DataFrame) -> str:
+    """One sentence on what screening did, e.g. ``"Screening kept 4 of 6 listeners: 2 failed
+    the trap."`` (a listener failing several checks is counted under each)."""
+    if listeners.empty:
+        return "No listeners yet."
+    total = len(listeners)
+    kept = int(listeners["passed"].sum())
+    counts: dict[str, int] = {}
+    for reasons in listeners.loc[~listeners["passed"], "reasons"]:
+        for reason in filter(None, (r.strip() for r in str(reasons).split(";"))):
+            counts[reason] = counts.get(reason, 0) + 1
+    noun = "listener" if total == 1 else "listeners"
+    sentence = f"Screening kept {kept} of {total} {noun}"
+    if not counts:
+        return sentence + ": all passed."
+    parts = [f"{n} {REASON_TEXT.get(reason, reason)}" for reason, n in counts.items()]
+    return sentence + ": " + ", ".join(parts) + "."
+
+
 def apply_screening(frame: pd.DataFrame, listeners: pd.DataFrame) -> pd.DataFrame:
     """Ratings of listeners who passed screening."""
     kept = set(listeners.loc[listeners["passed"], "listener_id"])
