@@ -1,7 +1,12 @@
 """Training CLI shared by every task.
 
     python -m pipeline.train enhance --config configs/enhance_mask_gan.yaml [--resume]
-    torchrun --nproc_per_node=2 -m pipeline.train enhance --config ... # DDP (gloo)
+    torchrun --nproc_per_node=2 -m pipeline.train enhance --config ... # DDP (gloo on CPU)
+    torchrun --nproc_per_node=4 -m pipeline.train enhance --config ... --device cuda --amp
+                                                                 # DDP on 4 GPUs (nccl)
+
+``--device auto|cpu|cuda`` (default: the config's ``train.device``, itself ``auto``: CUDA when
+present) and ``--amp`` (mixed precision) override the config; see ``pipeline/devices.py``.
 
 ``--set key=value`` overrides config entries (dotted paths, e.g. ``--set train.steps=200``).
 A task is registered in :data:`TRAINERS` as ``"module:Class"``; the class has a
@@ -20,11 +25,13 @@ from pathlib import Path
 import torch
 
 from pipeline.config import ConfigError, load_config
+from pipeline.devices import DEVICES, DeviceError
 from pipeline.training import init_distributed, run_training, seed_everything
 
 #: task → "module:Class" implementing :class:`pipeline.training.TrainTask`.
 TRAINERS: dict[str, str] = {
     "enhance": "pipeline.enhance.trainer:EnhanceTask",
+    "enhance_student": "pipeline.enhance.distill:StudentTask",
     "emotion": "pipeline.emotion.trainer:EmotionTask",
 }
 
@@ -44,6 +51,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("task", choices=sorted(TRAINERS), help="which model family to train")
     parser.add_argument("--config", type=Path, required=True, help="YAML config file")
     parser.add_argument("--resume", action="store_true", help="continue from out_dir's state")
+    parser.add_argument(
+        "--device", choices=DEVICES, default=None, help="auto (CUDA if present), cpu or cuda"
+    )
+    parser.add_argument("--amp", action="store_true", help="mixed precision (autocast)")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -65,8 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     settings = config.train
+    if args.device is not None:
+        settings.device = args.device
+    settings.amp = settings.amp or args.amp
     torch.set_num_threads(max(1, settings.num_threads))
-    info = init_distributed()
+    try:
+        info = init_distributed(settings.device)
+    except DeviceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     seed_everything(settings.seed)  # same initial weights on every rank
     task = task_cls(config, info)
     try:
