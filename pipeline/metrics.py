@@ -135,6 +135,48 @@ def intrusive_metrics(reference: np.ndarray, estimate: np.ndarray, sr: int) -> d
     }
 
 
+#: the band :func:`high_band_metrics` compares (Hz): above a 16 kHz system's band, up to
+#: the top of the full-band references used here (the game voices carry content to 16 kHz)
+HIGH_BAND_HZ = (8_000.0, 16_000.0)
+HIGH_BAND_FRAME_S = 0.032
+HIGH_BAND_ACTIVE_DB = 40.0
+
+
+def high_band_metrics(
+    reference: np.ndarray, estimate: np.ndarray, sr: int, band: tuple[float, float] = HIGH_BAND_HZ
+) -> dict[str, float]:
+    """How well ``estimate`` keeps the band above 8 kHz of a full-band ``reference``.
+
+    Returns:
+        ``lsd_hi_db``: log-spectral distance (dB) over the bins of ``band``: per frame the
+        RMS over bins of the difference of 10·log10 power spectra, averaged over the frames
+        where the reference is active (within 40 dB of its loudest frame, 32 ms Hann frames,
+        hop 8 ms); power floored at 1e-10. ``energy_ratio_hi_db``: band energy of the
+        estimate over that of the reference, in dB (0: same energy; very negative: the band
+        was removed). Both ``nan`` when ``sr`` is too low to contain the band.
+    """
+    if sr / 2 < band[1]:
+        return {"lsd_hi_db": float("nan"), "energy_ratio_hi_db": float("nan")}
+    ref, est = _pair(reference, estimate)
+    n_fft = int(2 ** np.ceil(np.log2(HIGH_BAND_FRAME_S * sr)))
+    hop = n_fft // 4
+    if len(ref) < n_fft:
+        return {"lsd_hi_db": float("nan"), "energy_ratio_hi_db": float("nan")}
+    frames = 1 + (len(ref) - n_fft) // hop
+    index = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
+    window = np.hanning(n_fft)
+    spec_ref = np.abs(np.fft.rfft(ref[index] * window, axis=1)) ** 2
+    spec_est = np.abs(np.fft.rfft(est[index] * window, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    in_band = (freqs >= band[0]) & (freqs < band[1])
+    level = 10 * np.log10(spec_ref.sum(1) + 1e-12)
+    active = level >= level.max() - HIGH_BAND_ACTIVE_DB
+    diff = 10 * np.log10(spec_ref[:, in_band] + 1e-10) - 10 * np.log10(spec_est[:, in_band] + 1e-10)
+    lsd = float(np.mean(np.sqrt(np.mean(diff[active] ** 2, axis=1))))
+    ratio = spec_est[:, in_band].sum() / max(spec_ref[:, in_band].sum(), 1e-20)
+    return {"lsd_hi_db": lsd, "energy_ratio_hi_db": float(10 * np.log10(max(ratio, 1e-20)))}
+
+
 DNSMOS_RATE = 16_000
 WINDOW_SECONDS = 9.01
 KEYS = ("sig", "bak", "ovrl", "p808")

@@ -14,6 +14,7 @@ import numpy as np
 from pipeline.audio import crossfade_blocks, fit_length, overlapping_blocks, resample
 from pipeline.cards import ModelCard
 from pipeline.constants import EMOTIONS, TASKS  # noqa: F401  (TASKS: re-exported for older callers)
+from pipeline.fullband import carry_upper_band
 
 
 class EnhancementSystem(ABC):
@@ -24,6 +25,9 @@ class EnhancementSystem(ABC):
     #: chunk length and cross-fade for long inputs (seconds at ``sample_rate``)
     chunk_seconds: float = 8.0
     overlap_seconds: float = 0.25
+    #: callers above :attr:`sample_rate` get their upper band back, gained per frame like
+    #: the top of the system's band (:mod:`pipeline.fullband`); False: plain resampling
+    keep_upper_band: bool = True
 
     @property
     @abstractmethod
@@ -57,8 +61,12 @@ class EnhancementSystem(ABC):
         runner = self.chunk_processor()
 
         def one(block: np.ndarray) -> np.ndarray:
-            out = np.clip(runner(resample(block, sr, self.sample_rate)), -1.0, 1.0)
-            return fit_length(resample(out, self.sample_rate, sr), len(block))
+            native_in = resample(block, sr, self.sample_rate)
+            native_out = np.clip(runner(native_in), -1.0, 1.0)
+            out = fit_length(resample(native_out, self.sample_rate, sr), len(block))
+            if self.keep_upper_band and sr > self.sample_rate:
+                out = carry_upper_band(block, out, native_in, native_out, self.sample_rate, sr)
+            return out
 
         _, overlap = self.block_layout(sr)
         return crossfade_blocks(one, blocks, overlap=overlap)

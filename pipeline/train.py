@@ -2,7 +2,12 @@
 
     python -m pipeline.train enhance --config configs/enhance_mask_gan.yaml [--resume]
     python -m pipeline.train emotion --config configs/emotion_stargan.yaml --labels labels.csv
-    torchrun --nproc_per_node=2 -m pipeline.train enhance --config ... # DDP (gloo)
+    torchrun --nproc_per_node=2 -m pipeline.train enhance --config ... # DDP (gloo on CPU)
+    torchrun --nproc_per_node=4 -m pipeline.train enhance --config ... --device cuda --amp
+                                                                 # DDP on 4 GPUs (nccl)
+
+``--device auto|cpu|cuda`` (default: the config's ``train.device``, itself ``auto``: CUDA when
+present) and ``--amp`` (mixed precision) override the config; see ``pipeline/devices.py``.
 
 ``--set key=value`` overrides config entries (dotted paths, e.g. ``--set train.steps=200``).
 A task is registered in :data:`TRAINERS` as its class; the class has a
@@ -20,21 +25,24 @@ from pathlib import Path
 import torch
 
 from pipeline.config import ConfigError, load_config
+from pipeline.devices import DEVICES, DeviceError
 from pipeline.emotion.envelope.trainer import EnvelopeGanTask
 from pipeline.emotion.trainer import EmotionTask
+from pipeline.enhance.distill import StudentTask
 from pipeline.enhance.trainer import EnhanceTask
 from pipeline.training import init_distributed, run_training, seed_everything
 
 #: task → class implementing :class:`pipeline.training.TrainTask`.
 TRAINERS: dict[str, type] = {
     "enhance": EnhanceTask,
+    "enhance_student": StudentTask,
     "emotion": EmotionTask,
     "emotion_envelope": EnvelopeGanTask,
 }
 
 
 def resolve_trainer(task: str) -> type:
-    """Import the task class registered for ``task``."""
+    """The task class registered for ``task``."""
     if task not in TRAINERS:
         raise ValueError(f"unknown task {task!r} (choose from {', '.join(TRAINERS)})")
     return TRAINERS[task]
@@ -48,14 +56,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, required=True, help="YAML config file")
     parser.add_argument("--resume", action="store_true", help="continue from out_dir's state")
     parser.add_argument(
+        "--device", choices=DEVICES, default=None, help="auto (CUDA if present), cpu or cuda"
+    )
+    parser.add_argument("--amp", action="store_true", help="mixed precision (autocast)")
+    parser.add_argument(
         "--labels",
         type=Path,
         default=None,
         help="emotion: human label table from `python -m pipeline.mos labels` (data.human_labels)",
-    )
-    parser.add_argument(
-        "--device",
-        help="cpu, cuda, cuda:N or auto (tasks whose config has a `device` entry)",
     )
     parser.add_argument(
         "--set",
@@ -77,20 +85,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     task_cls = resolve_trainer(args.task)
-    overrides = list(args.overrides)
-    if args.device:
-        if "device" not in getattr(task_cls.config_class, "__dataclass_fields__", {}):
-            print(f"error: task {args.task!r} has no --device setting", file=sys.stderr)
-            return 2
-        overrides.append(f"device={args.device}")
     try:
-        config = load_config(task_cls.config_class, args.config, overrides)
+        config = load_config(task_cls.config_class, args.config, args.overrides)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     settings = config.train
+    if args.device is not None:
+        settings.device = args.device
+    settings.amp = settings.amp or args.amp
     torch.set_num_threads(max(1, settings.num_threads))
-    info = init_distributed()
+    try:
+        info = init_distributed(settings.device)
+    except DeviceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     seed_everything(settings.seed)  # same initial weights on every rank
     task = task_cls(config, info)
     try:

@@ -5,9 +5,12 @@ it owns its models, optimizers, data and losses; this loop owns everything aroun
 
 * deterministic seeding; the batch of step ``s`` on rank ``r`` is drawn with an RNG seeded
   from ``(seed, r, s)``, so ``--resume`` continues *exactly* (same batches, same RNG);
-* DDP when launched by ``torchrun`` (``WORLD_SIZE > 1``): gloo process group, every module in
-  ``task.modules`` wrapped in ``DistributedDataParallel``, data sharded by rank (the per-rank
-  RNG), only rank 0 validates and writes files;
+* DDP when launched by ``torchrun`` (``WORLD_SIZE > 1``): nccl (GPU) or gloo (CPU) process
+  group, every module in ``task.modules`` wrapped in ``DistributedDataParallel``, data
+  sharded by rank (the per-rank RNG), only rank 0 validates and writes files;
+* the device (``train.device``: auto | cpu | cuda, :mod:`pipeline.devices`): modules and
+  batches are moved there, ``train.amp`` runs ``train_step`` under autocast; state files are
+  read with ``map_location="cpu"`` so they resume on either device;
 * tqdm progress, a validation hook every ``val_every`` steps, best-and-last *inference*
   checkpoints (``best.pt``/``last.pt`` via :func:`pipeline.checkpoint.save_model`), a separate
   training-state file (``train_state.pt``: all modules, optimizers, schedulers, step, RNG
@@ -44,6 +47,7 @@ from tqdm import tqdm
 
 from pipeline.checkpoint import atomic_torch_save, save_model
 from pipeline.config import save_config, to_dict
+from pipeline.devices import autocast, ddp_backend, resolve_device, to_device
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,8 @@ class TrainSettings:
     best_from_step: int = 0  # ignore validations before this step for best.pt (e.g. GAN warm-up)
     init_from: str = ""  # fine-tune: inference checkpoint (model.pt) for the exported module
     init_partial: bool = False  # init_from may lack parameters this model adds (a new head)
+    device: str = "auto"  # auto | cpu | cuda (pipeline.devices.resolve_device)
+    amp: bool = False  # mixed precision: float16 + grad scaler on CUDA, bfloat16 on CPU
 
     def __post_init__(self) -> None:
         if isinstance(self.deadline_utc, datetime):  # YAML parses bare timestamps
@@ -87,6 +93,11 @@ class DistInfo:
 
     rank: int = 0
     world_size: int = 1
+    device: str = "cpu"  # torch device string of this process ("cpu", "cuda:0", ...)
+
+    @property
+    def torch_device(self) -> torch.device:
+        return torch.device(self.device)
 
     @property
     def is_main(self) -> bool:
@@ -139,17 +150,24 @@ def unwrap(module: torch.nn.Module) -> torch.nn.Module:
     return module.module if isinstance(module, DistributedDataParallel) else module
 
 
-def dist_info() -> DistInfo:
+def dist_info(device: str = "cpu") -> DistInfo:
     """Rank and world size from the ``torchrun`` environment (1 process if unset)."""
-    return DistInfo(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    return DistInfo(rank, world, device)
 
 
-def init_distributed() -> DistInfo:
-    """Initialise the gloo process group when launched by ``torchrun`` with N > 1."""
-    info = dist_info()
+def init_distributed(device: str = "cpu") -> DistInfo:
+    """Resolve ``device`` (auto | cpu | cuda) for this process and, when launched by
+    ``torchrun`` with N > 1, initialise the process group (nccl on GPUs, gloo on CPUs)."""
+    chosen = resolve_device(device, int(os.environ.get("LOCAL_RANK", 0)))
+    if chosen.type == "cuda":
+        torch.cuda.set_device(chosen)
+    info = dist_info(str(chosen))
     if info.distributed and not dist.is_initialized():
-        dist.init_process_group(backend="gloo")
-        log.info("DDP rank %d / %d (gloo)", info.rank, info.world_size)
+        backend = ddp_backend(chosen)
+        dist.init_process_group(backend=backend)
+        log.info("DDP rank %d / %d (%s)", info.rank, info.world_size, backend)
+    log.info("training on %s", chosen)
     return info
 
 
@@ -434,10 +452,16 @@ class Trainer:
             )
         if s.init_from and self.step == 0:
             self._init_from(Path(s.init_from))
+        device = self.info.torch_device
+        for module in self.task.modules.values():
+            module.to(device)  # in place: the optimizers keep their parameters
+        for opt in self.task.optimizers.values():
+            _optimizer_state_to(opt, device)
         if self.info.distributed:
+            ids = [device.index] if device.type == "cuda" else None
             self.task.modules.update(
                 {
-                    k: DistributedDataParallel(m, forward_sync_buffers=False)
+                    k: DistributedDataParallel(m, device_ids=ids, forward_sync_buffers=False)
                     for k, m in self.task.modules.items()
                     if any(p.requires_grad for p in m.parameters())
                 }
@@ -456,7 +480,8 @@ class Trainer:
         )
         while self.step < s.steps:
             batch = self.task.make_batch(self.step, step_rng(s.seed, self.info.rank, self.step))
-            losses = self.task.train_step(batch, self.step)
+            with autocast(device, s.amp):
+                losses = self.task.train_step(to_device(batch, device), self.step)
             self.step += 1
             bar.update(1)
             for k, v in losses.items():
@@ -481,6 +506,14 @@ class Trainer:
                 break
         bar.close()
         return TrainResult(self.step, self.best, self.elapsed, self.out_dir, stopped)
+
+
+def _optimizer_state_to(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+    """Move a (restored) optimizer's state tensors next to its parameters."""
+    for state in optimizer.state.values():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and key != "step":
+                state[key] = value.to(device)
 
 
 def _fmt(values: dict[str, float]) -> str:

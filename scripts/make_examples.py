@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipeline.audio import normalize_level  # noqa: E402
 from pipeline.corpora import SAMPLE_RATE  # noqa: E402
 from pipeline.corpora.debian import fetch  # noqa: E402
-from pipeline.corpora.mixing import coloured_noise, mix_at_snr  # noqa: E402
 from pipeline.corpora.prepare import decode_g722  # noqa: E402
 from pipeline.demo.examples import EXAMPLES_DIR, MANIFEST_NAME  # noqa: E402
+from pipeline.signals import coloured_noise, mix_at_snr  # noqa: E402
 
 PACKAGE = "asterisk-core-sounds-en-g722"
 PROMPTS = "usr/share/asterisk/sounds/en_US_f_Allison"

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import voiced_signal
 
 from pipeline.cards import ModelCard, table_row
 from pipeline.demo.__main__ import main as demo_main
@@ -21,6 +20,7 @@ from pipeline.demo.site import write_site, zip_site
 from pipeline.mos import stats
 from pipeline.mos.report import analyse
 from pipeline.registry import Registry
+from pipeline.signals import synthetic_voice
 
 SR = 16_000
 
@@ -34,7 +34,7 @@ class LevelScorer:
 
 
 def noisy_pair(seconds: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
-    clean = voiced_signal(SR, seconds, noise_db=-80.0)
+    clean = synthetic_voice(seconds, SR)
     noise = np.random.default_rng(1).standard_normal(len(clean)).astype(np.float32) * 0.05
     return clean + noise, clean
 
@@ -75,7 +75,7 @@ def test_scorer_failure_becomes_a_note_not_an_error(tmp_path: Path) -> None:
 
     result = compare(
         "emotion",
-        voiced_signal(SR, 1.2),
+        synthetic_voice(1.2, SR),
         SR,
         systems=["dsp"],
         emotion="sad",

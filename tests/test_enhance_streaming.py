@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from pipeline.audio import AudioError, resample
+from pipeline.fullband import carry_upper_band
 from pipeline.registry import Registry
 from pipeline.signals import coloured_noise, mix_at_snr, synthetic_voice
 from pipeline.streaming import enhance_file, scan_file
@@ -46,9 +47,13 @@ def test_file_equals_in_memory(gan, noisy_44k, tmp_path):
 
 def test_blocks_join_without_seams_at_other_rates(gan, noisy_44k):
     """23 s at 44.1 kHz in 10 s blocks (each resampled on its own, GRU state carried) vs one
-    pass over the whole signal: the difference stays far below the signal."""
-    whole_native = gan.enhance_native(resample(noisy_44k, SR, gan.sample_rate))
-    whole = np.clip(resample(np.clip(whole_native, -1, 1), gan.sample_rate, SR), -1, 1)
+    pass over the whole signal (upper band carried over the same way, in one piece): the
+    difference stays far below the signal."""
+    native_in = resample(noisy_44k, SR, gan.sample_rate)
+    whole_native = np.clip(gan.enhance_native(native_in), -1, 1)
+    low = resample(whole_native, gan.sample_rate, SR)[: len(noisy_44k)]
+    whole = carry_upper_band(noisy_44k, low, native_in, whole_native, gan.sample_rate, SR)
+    whole = np.clip(whole, -1, 1)
     blocked = gan.enhance(noisy_44k, SR)
     err = blocked - whole[: len(blocked)]
     rel_db = 10 * np.log10(np.sum(err**2) / np.sum(whole**2))

@@ -17,7 +17,7 @@ import numpy as np
 from pipeline import api
 from pipeline.audio import fit_length, resample
 from pipeline.demo.examples import enhancement_examples
-from pipeline.evaluate.metrics import intrusive_metrics
+from pipeline.metrics import intrusive_metrics
 from pipeline.registry import Registry
 from ui.common import (
     FAILED_NOTE,
@@ -42,7 +42,7 @@ INTRUSIVE_KEYS = [
 
 
 class Scorer(Protocol):
-    """Non-intrusive quality scorer (:class:`pipeline.evaluate.dnsmos.DnsmosScorer`)."""
+    """Non-intrusive quality scorer (:class:`pipeline.metrics.DnsmosScorer`)."""
 
     def score(self, wave: np.ndarray, sr: int) -> dict[str, float]: ...
 
@@ -150,7 +150,7 @@ class EnhancementHandlers:
 
 def _default_scorer() -> Scorer:
     """The process-wide DNSMOS scorer (ONNX sessions load on first use, not at start-up)."""
-    from pipeline.evaluate.dnsmos import default_dnsmos
+    from pipeline.metrics import default_dnsmos
 
     return default_dnsmos()
 

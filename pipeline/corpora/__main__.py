@@ -23,6 +23,9 @@ from tqdm import tqdm
 
 from pipeline.corpora import CorpusError, data_dir, debian
 
+#: speech sources recorded in a studio (clean references, never cleaned by a system)
+STUDIO_SOURCES = ("asterisk",)
+
 
 def _summary(root: Path) -> None:
     from pipeline.corpora.prepare import read_manifest, summarize
@@ -34,6 +37,29 @@ def _summary(root: Path) -> None:
             f"{e['kind']:6} {e['source']:16} {e['split']:6} {e['clips']:6d} "
             f"{e['minutes']:8.1f} {e['speakers']:8d}"
         )
+
+
+def _special_testsets(root: Path, args: argparse.Namespace) -> None:
+    """``testset --studio-only`` / ``--full-band`` (the default sets are not rewritten)."""
+    if args.studio_only:
+        from pipeline.corpora.mixing import build_test_set
+
+        path = build_test_set(
+            root / "manifest.csv",
+            root / "enhance_test_studio",
+            split="test",
+            per_snr=args.per_snr,
+            seed=args.seed,
+            speech_sources=STUDIO_SOURCES,
+        )
+        print(f"wrote {path}")
+    if args.full_band:
+        from pipeline.corpora.fullband_set import build_fullband_test_set
+
+        path = build_fullband_test_set(
+            root / "manifest.csv", root / "cache" / "extract", root / "enhance_test_48k"
+        )
+        print(f"wrote {path}")
 
 
 def _clean_targets(root: Path, args: argparse.Namespace) -> None:
@@ -106,6 +132,16 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--per-snr", type=int, default=50, help="test utterances per SNR")
     t.add_argument("--valid-items", type=int, default=16)
+    t.add_argument(
+        "--studio-only",
+        action="store_true",
+        help="only the studio prompts (asterisk) of the test split: data/enhance_test_studio",
+    )
+    t.add_argument(
+        "--full-band",
+        action="store_true",
+        help="48 kHz pairs from the packaged >=44.1 kHz originals: data/enhance_test_48k",
+    )
     s = sub.add_parser("summary", help="minutes / clips / speakers per source and split")
     s.add_argument("--data-dir", type=Path, default=None)
     q = sub.add_parser(
@@ -167,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             prepare(config, progress=lambda it: tqdm(it, desc="clips", unit="clip"))
             _summary(root)
+        elif args.command == "testset" and (args.studio_only or args.full_band):
+            _special_testsets(root, args)
         elif args.command == "testset":
             from pipeline.corpora.mixing import build_test_set
 

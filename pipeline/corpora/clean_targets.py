@@ -173,7 +173,7 @@ def _init_worker(system: str) -> None:
     import torch
 
     from pipeline.api import load
-    from pipeline.evaluate.dnsmos import DnsmosScorer
+    from pipeline.metrics import DnsmosScorer
 
     torch.set_num_threads(1)
     enhancer = load("enhance", system)

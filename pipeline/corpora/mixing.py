@@ -301,6 +301,7 @@ def build_test_set(
     max_seconds: float = 6.0,
     level_dbfs: float = -26.0,
     config: MixConfig | None = None,
+    speech_sources: Sequence[str] = (),
 ) -> Path:
     """Write a fixed set of noisy/clean pairs from one split; returns its CSV path.
 
@@ -309,10 +310,13 @@ def build_test_set(
     (recorded effects/ambience, synthetic or babble; music excluded so the SNR is exact)
     at clean level ``level_dbfs``. Files: ``<out_dir>/{clean,noisy}/<id>.wav`` (16 kHz PCM-16)
     and ``<out_dir>/pairs.csv`` with :data:`TEST_COLUMNS` (paths relative to ``out_dir``).
+    ``speech_sources`` (non-empty): only speech of these manifest sources.
     """
     manifest, out_dir = Path(manifest), Path(out_dir)
     rows = read_manifest(manifest)
     rows = [r for r in rows if not (r["kind"] == "noise" and r["category"] == "music")]
+    if speech_sources:
+        rows = [r for r in rows if r["kind"] != "speech" or r["source"] in speech_sources]
     config = config or MixConfig()
     source = MixtureSource(rows, manifest.parent, split, config)
     rng = np.random.default_rng([seed, 7])

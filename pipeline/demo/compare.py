@@ -40,7 +40,7 @@ SYSTEM_ERRORS = (
 
 
 class Scorer(Protocol):
-    """Non-intrusive quality scorer (:class:`pipeline.evaluate.dnsmos.DnsmosScorer`)."""
+    """Non-intrusive quality scorer (:class:`pipeline.metrics.DnsmosScorer`)."""
 
     def score(self, wave: np.ndarray, sr: int) -> dict[str, float]: ...
 
@@ -184,7 +184,7 @@ class _Measurer:
         dnsmos = self._dnsmos(wave)
         figures.update({k.upper(): dnsmos[k] for k in ("ovrl", "sig", "bak") if k in dnsmos})
         if self.task == "enhance" and self.reference is not None:
-            from pipeline.evaluate.metrics import intrusive_metrics
+            from pipeline.metrics import intrusive_metrics
 
             scores = intrusive_metrics(self.reference, wave, self.sr)
             figures.update(
@@ -216,7 +216,7 @@ class _Measurer:
 
 
 def _default_scorer() -> Scorer:
-    from pipeline.evaluate.dnsmos import default_dnsmos
+    from pipeline.metrics import default_dnsmos
 
     return default_dnsmos()
 

@@ -26,6 +26,7 @@ import soundfile as sf
 import torch
 
 from pipeline.constants import SAMPLE_RATE
+from pipeline.devices import grad_scaler
 from pipeline.enhance import losses as L
 from pipeline.enhance.augment import AugmentSettings, augment_pair
 from pipeline.enhance.model import MaskGenerator, MelDiscriminator, MetricDiscriminator
@@ -204,6 +205,7 @@ class EnhanceTask:
                 self.modules[name].parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
             )
         self.schedulers: dict = {}
+        self.scaler = grad_scaler(info.torch_device, config.train.amp)
         if config.data.source == "corpora":
             self.mixtures = CorpusMixtures(config.data, seed=config.train.seed)
         elif config.data.source == "synthetic":
@@ -261,7 +263,7 @@ class EnhanceTask:
         for name, opt in self.optimizers.items():
             base = self.config.train.lr * (1.0 if name == "generator" else c.d_lr_scale)
             opt.param_groups[0]["lr"] = base * scale
-        noisy, clean = batch
+        noisy, clean = batch[0], batch[1]
         enhanced = gen(noisy)
         n = clean.shape[0]
         out: dict[str, float] = {}
@@ -275,7 +277,7 @@ class EnhanceTask:
                 [
                     L.normalised_pesq(clean, enhanced, SAMPLE_RATE),
                     L.normalised_pesq(clean, noisy, SAMPLE_RATE),
-                    torch.ones(n),
+                    torch.ones(n, device=clean.device),
                 ]
             )
             predicted = self.modules["metric"](
@@ -301,6 +303,7 @@ class EnhanceTask:
             neg = L.neg_si_sdr(enhanced, clean)
             g_loss = g_loss + c.si_sdr * neg
             out["g_neg_sisdr"] = neg.item()
+        g_loss = g_loss + self.extra_generator_loss(enhanced, batch, out)
         if step >= c.adv_start and use_mel:
             logits, feats = self.modules["discriminator"](torch.cat([clean, enhanced]))
             adv = L.generator_adversarial_loss([x[n:] for x in logits])
@@ -317,13 +320,21 @@ class EnhanceTask:
         out["lr"] = self.optimizers["generator"].param_groups[0]["lr"]
         return out
 
+    def extra_generator_loss(
+        self, enhanced: torch.Tensor, batch: tuple, out: dict[str, float]
+    ) -> torch.Tensor | float:
+        """Further generator terms of a derived task (e.g. distillation); logs into ``out``."""
+        return 0.0
+
     def _step(self, name: str, loss: torch.Tensor) -> float:
         """Backward ``loss`` and update module ``name`` (gradients clipped); returns the loss."""
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_(self.modules[name].parameters(), self.config.loss.grad_clip)
-        opt.step()
+        self.scaler.step(opt)
+        self.scaler.update()
         return loss.item()
 
     def _score(self, enhance) -> dict[str, float]:
@@ -344,8 +355,10 @@ class EnhanceTask:
     def validate(self) -> dict[str, float]:
         gen = unwrap(self.modules["generator"])
 
+        device = next(gen.parameters()).device
+
         def enhance(noisy: np.ndarray) -> np.ndarray:
-            return gen(torch.from_numpy(noisy)[None])[0].numpy()
+            return gen(torch.from_numpy(noisy)[None].to(device))[0].float().cpu().numpy()
 
         metrics = self._score(enhance)
         metrics["pesq_gain"] = metrics["pesq_wb"] - self.valid_noisy["pesq_wb"]

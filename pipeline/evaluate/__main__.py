@@ -1,7 +1,9 @@
 """CLI: ``python -m pipeline.evaluate {enhance,emotion,train-classifier}``.
 
-python -m pipeline.evaluate enhance [--test-dir data/enhance_test]
+python -m pipeline.evaluate enhance [--test-dir data/enhance_test [DIR ...]]
     [--systems noisy,dsp,mask-gan,deepfilternet3] [--per-snr N] [--out-dir runs/eval_enhance]
+    (several test dirs: one report each in <out-dir>/<dir name>/; systems named
+    <name>:resample, the old resample-only path, run only on sets above 16 kHz)
 python -m pipeline.evaluate train-classifier [--labels PATH] [--out-dir checkpoints/emotion_classifier]
 python -m pipeline.evaluate emotion [--systems source,dsp,stargan-emotion]
     [--intensities 1.0,0.5] [--out-dir runs/eval_emotion]
@@ -31,11 +33,27 @@ def _progress(desc: str):
 
 
 def _enhance(args: argparse.Namespace) -> int:
-    from pipeline.evaluate.enhance_report import evaluate_enhancement, load_test_set, write_outputs
+    test_dirs = args.test_dir or [data_dir() / "enhance_test"]
+    for test_dir in test_dirs:
+        out_dir = args.out_dir / test_dir.name if len(test_dirs) > 1 else args.out_dir
+        code = _enhance_one(args, test_dir, out_dir)
+        if code:
+            return code
+    return 0
+
+
+def _enhance_one(args: argparse.Namespace, test_dir: Path, out_dir: Path) -> int:
+    import soundfile as sf
+
+    from pipeline.evaluate.enhance_report import (
+        RESAMPLE_SUFFIX,
+        evaluate_enhancement,
+        load_test_set,
+        write_outputs,
+    )
     from pipeline.metrics import DnsmosScorer
 
     started = time.perf_counter()
-    test_dir = args.test_dir or data_dir() / "enhance_test"
     items = load_test_set(test_dir, per_snr=args.per_snr)
     if not items:
         print(f"error: empty test set in {test_dir}", file=sys.stderr)
@@ -43,6 +61,8 @@ def _enhance(args: argparse.Namespace) -> int:
     registry = Registry(args.checkpoints)
     scorer = None if args.no_dnsmos else DnsmosScorer()
     systems = _csv_list(args.systems)
+    if sf.info(str(items[0].noisy)).samplerate <= 16_000:  # nothing above 8 kHz to keep
+        systems = [s for s in systems if not s.endswith(RESAMPLE_SUFFIX)]
     evaluation = evaluate_enhancement(
         items,
         systems,
@@ -61,12 +81,12 @@ def _enhance(args: argparse.Namespace) -> int:
         f"ran (scoring used {args.jobs} process(es) afterwards). Peak RSS Δ = largest growth of the "
         "process's peak resident memory during one `enhance` call (Linux VmHWM reset per call)."
     )
-    report = write_outputs(evaluation, args.out_dir, notes=notes)
+    report = write_outputs(evaluation, out_dir, notes=notes)
     print(report.read_text())
     print("Target checks:")
     for target in evaluation.targets:
         print("  " + target.line())
-    print(f"wrote {args.out_dir} in {elapsed:.0f} s")
+    print(f"wrote {out_dir} in {elapsed:.0f} s")
     return 0
 
 
@@ -125,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("enhance", help="PESQ/STOI/SI-SDR/DNSMOS + RTF/memory on the test set")
-    e.add_argument("--test-dir", type=Path, default=None, help="default: <data>/enhance_test")
+    e.add_argument(
+        "--test-dir", type=Path, nargs="+", default=None, help="default: <data>/enhance_test"
+    )
     e.add_argument("--systems", default="noisy,dsp,mask-gan,deepfilternet3")
     e.add_argument("--gan", default=DEFAULT_GAN["enhance"], help="system the targets are about")
     e.add_argument("--per-snr", type=int, default=None, help="first N items of each SNR only")

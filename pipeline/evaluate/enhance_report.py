@@ -3,7 +3,10 @@
 For each system and test item: PESQ-WB, STOI, ESTOI, SI-SDR against the clean reference,
 DNSMOS SIG/BAK/OVRL/P.808 of the output, and the wall-clock time and peak-RSS growth of the
 ``system.enhance`` call (see :mod:`pipeline.evaluate.resources`). ``noisy`` is the unprocessed
-input; ``clean`` (optional) scores the references themselves as an upper bound.
+input; ``clean`` (optional) scores the references themselves as an upper bound. On a test set
+at 32 kHz or more, also the log-spectral distance and energy ratio above 8 kHz
+(:func:`pipeline.metrics.high_band_metrics`); ``<system>:resample`` then runs a
+system the old way, resampling everything to its own rate and back (no upper band kept).
 
 Outputs (``out_dir``): ``per_file.csv``, ``summary.csv`` (system × SNR, plus the 0-10 dB
 average), ``resources.csv`` (per system), ``report.md`` and ``targets.csv``.
@@ -11,6 +14,7 @@ average), ``resources.csv`` (per system), ``report.md`` and ``targets.csv``.
 
 from __future__ import annotations
 
+import copy
 import csv
 import logging
 import math
@@ -27,12 +31,21 @@ import soundfile as sf
 
 from pipeline.evaluate.resources import ResourceMeter
 from pipeline.evaluate.targets import Target, check, targets_markdown
-from pipeline.metrics import DnsmosScorer, default_dnsmos, intrusive_metrics, pause_attenuation_db
+from pipeline.metrics import (
+    HIGH_BAND_HZ,
+    DnsmosScorer,
+    default_dnsmos,
+    high_band_metrics,
+    intrusive_metrics,
+    pause_attenuation_db,
+)
 from pipeline.registry import DEFAULT_GAN, Registry
 
 log = logging.getLogger(__name__)
 
 PSEUDO_SYSTEMS = ("noisy", "clean")
+#: ``<system><suffix>``: the system without its upper band kept (resampled path)
+RESAMPLE_SUFFIX = ":resample"
 DEFAULT_SYSTEMS = ("noisy", "dsp", DEFAULT_GAN["enhance"], "deepfilternet3")
 TARGET_SNRS = (0.0, 5.0, 10.0)  #: the issue's targets average over these input SNRs
 METRICS = (
@@ -45,6 +58,8 @@ METRICS = (
     "dnsmos_bak",
     "dnsmos_ovrl",
     "dnsmos_p808",
+    "lsd_hi_db",
+    "energy_ratio_hi_db",
 )
 METRIC_LABELS = {
     "pesq_wb": "PESQ-WB",
@@ -56,7 +71,18 @@ METRIC_LABELS = {
     "dnsmos_bak": "BAK",
     "dnsmos_ovrl": "OVRL",
     "dnsmos_p808": "P.808",
+    "lsd_hi_db": "LSD >8 kHz (dB)",
+    "energy_ratio_hi_db": "energy >8 kHz vs clean (dB)",
 }
+#: metrics broken down by speech source and noise kind in the report
+BREAKDOWN_METRICS = (
+    "pesq_wb",
+    "stoi",
+    "si_sdr",
+    "dnsmos_ovrl",
+    "lsd_hi_db",
+    "energy_ratio_hi_db",
+)
 _CLEAN_COLUMNS = ("clean", "clean_path", "clean_wav")
 _NOISY_COLUMNS = ("noisy", "noisy_path", "noisy_wav", "mixture", "path")
 _SNR_COLUMNS = ("snr_db", "snr")
@@ -143,6 +169,8 @@ def _score(
 ) -> dict:
     row = intrusive_metrics(clean, out, sr)
     row["pause_atten_db"] = pause_attenuation_db(clean, noisy, out, sr)
+    if sr / 2 >= HIGH_BAND_HZ[1]:
+        row.update(high_band_metrics(clean, out, sr))
     if dnsmos is not None:
         row.update({f"dnsmos_{k}": v for k, v in dnsmos.score(out, sr).items()})
     return row
@@ -173,9 +201,9 @@ def evaluate_enhancement(
     """
     available = set(registry.names("enhance")) | set(PSEUDO_SYSTEMS)
     for name in systems:
-        if name not in available:
+        if name.removesuffix(RESAMPLE_SUFFIX) not in available:
             log.warning("system %r is not available here; skipped", name)
-    systems = [s for s in systems if s in available]
+    systems = [s for s in systems if s.removesuffix(RESAMPLE_SUFFIX) in available]
     pairs = [(item, *_read(item.clean), *_read(item.noisy)) for item in items]
     for item, _, clean_sr, _, sr in pairs:
         if clean_sr != sr:
@@ -184,7 +212,7 @@ def evaluate_enhancement(
     outputs: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     resources: list[dict] = []
     for name in systems:
-        system = None if name in PSEUDO_SYSTEMS else registry.get("enhance", name)
+        system = None if name in PSEUDO_SYSTEMS else load_for_evaluation(registry, name)
         load_before = os.getloadavg()[0]
         if system is not None and pairs:
             system.enhance(pairs[0][3], pairs[0][4])
@@ -258,6 +286,16 @@ def evaluate_enhancement(
         ],
     )
     return EnhanceEvaluation(per_file, summary, res, enhancement_targets(summary, res, gan=gan))
+
+
+def load_for_evaluation(registry: Registry, name: str):
+    """The named enhancement system; ``<name>:resample`` is a copy that resamples to its own
+    rate and back without keeping the upper band (the pre-full-band behaviour)."""
+    if not name.endswith(RESAMPLE_SUFFIX):
+        return registry.get("enhance", name)
+    system = copy.copy(registry.get("enhance", name.removesuffix(RESAMPLE_SUFFIX)))
+    system.keep_upper_band = False
+    return system
 
 
 def summarize(per_file: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
@@ -334,7 +372,7 @@ def enhancement_targets(
 
 def _digits(metric: str) -> int:
     """Decimals shown for a metric: dB values 1, STOI/ESTOI 3, MOS-like scores 2."""
-    return 1 if metric in ("si_sdr", "pause_atten_db") else 3 if "stoi" in metric else 2
+    return 1 if metric.endswith("_db") or metric == "si_sdr" else 3 if "stoi" in metric else 2
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -384,7 +422,7 @@ def markdown_report(evaluation: EnhanceEvaluation, *, title: str = "Enhancement 
             *(_fmt(r[m], _digits(m)) for m in metrics),
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    for metric in ("pesq_wb", "dnsmos_ovrl"):
+    for metric in BREAKDOWN_METRICS:
         if metric in evaluation.per_file and evaluation.per_file[metric].notna().any():
             lines += breakdown_markdown(evaluation.per_file, metric)
     lines += ["", "Targets (0-10 dB average):", "", targets_markdown(evaluation.targets)]
@@ -406,7 +444,10 @@ def breakdown_markdown(per_file: pd.DataFrame, metric: str = "pesq_wb") -> list[
         lines += ["| " + " | ".join([label, *(f"`{s}`" for s in systems)]) + " |"]
         lines += ["|" + "---|" * (len(systems) + 1)]
         for key, row in table.iterrows():
-            cells = [f"{key} ({counts.get(key, 0)})", *(_fmt(row[s]) for s in systems)]
+            cells = [
+                f"{key} ({counts.get(key, 0)})",
+                *(_fmt(row[s], _digits(metric)) for s in systems),
+            ]
             lines.append("| " + " | ".join(cells) + " |")
     return lines
 

@@ -2,6 +2,8 @@
 move; import from ``pipeline.metrics`` instead — tests/test_layering.py flags users)."""
 
 from pipeline.metrics import (  # noqa: F401
+    HIGH_BAND_HZ,
+    high_band_metrics,
     intrusive_metrics,
     pause_attenuation_db,
     pesq_wb,

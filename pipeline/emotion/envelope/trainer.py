@@ -1,7 +1,7 @@
 """Training task of the label-free envelope GAN (``python -m pipeline.train emotion_envelope``).
 
     python -m pipeline.train emotion_envelope --config configs/emotion_envelope_gan.yaml \
-        [--resume] [--device cpu|cuda]
+        [--resume] [--device auto|cpu|cuda] [--amp]
 
 Data: every speech clip of the prepared corpus (``$STUDIO_DATA/manifest.csv``), no labels.
 Per step, on a batch of real segments ``x`` (envelope ``s``, prosody ``p``) and a reference
@@ -78,20 +78,9 @@ class EnvelopeGanConfig:
     data: EnvelopeDataConfig = field(default_factory=EnvelopeDataConfig)
     model: EnvelopeModelConfig = field(default_factory=EnvelopeModelConfig)
     loss: EnvelopeLossConfig = field(default_factory=EnvelopeLossConfig)
-    device: str = "cpu"  # "cpu", "cuda", "cuda:1", or "auto"
     train: TrainSettings = field(
         default_factory=lambda: TrainSettings(lr=2e-4, out_dir="runs/emotion_envelope_gan")
     )
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; anything else as given (checked)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available")
-    return device
 
 
 def _collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -105,7 +94,7 @@ class EnvelopeGanTask:
 
     def __init__(self, config: EnvelopeGanConfig, info: DistInfo) -> None:
         self.config = config
-        self.device = resolve_device(config.device)
+        self.device = info.torch_device  # train.device / --device, resolved by pipeline.devices
         root = data_dir()
         clips = unlabelled_clips(
             root / config.data.manifest,
