@@ -62,6 +62,10 @@ class EmotionEvalConfig:
     reuse: tuple[str, ...] = ()
     gan: str = DEFAULT_GAN["emotion"]
     seed: int = 0
+    #: prosody-target checks (:mod:`pipeline.evaluate.emotion_prosody`): clips of the
+    #: intensity sweep (0: skip the checks) and reference pairs (0: skip reference tracking)
+    sweep_clips: int = 6
+    reference_pairs: int = 30
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,7 @@ class Judges:
         feats = self.features(wave, sr, prosody=stats)
         probs = self.classifier.predict_proba(feats[None, :])[0]
         row = {k: getattr(stats, k) for k in PROSODY_KEYS}
+        row["f0_std_st"] = stats.f0_std_st  # the direction rule's F0 spread
         row["predicted"] = self.labels[int(np.argmax(probs))]
         row.update({f"p_{label}": float(p) for label, p in zip(self.labels, probs, strict=True)})
         row.update({f"dnsmos_{k}": v for k, v in self.dnsmos.score(wave, sr).items()})
@@ -284,6 +289,19 @@ def run_emotion_evaluation(
         gan=config.gan,
         n_sources=len(sources),
     )
+    if config.sweep_clips > 0:
+        from pipeline.evaluate.emotion_checks import prosody_checks
+
+        more, extra = prosody_checks(
+            rows,
+            table,
+            sources,
+            registry,
+            config,
+            [s for s in systems if s in available],
+            progress,
+        )
+        text, targets = text + "\n\n" + more, targets + extra
     (out / "report.md").write_text(text, encoding="utf-8")
     pd.DataFrame([t.as_dict() for t in targets]).to_csv(out / "targets.csv", index=False)
     return text, targets
