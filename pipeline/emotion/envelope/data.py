@@ -9,6 +9,7 @@ speaker's speech (another clip when the speaker has one) for the speaker code.
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,6 +50,22 @@ def unlabelled_clips(
             for r in these
         ]
     return clips
+
+
+def table_clips(table: str | Path, root: str | Path) -> list[Clip]:
+    """Clips from any CSV with ``path, speaker, split`` columns (paths relative to ``root``),
+    e.g. the committed label table: **every other column, emotion included, is ignored**.
+    Rows whose audio file does not exist (yet) are skipped."""
+    with Path(table).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    clips = [
+        Clip(str(Path(root) / r["path"]), r["speaker"], UNLABELLED, r.get("split") or "train")
+        for r in rows
+    ]
+    kept = [c for c in clips if Path(c.path).is_file()]
+    if len(kept) < len(clips):
+        log.info("clip table %s: %d of %d files present", table, len(kept), len(clips))
+    return kept
 
 
 def _window(n_frames: int, length: int, rng: np.random.Generator) -> tuple[slice, int]:

@@ -46,6 +46,8 @@ from pipeline.systems import ConversionSystem, check_emotion
 LN_SEMITONE = math.log(2.0) / 12.0
 #: the high band (Hz) whose mean log gain is carried above 8 kHz
 CARRY_BAND_HZ = (4000.0, 8000.0)
+#: the generator's envelope change is limited to ± this per bin (dB): a safety net only
+MAX_ENVELOPE_DB = 12.0
 
 
 def _interp_bins(rows: np.ndarray, src_top_hz: float, dst_freqs: np.ndarray) -> np.ndarray:
@@ -111,6 +113,8 @@ class EnvelopeRenderer:
                 wf.decode_envelope(self.weight * delta.astype(np.float64), wf.SAMPLE_RATE), 1e-20
             )
         )
+        limit = MAX_ENVELOPE_DB * math.log(10.0) / 10.0
+        log16 = np.clip(log16, -limit, limit)
         freqs = np.linspace(0.0, world.sample_rate / 2.0, world.sp.shape[1])
         out = _interp_bins(log16, wf.SAMPLE_RATE / 2.0, np.minimum(freqs, freqs16[-1]))
         band = (freqs16 >= CARRY_BAND_HZ[0]) & (freqs16 <= CARRY_BAND_HZ[1])

@@ -29,7 +29,7 @@ import torch.distributed as dist
 
 from pipeline.corpora import data_dir
 from pipeline.emotion.data import FeatureCorpus, build_cache
-from pipeline.emotion.envelope.data import UnlabelledSegments, unlabelled_clips
+from pipeline.emotion.envelope.data import UnlabelledSegments, table_clips, unlabelled_clips
 from pipeline.emotion.envelope.losses import (
     lsgan_d,
     lsgan_g,
@@ -49,6 +49,8 @@ ARCH = "emotion.envelope_gan"
 @dataclass
 class EnvelopeDataConfig:
     manifest: str = "manifest.csv"  # relative to the data directory
+    #: instead of the manifest: a CSV with path, speaker, split (other columns ignored)
+    clip_table: str = ""
     cache_dir: str = "emotion/cache"
     max_clips_per_split: int = 2500
     segment_frames: int = 128
@@ -107,12 +109,15 @@ class EnvelopeGanTask:
         self.config = config
         self.device = resolve_device(config.device)
         root = data_dir()
-        clips = unlabelled_clips(
-            root / config.data.manifest,
-            root,
-            max_per_split=config.data.max_clips_per_split,
-            seed=config.train.seed,
-        )
+        if config.data.clip_table:
+            clips = table_clips(config.data.clip_table, root)
+        else:
+            clips = unlabelled_clips(
+                root / config.data.manifest,
+                root,
+                max_per_split=config.data.max_clips_per_split,
+                seed=config.train.seed,
+            )
         if info.is_main:
             build_cache(clips, root / config.data.cache_dir, progress=True)
         if info.distributed:
@@ -236,7 +241,7 @@ class EnvelopeGanTask:
             sample_rate=SAMPLE_RATE,
             extra={
                 "labels_used": "none",
-                "manifest": self.config.data.manifest,
+                "manifest": self.config.data.clip_table or self.config.data.manifest,
                 "clips_per_split": {s: len(self.corpus.indices(s)) for s in splits},
                 "speakers": len({c.speaker for c in self.corpus.clips}),
                 "normalizer": {
