@@ -30,14 +30,15 @@ UNLABELLED = "unlabelled"
 def unlabelled_clips(
     manifest: str | Path, root: str | Path, *, max_per_split: int = 0, seed: int = 0
 ) -> list[Clip]:
-    """Speech clips of the manifest as :class:`Clip` with emotion ``"unlabelled"``.
+    """Speech clips of the manifest (train and valid splits) as :class:`Clip` with emotion
+    ``"unlabelled"``.
 
     Args:
         manifest: ``manifest.csv``; its ``path`` column is relative to ``root``.
         max_per_split: keep at most this many clips per split (a seeded random subset
             stratified by nothing; 0: all).
     """
-    rows = [r for r in read_manifest(manifest) if r["kind"] == "speech"]
+    rows = [r for r in read_manifest(manifest) if r["kind"] == "speech" and r["split"] != "test"]
     clips = []
     rng = np.random.default_rng(seed)
     for split in sorted({r["split"] for r in rows}):
@@ -55,12 +56,14 @@ def unlabelled_clips(
 def table_clips(table: str | Path, root: str | Path) -> list[Clip]:
     """Clips from any CSV with ``path, speaker, split`` columns (paths relative to ``root``),
     e.g. the committed label table: **every other column, emotion included, is ignored**.
-    Rows whose audio file does not exist (yet) are skipped."""
+    Rows whose audio file does not exist (yet) and ``test``-split rows (held out from
+    training and validation alike) are skipped."""
     with Path(table).open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     clips = [
         Clip(str(Path(root) / r["path"]), r["speaker"], UNLABELLED, r.get("split") or "train")
         for r in rows
+        if (r.get("split") or "train") != "test"
     ]
     kept = [c for c in clips if Path(c.path).is_file()]
     if len(kept) < len(clips):
