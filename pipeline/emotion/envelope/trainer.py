@@ -110,7 +110,12 @@ class EnvelopeGanTask:
         self.device = resolve_device(config.device)
         root = data_dir()
         if config.data.clip_table:
-            clips = table_clips(config.data.clip_table, root)
+            clips = table_clips(
+                config.data.clip_table,
+                root,
+                max_per_split=config.data.max_clips_per_split,
+                seed=config.train.seed,
+            )
         else:
             clips = unlabelled_clips(
                 root / config.data.manifest,
