@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from pipeline.audio import read_audio, resample
 from pipeline.evaluate.emotion_prosody import (
@@ -69,7 +70,15 @@ def prosody_checks(
         )
 
     paths = [s.path for s in sources[: config.sweep_clips]]
-    sweep = intensity_sweep(registry, converting, paths, progress=progress)
+    frames = []
+    for system in converting:  # per system, so a later run can reuse unchanged systems
+        cached = out / f"sweep_{system}.csv"
+        if system in config.reuse and cached.is_file():
+            frames.append(pd.read_csv(cached))
+            continue
+        frames.append(intensity_sweep(registry, [system], paths, progress=progress))
+        frames[-1].to_csv(cached, index=False)
+    sweep = pd.concat(frames, ignore_index=True)
     sweep.to_csv(out / "intensity_sweep.csv", index=False)
     mono = monotonicity(sweep)
     mono.to_csv(out / "monotonicity.csv", index=False)

@@ -194,9 +194,11 @@ class EnvelopeGanTask:
         )
         rec, mov = fake.chunk(2)
 
-        real_score = d(spec, pros, voiced)
-        fake_scores = d(fake.detach(), both_pros, torch.cat([voiced, voiced])).chunk(2)
-        loss_d = lsgan_d(real_score, list(fake_scores))
+        # one discriminator call per backward (DDP-friendly): real, reconstructed, moved
+        voiced3 = torch.cat([voiced, voiced, voiced])
+        scores = d(torch.cat([spec, fake.detach()]), torch.cat([pros, both_pros]), voiced3)
+        real_score, *fake_scores = scores.chunk(3)
+        loss_d = lsgan_d(real_score, fake_scores)
         self.optimizers["discriminator"].zero_grad(set_to_none=True)
         loss_d.backward()
         self.optimizers["discriminator"].step()
