@@ -33,6 +33,7 @@ def build_card(
 ) -> ModelCard:
     """The card of a shipped envelope-GAN checkpoint (``meta``: its checkpoint metadata)."""
     extra = meta.get("extra", {})
+    kw = meta.get("model_kwargs", {})
     metrics = {
         f"validation {k} (step {extra.get('step')})": round(float(v), 4)
         for k, v in extra.get("metrics", {}).items()
@@ -59,10 +60,12 @@ def build_card(
         architecture=(
             "WORLD at the input's rate (F0 by DIO+StoneMask and aperiodicity by D4C on a 16 kHz "
             "copy, CheapTrick envelope and synthesis at the input's rate, so 32-48 kHz input "
-            "keeps its band above 8 kHz). Generator (~0.76 M parameters): the 36-dim coded "
+            f"keeps its band above 8 kHz). Generator ({parameters / 1e6:.2f} M parameters): the "
+            f"{kw.get('n_spec')}-dim coded "
             "envelope shape with its per-segment mean removed (content), frame log-F0/energy/"
             "voicing (prosody, re-added in every block) and a speaker code pooled over other "
-            "speech of the speaker (FiLM) → 4 dilated gated residual conv blocks (96 ch, no "
+            f"speech of the speaker (FiLM) → {kw.get('n_blocks')} dilated gated residual conv "
+            f"blocks ({kw.get('channels')} ch, no "
             "normalisation over time) → the envelope. At conversion it runs twice, with the "
             "source and with the moved prosody, and the ratio (frame power kept) multiplies "
             "the source envelope; above 8 kHz the mean 4-8 kHz gain is carried. Then the "

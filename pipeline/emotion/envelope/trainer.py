@@ -60,10 +60,10 @@ class EnvelopeDataConfig:
 
 @dataclass
 class EnvelopeModelConfig:
-    channels: int = 96
+    channels: int = 64
     n_blocks: int = 4
     speaker_dim: int = 64
-    disc_channels: int = 128
+    disc_channels: int = 96
 
 
 @dataclass
