@@ -248,11 +248,25 @@ def run_emotion_evaluation(
     manifest = (
         pd.read_csv(manifest_path, keep_default_na=False) if manifest_path.is_file() else None
     )
-    sources = select_sources(table, manifest, config.max_clips, config.seed)
-    if not sources:
-        raise ValueError("no held-out neutral clips in the label table's test split")
+    present = table["abs_path"].map(lambda p: Path(p).is_file())
+    if not present.all():
+        log.warning(
+            "%d of %d labelled clips are missing on disk: skipped", (~present).sum(), len(table)
+        )
+        table = table[present]
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    listed = out / "sources.csv"
+    if "source" in config.reuse and listed.is_file():  # the same clips as the reused rows
+        sources = [
+            SourceClip(Path(r["path"]), r["speaker"], r["language"], r["text"])
+            for r in pd.read_csv(listed, keep_default_na=False).to_dict("records")
+        ]
+    else:
+        sources = select_sources(table, manifest, config.max_clips, config.seed)
+        pd.DataFrame([vars(s) for s in sources]).to_csv(listed, index=False)
+    if not sources:
+        raise ValueError("no held-out neutral clips in the label table's test split")
     judges = Judges(Path(config.classifier_dir))
     registry = Registry(config.checkpoints)
     available = set(registry.names("emotion")) | set(PSEUDO_SYSTEMS)
