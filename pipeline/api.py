@@ -58,13 +58,28 @@ def enhance_file(
 def convert(
     wave: np.ndarray,
     sr: int,
-    emotion: str,
+    emotion: str | None,
     intensity: float = 1.0,
     *,
     model: str | None = None,
     registry: Registry | None = None,
+    reference: tuple[np.ndarray, int] | None = None,
 ) -> np.ndarray:
-    """Convert speech towards ``emotion`` with ``intensity`` in [0, 1]. Returns float32 at ``sr``."""
+    """Convert speech towards ``emotion`` with ``intensity`` in [0, 1]. Returns float32 at ``sr``.
+
+    ``reference``: an optional ``(wave, sr)`` clip whose prosody is the target ("emotion from
+    this clip"); ``emotion`` may then be ``None`` and ``intensity`` scales the move towards the
+    reference. Only systems with ``takes_reference`` accept one (ValueError otherwise).
+    """
     audio = validate(wave, sr, max_seconds=None)
     system = load("emotion", model, registry=registry)
-    return system.convert(audio.wave, audio.sample_rate, emotion, intensity)
+    if reference is None:
+        if emotion is None:
+            raise ValueError("choose a target emotion or give a reference clip")
+        return system.convert(audio.wave, audio.sample_rate, emotion, intensity)
+    if not getattr(system, "takes_reference", False):
+        raise ValueError(f"system {system.name!r} cannot take a reference clip")
+    ref = validate(reference[0], reference[1], max_seconds=None)
+    return system.convert(
+        audio.wave, audio.sample_rate, emotion, intensity, reference=(ref.wave, ref.sample_rate)
+    )

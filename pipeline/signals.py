@@ -135,3 +135,33 @@ def synthetic_voice(
     rms = np.sqrt(np.mean(voice**2))
     voice = voice * (10 ** (level_dbfs / 20.0) / max(rms, 1e-12))
     return np.clip(voice, -1.0, 1.0).astype(np.float32)
+
+
+def full_band_voice(
+    seconds: float = 1.5,
+    sample_rate: int = 48_000,
+    *,
+    band_hz: tuple[float, float] = (9_000.0, 15_000.0),
+    band_db: float = -20.0,
+    seed: int = 0,
+    **voice_kwargs,
+) -> np.ndarray:
+    """:func:`synthetic_voice` plus speech-following noise in ``band_hz`` (fricative-like).
+
+    The noise is band-limited with an FFT mask, follows the voice's 20 ms amplitude envelope
+    and sits ``band_dB`` below the voice's RMS; ``sample_rate`` must exceed ``2 * band_hz[1]``.
+    Returns ``(round(seconds * sample_rate),)`` float32 in [-1, 1].
+    """
+    if sample_rate <= 2 * band_hz[1]:
+        raise ValueError(f"{sample_rate} Hz cannot carry content up to {band_hz[1]} Hz")
+    voice = synthetic_voice(seconds, sample_rate, seed=seed, **voice_kwargs).astype(np.float64)
+    rng = np.random.default_rng(seed + 1)
+    spectrum = np.fft.rfft(rng.standard_normal(len(voice)))
+    freqs = np.fft.rfftfreq(len(voice), 1.0 / sample_rate)
+    noise = np.fft.irfft(spectrum * ((freqs >= band_hz[0]) & (freqs <= band_hz[1])), len(voice))
+    width = max(int(0.02 * sample_rate), 1)
+    envelope = np.convolve(np.abs(voice), np.ones(width) / width, mode="same")
+    noise *= envelope
+    rms = lambda x: np.sqrt(np.mean(x**2)) + 1e-12  # noqa: E731
+    noise *= rms(voice) / rms(noise) * 10 ** (band_db / 20.0)
+    return np.clip(voice + noise, -1.0, 1.0).astype(np.float32)

@@ -1,8 +1,10 @@
 """The "Emotion conversion" tab: convert, hear and see spectrogram and F0 before/after.
 
-Endpoint ``/convert`` (inputs: audio file, target emotion, intensity, system name, and an
-optional "enhance first" flag defaulting to False; outputs: converted audio, status). The
-figures follow in a UI-only second step.
+Endpoint ``/convert`` (inputs: audio file, target emotion, intensity, system name, an
+optional "enhance first" flag defaulting to False, and an optional reference clip whose
+prosody becomes the target — "emotion from this clip" — defaulting to none; outputs:
+converted audio, status). Calls without the last two arguments work as before. The figures
+follow in a UI-only second step.
 """
 
 from __future__ import annotations
@@ -44,11 +46,19 @@ class ConversionHandlers:
         intensity: float,
         system: str,
         enhance_first: bool = False,
+        reference_file: str | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> tuple[AudioValue, str]:
-        """Convert the uploaded file; returns (int16 audio at the input rate, status)."""
+        """Convert the uploaded file; returns (int16 audio at the input rate, status).
+
+        With ``reference_file`` the target prosody comes from that clip and ``emotion`` is
+        not used."""
         audio = load_input(audio_file)
         wave, sr = audio.wave, audio.sample_rate
+        reference = None
+        if reference_file:
+            ref = load_input(reference_file, what="reference clip")
+            reference = (ref.wave, ref.sample_rate)
         start = time.perf_counter()
         steps = []
         with user_errors():
@@ -59,14 +69,21 @@ class ConversionHandlers:
                 steps.append(f"enhanced first with `{denoiser}`")
             progress(0.3, desc=f"loading {system}")
             api.load("emotion", system, registry=self.registry)
-            progress(0.5, desc=f"converting to {emotion}")
+            target = "the reference clip's prosody" if reference else f"**{emotion}**"
+            progress(0.5, desc=f"converting to {target}")
             out = api.convert(
-                wave, sr, emotion, float(intensity), model=system, registry=self.registry
+                wave,
+                sr,
+                emotion,
+                float(intensity),
+                model=system,
+                registry=self.registry,
+                reference=reference,
             )
         seconds = time.perf_counter() - start
         steps.insert(
             0,
-            f"Converted to **{emotion}** at intensity {float(intensity):.2f} "
+            f"Converted to {target} at intensity {float(intensity):.2f} "
             f"with `{system}` in {seconds:.2f} s",
         )
         return to_output(out, sr), "; ".join(steps) + f" ({len(out) / sr:.1f} s out)."
@@ -95,7 +112,14 @@ def build_conversion_tab(registry: Registry) -> None:
     with gr.Row(equal_height=False):
         with gr.Column() as left_column:
             source = audio_input("Speech to convert", elem_id="convert-input")
-            emotion = gr.Radio(list(EMOTIONS), value=DEFAULT_EMOTION, label="Target emotion")
+            with gr.Row():
+                emotion = gr.Radio(list(EMOTIONS), value=DEFAULT_EMOTION, label="Target emotion")
+                reference = gr.Audio(
+                    label="Emotion from this clip (optional reference; overrides the emotion)",
+                    sources=["upload", "microphone"],
+                    type="filepath",
+                    elem_id="convert-reference",
+                )
             intensity = gr.Slider(
                 0.0,
                 1.0,
@@ -130,7 +154,7 @@ def build_conversion_tab(registry: Registry) -> None:
                 elem_id="convert-examples",
                 api_visibility="private",
             )
-    inputs = [source, emotion, intensity, system, enhance_first]
+    inputs = [source, emotion, intensity, system, enhance_first, reference]
     clear_outputs_on_new_input(source, [converted, status, spectrograms, f0])
     run = {"api_name": "convert"}
     for trigger in [button.click] + ([picked.load_input_event.then] if examples else []):

@@ -123,7 +123,7 @@ def prosody_stats(
     else:
         f0_median = f0_mean_st = f0_range = f0_std = float("nan")
     if active.any():
-        level = float(10.0 * np.log10(np.mean(10.0 ** (energy[active] / 10.0))))
+        level = _power_mean_db(energy[active])
         energy_std = float(np.std(energy[active]))
     else:
         level = energy_std = float("nan")
@@ -140,6 +140,20 @@ def prosody_stats(
         active_s=active_s,
         duration_s=len(wave) / sample_rate,
     )
+
+
+def _power_mean_db(energy_db: np.ndarray) -> float:
+    return float(10.0 * np.log10(np.mean(10.0 ** (energy_db / 10.0))))
+
+
+def speech_level_db(
+    wave: np.ndarray, sample_rate: int, frame_period: float = FRAME_PERIOD_MS
+) -> float:
+    """The speech level of :class:`ProsodyStats` (``energy_db``): power mean of the active
+    frames' energy, dB re full scale; NaN for an empty wave."""
+    energy = frame_energy_db(wave, sample_rate, frame_period)
+    active = active_frames(energy)
+    return _power_mean_db(energy[active]) if active.any() else float("nan")
 
 
 @dataclass(frozen=True)
@@ -183,3 +197,16 @@ def spectral_balance(wave: np.ndarray, sample_rate: int, frame_ms: float = 32.0)
         alpha_ratio_db=db(band(1000, 5000).sum()) - db(band(50, 1000).sum()),
         hammarberg_db=db(band(0, 2000).max()) - db(band(2000, 5000).max()),
     )
+
+
+def band_level_db(wave: np.ndarray, sample_rate: int, low_hz: float = 8000.0) -> float:
+    """Level of ``wave`` (``(samples,)``) above ``low_hz``, dB re full-scale power.
+
+    Mean power of the FFT bins at or above ``low_hz`` of the whole signal (Parseval-scaled,
+    so the bands of a signal sum to its mean square); ``-inf`` when nothing lies there.
+    """
+    x = np.asarray(wave, dtype=np.float64)
+    spectrum = np.abs(np.fft.rfft(x)) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1.0 / sample_rate)
+    power = 2.0 * spectrum[freqs >= low_hz].sum() / max(len(x), 1) ** 2
+    return float(10.0 * np.log10(power)) if power > 0 else float("-inf")

@@ -125,6 +125,8 @@ def _emotion(args: argparse.Namespace) -> int:
         reuse=tuple(_csv_list(args.reuse)),
         gan=args.gan,
         min_confidence=args.min_confidence,
+        sweep_clips=args.sweep_clips,
+        reference_pairs=args.reference_pairs,
     )
     text, targets = run_emotion_evaluation(config, progress=_progress("clips"))
     print(text)
@@ -185,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--classifier", type=Path, default=CHECKPOINTS / "emotion_classifier")
     m.add_argument("--max-clips", type=int, default=24, help="held-out neutral source clips")
     m.add_argument("--out-dir", type=Path, default=Path("runs/eval_emotion"))
+    m.add_argument(
+        "--sweep-clips", type=int, default=6, help="clips of the prosody checks (0: skip them)"
+    )
+    m.add_argument("--reference-pairs", type=int, default=30, help="reference-mode pairs (0: skip)")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

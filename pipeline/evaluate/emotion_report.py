@@ -62,6 +62,10 @@ class EmotionEvalConfig:
     reuse: tuple[str, ...] = ()
     gan: str = DEFAULT_GAN["emotion"]
     seed: int = 0
+    #: prosody-target checks (:mod:`pipeline.evaluate.emotion_prosody`): clips of the
+    #: intensity sweep (0: skip the checks) and reference pairs (0: skip reference tracking)
+    sweep_clips: int = 6
+    reference_pairs: int = 30
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,7 @@ class Judges:
         feats = self.features(wave, sr, prosody=stats)
         probs = self.classifier.predict_proba(feats[None, :])[0]
         row = {k: getattr(stats, k) for k in PROSODY_KEYS}
+        row["f0_std_st"] = stats.f0_std_st  # the direction rule's F0 spread
         row["predicted"] = self.labels[int(np.argmax(probs))]
         row.update({f"p_{label}": float(p) for label, p in zip(self.labels, probs, strict=True)})
         row.update({f"dnsmos_{k}": v for k, v in self.dnsmos.score(wave, sr).items()})
@@ -243,11 +248,25 @@ def run_emotion_evaluation(
     manifest = (
         pd.read_csv(manifest_path, keep_default_na=False) if manifest_path.is_file() else None
     )
-    sources = select_sources(table, manifest, config.max_clips, config.seed)
-    if not sources:
-        raise ValueError("no held-out neutral clips in the label table's test split")
+    present = table["abs_path"].map(lambda p: Path(p).is_file())
+    if not present.all():
+        log.warning(
+            "%d of %d labelled clips are missing on disk: skipped", (~present).sum(), len(table)
+        )
+        table = table[present]
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    listed = out / "sources.csv"
+    if "source" in config.reuse and listed.is_file():  # the same clips as the reused rows
+        sources = [
+            SourceClip(Path(r["path"]), r["speaker"], r["language"], r["text"])
+            for r in pd.read_csv(listed, keep_default_na=False).to_dict("records")
+        ]
+    else:
+        sources = select_sources(table, manifest, config.max_clips, config.seed)
+        pd.DataFrame([vars(s) for s in sources]).to_csv(listed, index=False)
+    if not sources:
+        raise ValueError("no held-out neutral clips in the label table's test split")
     judges = Judges(Path(config.classifier_dir))
     registry = Registry(config.checkpoints)
     available = set(registry.names("emotion")) | set(PSEUDO_SYSTEMS)
@@ -284,6 +303,19 @@ def run_emotion_evaluation(
         gan=config.gan,
         n_sources=len(sources),
     )
+    if config.sweep_clips > 0:
+        from pipeline.evaluate.emotion_checks import prosody_checks
+
+        more, extra = prosody_checks(
+            rows,
+            table,
+            sources,
+            registry,
+            config,
+            [s for s in systems if s in available],
+            progress,
+        )
+        text, targets = text + "\n\n" + more, targets + extra
     (out / "report.md").write_text(text, encoding="utf-8")
     pd.DataFrame([t.as_dict() for t in targets]).to_csv(out / "targets.csv", index=False)
     return text, targets

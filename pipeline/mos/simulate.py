@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import write_wav
-from pipeline.emotion.testsignals import synthetic_voice
 from pipeline.mos.definition import EMOTION_LABELS, Stimulus
 from pipeline.mos.emotion_answers import EmotionAnswer, submit_answer
 from pipeline.mos.listening import ListeningTest
+from pipeline.signals import synthetic_voice
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ speaker's speech (another clip when the speaker has one) for the speaker code.
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,26 +30,55 @@ UNLABELLED = "unlabelled"
 def unlabelled_clips(
     manifest: str | Path, root: str | Path, *, max_per_split: int = 0, seed: int = 0
 ) -> list[Clip]:
-    """Speech clips of the manifest as :class:`Clip` with emotion ``"unlabelled"``.
+    """Speech clips of the manifest (train and valid splits) as :class:`Clip` with emotion
+    ``"unlabelled"``.
 
     Args:
         manifest: ``manifest.csv``; its ``path`` column is relative to ``root``.
         max_per_split: keep at most this many clips per split (a seeded random subset
             stratified by nothing; 0: all).
     """
-    rows = [r for r in read_manifest(manifest) if r["kind"] == "speech"]
-    clips = []
+    rows = [r for r in read_manifest(manifest) if r["kind"] == "speech" and r["split"] != "test"]
+    clips = [
+        Clip(str(Path(root) / r["path"]), f"{r['source']}/{r['speaker']}", UNLABELLED, r["split"])
+        for r in rows
+    ]
+    return _subset(clips, max_per_split, seed)
+
+
+def _subset(clips: list[Clip], max_per_split: int, seed: int) -> list[Clip]:
+    """At most ``max_per_split`` clips of each split (seeded random subset; 0: all)."""
+    if not max_per_split:
+        return clips
     rng = np.random.default_rng(seed)
-    for split in sorted({r["split"] for r in rows}):
-        these = [r for r in rows if r["split"] == split]
-        if max_per_split and len(these) > max_per_split:
+    out = []
+    for split in sorted({c.split for c in clips}):
+        these = [c for c in clips if c.split == split]
+        if len(these) > max_per_split:
             keep = sorted(rng.choice(len(these), max_per_split, replace=False).tolist())
             these = [these[i] for i in keep]
-        clips += [
-            Clip(str(Path(root) / r["path"]), f"{r['source']}/{r['speaker']}", UNLABELLED, split)
-            for r in these
-        ]
-    return clips
+        out += these
+    return out
+
+
+def table_clips(
+    table: str | Path, root: str | Path, *, max_per_split: int = 0, seed: int = 0
+) -> list[Clip]:
+    """Clips from any CSV with ``path, speaker, split`` columns (paths relative to ``root``),
+    e.g. the committed label table: **every other column, emotion included, is ignored**.
+    Rows whose audio file does not exist (yet) and ``test``-split rows (held out from
+    training and validation alike) are skipped."""
+    with Path(table).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    clips = [
+        Clip(str(Path(root) / r["path"]), r["speaker"], UNLABELLED, r.get("split") or "train")
+        for r in rows
+        if (r.get("split") or "train") != "test"
+    ]
+    kept = [c for c in clips if Path(c.path).is_file()]
+    if len(kept) < len(clips):
+        log.info("clip table %s: %d of %d files present", table, len(kept), len(clips))
+    return _subset(kept, max_per_split, seed)
 
 
 def _window(n_frames: int, length: int, rng: np.random.Generator) -> tuple[slice, int]:

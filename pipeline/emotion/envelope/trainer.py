@@ -29,7 +29,7 @@ import torch.distributed as dist
 
 from pipeline.corpora import data_dir
 from pipeline.emotion.data import FeatureCorpus, build_cache
-from pipeline.emotion.envelope.data import UnlabelledSegments, unlabelled_clips
+from pipeline.emotion.envelope.data import UnlabelledSegments, table_clips, unlabelled_clips
 from pipeline.emotion.envelope.losses import (
     lsgan_d,
     lsgan_g,
@@ -49,6 +49,8 @@ ARCH = "emotion.envelope_gan"
 @dataclass
 class EnvelopeDataConfig:
     manifest: str = "manifest.csv"  # relative to the data directory
+    #: instead of the manifest: a CSV with path, speaker, split (other columns ignored)
+    clip_table: str = ""
     cache_dir: str = "emotion/cache"
     max_clips_per_split: int = 2500
     segment_frames: int = 128
@@ -58,10 +60,10 @@ class EnvelopeDataConfig:
 
 @dataclass
 class EnvelopeModelConfig:
-    channels: int = 96
+    channels: int = 64
     n_blocks: int = 4
     speaker_dim: int = 64
-    disc_channels: int = 128
+    disc_channels: int = 96
 
 
 @dataclass
@@ -96,12 +98,20 @@ class EnvelopeGanTask:
         self.config = config
         self.device = info.torch_device  # train.device / --device, resolved by pipeline.devices
         root = data_dir()
-        clips = unlabelled_clips(
-            root / config.data.manifest,
-            root,
-            max_per_split=config.data.max_clips_per_split,
-            seed=config.train.seed,
-        )
+        if config.data.clip_table:
+            clips = table_clips(
+                config.data.clip_table,
+                root,
+                max_per_split=config.data.max_clips_per_split,
+                seed=config.train.seed,
+            )
+        else:
+            clips = unlabelled_clips(
+                root / config.data.manifest,
+                root,
+                max_per_split=config.data.max_clips_per_split,
+                seed=config.train.seed,
+            )
         if info.is_main:
             build_cache(clips, root / config.data.cache_dir, progress=True)
         if info.distributed:
@@ -173,9 +183,11 @@ class EnvelopeGanTask:
         )
         rec, mov = fake.chunk(2)
 
-        real_score = d(spec, pros, voiced)
-        fake_scores = d(fake.detach(), both_pros, torch.cat([voiced, voiced])).chunk(2)
-        loss_d = lsgan_d(real_score, list(fake_scores))
+        # one discriminator call per backward (DDP-friendly): real, reconstructed, moved
+        voiced3 = torch.cat([voiced, voiced, voiced])
+        scores = d(torch.cat([spec, fake.detach()]), torch.cat([pros, both_pros]), voiced3)
+        real_score, *fake_scores = scores.chunk(3)
+        loss_d = lsgan_d(real_score, fake_scores)
         self.optimizers["discriminator"].zero_grad(set_to_none=True)
         loss_d.backward()
         self.optimizers["discriminator"].step()
@@ -225,7 +237,7 @@ class EnvelopeGanTask:
             sample_rate=SAMPLE_RATE,
             extra={
                 "labels_used": "none",
-                "manifest": self.config.data.manifest,
+                "manifest": self.config.data.clip_table or self.config.data.manifest,
                 "clips_per_split": {s: len(self.corpus.indices(s)) for s in splits},
                 "speakers": len({c.speaker for c in self.corpus.clips}),
                 "normalizer": {

@@ -1,0 +1,55 @@
+"""``python -m pipeline.emotion.envelope ship RUN_DIR [--out checkpoints/emotion/envelope-gan]``.
+
+Copies ``RUN_DIR/last.pt`` (or ``--checkpoint``) as ``model.pt`` into the shipped folder,
+after loading it strictly and checking its size (<= 20 MB), and writes ``card.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from pipeline.checkpoint import count_parameters, load_model
+from pipeline.emotion.envelope.card import build_card
+from pipeline.registry import CHECKPOINTS
+
+MAX_MB = 20.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.emotion.envelope")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ship = sub.add_parser("ship", help="ship a trained checkpoint with its card")
+    ship.add_argument("run_dir", type=Path)
+    ship.add_argument("--checkpoint", default="last.pt")
+    ship.add_argument("--out", type=Path, default=CHECKPOINTS / "emotion" / "envelope-gan")
+    ship.add_argument("--training-command", default="")
+    ship.add_argument("--training-time", default="")
+    args = parser.parse_args(argv)
+    source = args.run_dir / args.checkpoint
+    model, meta = load_model(source)
+    size_mb = source.stat().st_size / 1e6
+    if size_mb > MAX_MB:
+        print(f"error: {source} is {size_mb:.1f} MB (limit {MAX_MB:g} MB)", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / ".model.pt.tmp"
+    shutil.copyfile(source, tmp)
+    tmp.replace(args.out / "model.pt")
+    card = build_card(
+        args.out.name,
+        meta,
+        parameters=count_parameters(model),
+        training_command=args.training_command,
+        training_time=args.training_time,
+        size_mb=size_mb,
+    )
+    card.write(args.out / "card.json")
+    print(f"shipped {source} → {args.out} ({size_mb:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

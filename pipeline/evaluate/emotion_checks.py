@@ -1,0 +1,165 @@
+"""The issue-14 prosody-target section of ``python -m pipeline.evaluate emotion``.
+
+Runs :mod:`pipeline.evaluate.emotion_prosody` on the evaluation's held-out clips and systems
+and turns the results into markdown tables and :class:`~pipeline.evaluate.targets.Target`
+checks: direction rule >= 90 % per emotion, monotone intensity, reference tracking r >= 0.7,
+the band above 8 kHz within 6 dB of the source at 48 kHz input, and RTF <= 0.3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.audio import read_audio, resample
+from pipeline.evaluate.emotion_prosody import (
+    ReferenceClip,
+    intensity_sweep,
+    markdown_table,
+    monotonicity,
+    profile_table,
+    reference_tracking,
+    speed_and_band,
+)
+from pipeline.evaluate.targets import Target, check, targets_markdown
+
+PSEUDO = ("source", "world")
+
+
+def _bench_wave(paths: list[Path], seconds: float = 5.0) -> np.ndarray:
+    """About ``seconds`` of held-out speech at 16 kHz (clips concatenated)."""
+    pieces, total = [], 0
+    for path in paths:
+        audio = read_audio(path, max_seconds=None)
+        wave = resample(audio.wave, audio.sample_rate, 16_000)
+        pieces.append(wave)
+        total += len(wave)
+        if total >= seconds * 16_000:
+            break
+    return np.concatenate(pieces)[: int(seconds * 16_000)]
+
+
+def prosody_checks(
+    rows, table, sources, registry, config, systems, progress
+) -> tuple[str, list[Target]]:
+    """Markdown section and targets (see the module docstring); CSVs go to ``config.out_dir``."""
+    out = Path(config.out_dir)
+    converting = [s for s in systems if s not in PSEUDO]
+    gan = config.gan
+    targets: list[Target] = []
+    lines = ["## Prosody targets (issue 14)", ""]
+
+    prof = profile_table(rows)
+    prof.to_csv(out / "profile_shifts.csv", index=False)
+    lines += [
+        "### Prosody shifts at intensity 1 vs the literature profile, and the direction rule",
+        "",
+        "Output minus source on the same clip: F0 mean and F0 spread (SD) in semitones, level "
+        "in dB, rate = source / output duration. `direction_ok` = share of clips obeying the "
+        "rule (happy/angry/surprise: F0 up and (spread or level up); sad: F0 down and "
+        "(level or spread down)).",
+        "",
+        markdown_table(prof),
+        "",
+    ]
+    for _, r in prof[prof["system"] == gan].iterrows():
+        targets.append(
+            check(f"direction rule, {gan}, {r['emotion']}", r["direction_ok"], ">=", 0.9)
+        )
+
+    paths = [s.path for s in sources[: config.sweep_clips]]
+    frames = []
+    for system in converting:  # per system, so a later run can reuse unchanged systems
+        cached = out / f"sweep_{system}.csv"
+        if system in config.reuse and cached.is_file():
+            frames.append(pd.read_csv(cached))
+            continue
+        frames.append(intensity_sweep(registry, [system], paths, progress=progress))
+        frames[-1].to_csv(cached, index=False)
+    sweep = pd.concat(frames, ignore_index=True)
+    sweep.to_csv(out / "intensity_sweep.csv", index=False)
+    mono = monotonicity(sweep)
+    mono.to_csv(out / "monotonicity.csv", index=False)
+    lines += [
+        f"### Intensity sweep ({len(paths)} clips; mean shifts at 0, .25, .5, .75, 1)",
+        "",
+        markdown_table(mono),
+        "",
+    ]
+    g = mono[mono["system"] == gan]
+    if len(g):
+        ok = g[["f0_monotone", "energy_monotone", "rate_monotone"]].to_numpy().all(axis=1)
+        targets.append(
+            check(
+                f"intensity monotone (F0, level, rate), {gan}: share of emotions",
+                float(ok.mean()),
+                ">=",
+                1.0,
+            )
+        )
+
+    if config.reference_pairs > 0 and gan in converting:
+        test = table[table["split"] == "test"]
+        refs = [
+            ReferenceClip(Path(p), s)
+            for p, s in zip(test["abs_path"], test["speaker"], strict=True)
+        ]
+        rng = np.random.default_rng(config.seed)
+        refs = [refs[i] for i in rng.permutation(len(refs))]
+        pairs, r = reference_tracking(
+            registry,
+            gan,
+            [s.path for s in sources],
+            refs,
+            pairs=config.reference_pairs,
+            progress=progress,
+        )
+        pairs.to_csv(out / "reference_pairs.csv", index=False)
+        lines += [
+            f"### Reference mode ({len(pairs)} pairs, held-out references of every label, "
+            "normalised by their own speaker's mean over up to 8 clips)",
+            "",
+            f"Pearson r, reference move vs output move: F0 mean {r.get('f0_mean', float('nan')):.3f}, "
+            f"level {r.get('energy', float('nan')):.3f}.",
+            "",
+        ]
+        targets.append(
+            check(f"reference tracking r (F0 mean), {gan}", r.get("f0_mean", np.nan), ">=", 0.7)
+        )
+        targets.append(
+            check(f"reference tracking r (level), {gan}", r.get("energy", np.nan), ">=", 0.7)
+        )
+
+    speed = speed_and_band(registry, converting, _bench_wave([s.path for s in sources]))
+    speed.to_csv(out / "speed_band.csv", index=False)
+    lines += [
+        "### Real-time factor and the band above 8 kHz (angry, intensity 1)",
+        "",
+        "RTF = processing time / audio duration for 5 s of held-out speech, analysis and "
+        "synthesis included, wall clock and this process's CPU time (the machine is shared: "
+        "`load_avg` is the 1-minute load average at the time). Band: 3 s synthetic voice at "
+        "48 kHz with speech-following noise at 9-15 kHz (`full_band_voice`); level above 8 kHz "
+        "before/after, and that change minus the conversion's whole-band level change.",
+        "",
+        markdown_table(speed),
+        "",
+    ]
+    row = speed[speed["system"] == gan]
+    if len(row):
+        row = row.iloc[0]
+        for sr in ("16k", "48k"):
+            targets.append(
+                check(f"RTF (wall) at {sr} input, {gan}", row[f"rtf_wall_{sr}"], "<=", 0.3)
+            )
+        targets.append(
+            check(
+                f"band > 8 kHz change vs whole-band level change, {gan} (|dB|)",
+                abs(row["band8k_vs_level_db"]),
+                "<=",
+                6.0,
+            )
+        )
+    lines += ["### Prosody target checks", "", targets_markdown(targets)]
+    return "\n".join(lines), targets
