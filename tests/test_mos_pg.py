@@ -230,6 +230,11 @@ def test_two_replicas_share_one_test(pg_url: str, tmp_path: Path):
     assert max(per_stim) - min(per_stim) <= 1, per_stim
     systems = Counter(s.system for s in definition.stimuli for _ in range(held[s.id]))
     assert set(systems.values()) == {24}  # 72 places: each of the 3 systems holds a third
+    system_of = {s.id: s.system for s in definition.stimuli}
+    for name, (_, order, *_) in opened.items():  # round-robin over systems within a session
+        per_system = Counter(system_of[s] for s in order)
+        counts = [per_system[system] for system in ("a", "b", "c")]
+        assert max(counts) - min(counts) <= 1, (name, counts)
     store = PgRatingStore(ConnectionPool(pg_url), "replicas")
     assert store.count() == 12 * 6 == len(store.stored_keys())  # every rating counted once
     book = PgSessionBook(ConnectionPool(pg_url), definition)
