@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.ratings_db:  # read by every listening test's backend (pipeline.mos.backends)
         try:
             os.environ[RATINGS_DB_ENV] = check_database(args.ratings_db)
-        except (ValueError, RuntimeError) as err:
+        except (ValueError, OSError) as err:
             raise SystemExit(f"--ratings-db: {err}") from None
     demo = build_app(
         Registry(),

@@ -35,7 +35,7 @@ from pipeline.mos.backends import database_url, ratings_csv
 from pipeline.mos.listening import ListeningTest
 from pipeline.mos.pg_local import PostgresUnavailable, local_postgres
 from pipeline.mos.pg_sessions import PgSessionBook
-from pipeline.mos.pg_store import ConnectionPool, PgRatingStore, export_csv
+from pipeline.mos.pg_store import ConnectionPool, DatabaseError, PgRatingStore, export_csv
 from pipeline.mos.report import write_report
 from pipeline.mos.storage import RatingError, RatingStore, read_ratings
 from pipeline.mos.synthetic import make_test
@@ -230,6 +230,11 @@ def test_two_replicas_share_one_test(pg_url: str, tmp_path: Path):
     assert max(per_stim) - min(per_stim) <= 1, per_stim
     systems = Counter(s.system for s in definition.stimuli for _ in range(held[s.id]))
     assert set(systems.values()) == {24}  # 72 places: each of the 3 systems holds a third
+    system_of = {s.id: s.system for s in definition.stimuli}
+    for name, (_, order, *_) in opened.items():  # round-robin over systems within a session
+        per_system = Counter(system_of[s] for s in order)
+        counts = [per_system[system] for system in ("a", "b", "c")]
+        assert max(counts) - min(counts) <= 1, (name, counts)
     store = PgRatingStore(ConnectionPool(pg_url), "replicas")
     assert store.count() == 12 * 6 == len(store.stored_keys())  # every rating counted once
     book = PgSessionBook(ConnectionPool(pg_url), definition)
@@ -294,3 +299,23 @@ def test_columns_added_to_the_csv_layout_are_added_to_an_old_table(pg_url: str, 
     out = tmp_path / "old.csv"
     assert export_csv(store.pool, "old", out) == 1
     assert read_ratings(out)["expected"].tolist() == [4]
+
+
+def test_lost_connection_is_retried_and_an_unreachable_database_is_a_clear_error(
+    pg_url: str, caplog
+):
+    import psycopg
+
+    store = PgRatingStore(ConnectionPool(pg_url), "lost")
+    assert store.append(rating("L1", "s10", "lost"))
+    with store.pool.connection() as conn:  # the pooled connection the next append reuses
+        pid = conn.info.backend_pid
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # as if the server restarted
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    assert store.append(rating("L1", "s20", "lost"))  # retried on a new connection
+    assert "retrying once" in caplog.text
+    assert store.stored_keys() == {("L1", "s10"), ("L1", "s20")}
+    down = PgRatingStore(ConnectionPool("postgresql://x@127.0.0.1:1/none"), "lost")
+    with pytest.raises(DatabaseError) as err:
+        down.append(rating("L1", "s30", "lost"))
+    assert isinstance(err.value, OSError) and "\n" not in str(err.value)

@@ -143,7 +143,7 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
             if csv is None:
                 raise gr.Error(f"No ratings yet for {test_id}.")
             report = write_report(csv, out)
-        except (RatingError, ValueError, OSError, RuntimeError) as err:
+        except (RatingError, ValueError, OSError) as err:
             raise gr.Error(str(err)) from None
         if report.empty_reason():  # never an empty chart: the markdown says why
             chart_value = gr.update(value=None, visible=False)

@@ -180,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         UnknownSystemError,
         OSError,
         ValueError,
-        RuntimeError,
     ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -65,8 +65,12 @@ CREATE TABLE IF NOT EXISTS mos_sessions (
 _SCHEMA_LOCK = 0x5354_5544  # advisory lock id: concurrent first starts create the schema once
 
 
-class DatabaseError(RuntimeError):
-    """The ratings database cannot be reached or used (one-line message)."""
+class DatabaseError(OSError):
+    """The ratings database cannot be reached or failed (one-line message).
+
+    An :class:`OSError`, like a failing disk under the CSV store, so callers that handle
+    storage failures (the listening page shows a one-line error) handle both backends.
+    """
 
 
 class ConnectionPool:
@@ -114,6 +118,9 @@ class ConnectionPool:
             conn = self._connect()
         try:
             yield conn
+        except psycopg.OperationalError as err:  # connection lost, server restarting...
+            conn.close()
+            raise DatabaseError(f"ratings database: {one_line(err)}") from err
         except BaseException:
             conn.close()  # state unknown (failed or interrupted mid-statement)
             raise
@@ -156,9 +163,10 @@ class PgRatingStore:
     def append(self, row: Mapping[str, Any]) -> bool:
         """Store one rating; ``True`` once committed, ``False`` if the key already was.
 
-        A broken pooled connection (e.g. the server restarted) is retried once on a fresh
-        one; if the first attempt had in fact committed, the stored row carries this call's
-        unique ``_token`` and is acknowledged as saved.
+        A failed connection (e.g. the server restarted under a pooled one) is retried once
+        on a new one; if the first attempt had in fact committed, the stored row carries
+        this call's random ``token`` and is acknowledged as saved. Raises
+        :class:`DatabaseError` when the database stays unreachable (nothing acknowledged).
         """
         row = dict(row)
         row.setdefault("timestamp", utc_now())
@@ -173,10 +181,10 @@ class PgRatingStore:
             try:
                 with self.pool.connection() as conn:
                     return self._insert(conn, values, token, retry=attempt > 1)
-            except psycopg.OperationalError as err:
+            except DatabaseError as err:
                 if attempt == 2:
-                    raise DatabaseError(f"rating not stored: {one_line(err)}") from err
-                log.warning("ratings database connection failed (%s); retrying once", one_line(err))
+                    raise DatabaseError(f"rating not stored: {err}") from err
+                log.warning("%s; retrying once on a new connection", err)
         raise AssertionError("unreachable")
 
     def _insert(
