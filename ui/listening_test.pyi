@@ -75,10 +75,8 @@ class ClipPlayer(gr.Audio):
     is_template = True
 
     def postprocess(self, value):
-        if isinstance(value, str) and Path(value).name == CLIP_NAME:
-            path = Path(value)
-            if path.is_relative_to(get_upload_folder()) and path.is_file():
-                return FileData(path=value, orig_name=CLIP_NAME)
+        if isinstance(value, str) and value.startswith(CLIP_ROOT) and value.endswith(CLIP_NAME):
+            return FileData(path=value, orig_name=CLIP_NAME)
         return super().postprocess(value)
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block

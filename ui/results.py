@@ -19,7 +19,7 @@ import gradio as gr
 import matplotlib.pyplot as plt
 
 from pipeline.audio import AudioError
-from pipeline.mos.builder import BuildError, BuildOptions, build_test
+from pipeline.mos.builder import BuildError, BuildOptions, build_test, system_specs
 from pipeline.mos.definition import QUESTIONS, DefinitionError, list_tests
 from pipeline.mos.report import mos_figure, write_report
 from pipeline.mos.storage import RatingError
@@ -28,15 +28,6 @@ from pipeline.registry import UnknownSystemError
 log = logging.getLogger(__name__)
 
 PRIVATE = {"api_visibility": "private"}
-
-
-def builder_systems(registry) -> list[str]:
-    """System specs offered by the builder panel (see pipeline.mos.builder)."""
-    specs = ["input", "clean"]
-    specs += [f"enhance:{name}" for name in registry.names("enhance")]
-    for name in registry.names("emotion"):
-        specs += [f"emotion:{name}:{emotion}:0.8" for emotion in ("happy", "angry", "sad")]
-    return specs
 
 
 def build_results_tab(*, ratings_root: Path, admin_password: str | None, registry=None) -> None:
@@ -96,7 +87,7 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
                     )
                 b_systems = gr.CheckboxGroup(
                     label="Systems",
-                    choices=builder_systems(registry),
+                    choices=system_specs(registry),
                     value=["input", "enhance:dsp"],
                 )
                 with gr.Row():
