@@ -7,12 +7,15 @@ Examples::
     python -m pipeline.mos build calm/*.wav --test-id emo1 --question smos --reference input \\
         --systems emotion:dsp:angry:0.8 emotion:stargan-emotion:angry:0.8
     python -m pipeline.mos report ratings/enh1/ratings.csv --out-dir runs/enh1_report
+    python -m pipeline.mos links ratings/enh1 --base-url https://study.example.org \
+        --new-secret --ids P001 P002 P003
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 from pathlib import Path
 
@@ -20,7 +23,13 @@ from tqdm import tqdm
 
 from pipeline.audio import AudioError
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
-from pipeline.mos.definition import QUESTIONS, DefinitionError
+from pipeline.mos.definition import (
+    QUESTIONS,
+    DefinitionError,
+    load_definition,
+    save_definition,
+)
+from pipeline.mos.listening import clean_listener_id, listener_link
 from pipeline.mos.report import write_report
 from pipeline.mos.stats import ScreeningRules
 from pipeline.mos.storage import RatingError
@@ -80,14 +89,42 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out-dir", type=Path, required=True)
     r.add_argument("--gold-tolerance", type=float, default=1.0)
     r.add_argument("--min-variance", type=float, default=0.1)
+    _add_links_parser(sub)
     return parser
+
+
+def _add_links_parser(sub) -> None:
+    k = sub.add_parser("links", help="per-listener links (with keys when the test has a secret)")
+    k.add_argument("test_dir", type=Path, help="the test folder (ratings/<test_id>)")
+    k.add_argument("--base-url", required=True, help="where the app is served")
+    k.add_argument("--ids", nargs="*", default=[], help="listener ids")
+    k.add_argument("--ids-file", type=Path, help="a file with one listener id per line")
+    k.add_argument(
+        "--new-secret",
+        action="store_true",
+        help="store a new link secret in the definition first (older keys stop working)",
+    )
+
+
+def _links(args) -> None:
+    definition = load_definition(args.test_dir)
+    if args.new_secret:
+        definition.link_secret = secrets.token_hex(16)
+        save_definition(definition, args.test_dir)
+    ids = list(args.ids)
+    if args.ids_file:
+        ids += [line.strip() for line in args.ids_file.read_text().splitlines() if line.strip()]
+    for listener in ids:
+        print(listener_link(args.base_url, definition, clean_listener_id(listener)))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "build":
+        if args.command == "links":
+            _links(args)
+        elif args.command == "build":
             options = BuildOptions(
                 test_id=args.test_id,
                 question=args.question,
