@@ -52,9 +52,7 @@ def build_app(
         admin_password: unlocks the Results tab; ``None`` leaves it disabled.
         listening_only: build only the listening test (for crowdsourcing deployments).
     """
-    with gr.Blocks(
-        title="Emotion & Enhancement Studio", analytics_enabled=False, head=CROWD_HEAD
-    ) as demo:
+    with gr.Blocks(title="Emotion & Enhancement Studio", analytics_enabled=False) as demo:
         if listening_only:
             build_listening_tab(ratings_root=ratings_root, registry=registry)
             return demo
@@ -118,6 +116,7 @@ def launch_kwargs(args: argparse.Namespace) -> dict:
         "enable_monitoring": False,
         "ssr_mode": False,
         "show_error": True,
+        "head": CROWD_HEAD,  # a crowd link hides the studio around the test at once
         # a listening-only deployment shows no footer links (API docs, settings)
         "footer_links": [] if getattr(args, "listening_only", False) else None,
     }

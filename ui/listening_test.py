@@ -67,6 +67,10 @@ if (new URLSearchParams(window.location.search).has('test')) {
 """
 
 
+#: where published clips live: inside Gradio's cache, so Gradio serves them without a copy
+CLIP_ROOT = str(Path(get_upload_folder()) / "mos-clips") + "/"
+
+
 class ClipPlayer(gr.Audio):
     """``gr.Audio`` for the test's published clips: an immutable ``audio.wav`` under the
     Gradio cache is handed over as is (no ffprobe, no copy); anything else as usual."""
@@ -74,10 +78,8 @@ class ClipPlayer(gr.Audio):
     is_template = True
 
     def postprocess(self, value):
-        if isinstance(value, str) and Path(value).name == CLIP_NAME:
-            path = Path(value)
-            if path.is_relative_to(get_upload_folder()) and path.is_file():
-                return FileData(path=value, orig_name=CLIP_NAME)
+        if isinstance(value, str) and value.startswith(CLIP_ROOT) and value.endswith(CLIP_NAME):
+            return FileData(path=value, orig_name=CLIP_NAME)
         return super().postprocess(value)
 
 
@@ -87,7 +89,7 @@ class Flows:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.pages = PageBook()
-        self.clips = ClipCache(Path(get_upload_folder()) / "mos-clips")
+        self.clips = ClipCache(CLIP_ROOT)
         self._flows: dict[str, tuple[float, ListenerFlow]] = {}
         self._lock = threading.Lock()
 
@@ -111,7 +113,6 @@ class Flows:
         except (DefinitionError, OSError):
             return None
         return definition if definition.crowd_mode else None
-
 
 
 def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa: ARG001
@@ -140,7 +141,7 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
             consent = gr.Checkbox(label=text("consent"), value=False)
             start_btn = gr.Button(text("start"), variant="primary")
         with gr.Column(visible=False) as rate_col:
-            title = gr.Markdown()
+            title = gr.Markdown(elem_id="mos-title")
             prompt = gr.Markdown()
             players = [
                 ClipPlayer(
@@ -198,23 +199,30 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         return (screen.stage, screen.form, labels, screen.submit_label)
 
     def render(screen: Screen, ctx: dict, note: str = "") -> dict:
-        """Updates for ``screen``: only the content when the page keeps its shape."""
-        ctx = {**ctx, "page_id": screen.page_id, "stage": screen.stage}
-        out = {message: note, state: ctx}
-        if screen.clips:
-            out[title] = screen.title
-            out[prompt] = screen.prompt
-            out[choice] = None
-            out[submit_btn] = gr.update(interactive=False)
-            out[feedback] = ""
-            if screen.stage == "training":  # the previous practice page offered Continue
-                out[continue_btn] = gr.update(visible=False)
-            for i, player in enumerate(players):
-                out[player] = screen.clips[i].path if i < len(screen.clips) else None
+        """Updates for ``screen``. While the page keeps its shape only content that changed
+        is sent (``ctx["sent"]`` remembers what the browser shows)."""
         new_shape = repr(shape(screen))
-        if ctx.get("shape") == new_shape:
+        same_shape = ctx.get("shape") == new_shape
+        sent = dict(ctx.get("sent") or {}) if same_shape else {}
+        ctx = {**ctx, "page_id": screen.page_id, "shape": new_shape, "sent": sent}
+        out = {message: note, state: ctx}
+
+        def put(component, value) -> None:
+            if sent.get(component._id, ...) != value:
+                out[component] = sent[component._id] = value
+
+        if screen.clips:
+            put(title, screen.title)
+            put(prompt, screen.prompt)
+            put(feedback, "")
+            out[choice] = None  # the browser holds the previous choice
+            out[submit_btn] = gr.update(interactive=False)
+            for i, player in enumerate(players):
+                put(player, screen.clips[i].path if i < len(screen.clips) else None)
+            if ctx.pop("continue_shown", False):
+                out[continue_btn] = gr.update(visible=False)
+        if same_shape:
             return out
-        ctx["shape"] = new_shape
         out[header] = screen.header
         if screen.stage == "consent":
             return {**out, **show("consent"), instructions: screen.instructions}
@@ -236,11 +244,13 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         if reply.screen is not None:
             return render(reply.screen, ctx, reply.message)
         if reply.feedback:  # an answered practice page: show the answer, offer Continue
+            sent = {**ctx.get("sent", {}), feedback._id: reply.feedback}
             return {
                 feedback: reply.feedback,
                 submit_btn: gr.update(interactive=False),
                 continue_btn: gr.update(visible=True),
                 message: reply.message,
+                state: {**ctx, "sent": sent, "continue_shown": True},
             }
         return {message: reply.message}
 
@@ -314,7 +324,10 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
                 flow = flows.get(ctx.get("test_id"))
             except DefinitionError:
                 return gr.skip()
-            return gr.update(interactive=flow.played(ctx.get("page_id"), index, event))
+            ready = flow.played(ctx.get("page_id"), index, event)
+            # only the end of a clip can unlock the answer: every other event changes nothing
+            # on the page (a skipped output costs Gradio nothing)
+            return gr.update(interactive=True) if ready and event == "end" else gr.skip()
 
         handler.__name__ = f"mos_player{index}_{event}"
         return handler

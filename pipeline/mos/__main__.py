@@ -1,4 +1,4 @@
-"""``python -m pipeline.mos build|report|export ...`` — build tests, analyse and export ratings.
+"""``python -m pipeline.mos build|report|export|links|labels|emotion-report ...`` — build tests, analyse, export and aggregate ratings.
 
 Examples::
 
@@ -8,12 +8,15 @@ Examples::
         --systems emotion:dsp:angry:0.8 emotion:stargan-emotion:angry:0.8
     python -m pipeline.mos report ratings/enh1/ratings.csv --out-dir runs/enh1_report
     python -m pipeline.mos export --db postgresql://user@host/db --test enh1 --out ratings.csv
+    python -m pipeline.mos links ratings/enh1 --base-url https://study.example.org \
+        --new-secret --ids P001 P002 P003
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 from pathlib import Path
 
@@ -22,9 +25,15 @@ from tqdm import tqdm
 from pipeline.audio import AudioError
 from pipeline.mos.backends import ENV_VAR, database_url
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
-from pipeline.mos.definition import QUESTIONS, DefinitionError
+from pipeline.mos.definition import (
+    QUESTIONS,
+    DefinitionError,
+    load_definition,
+    save_definition,
+)
 from pipeline.mos.emotion_report import write_emotion_report
 from pipeline.mos.labels import write_labels
+from pipeline.mos.listening import clean_listener_id, listener_link
 from pipeline.mos.report import write_report
 from pipeline.mos.stats import ScreeningRules
 from pipeline.mos.storage import RatingError
@@ -97,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     er.add_argument("csv", type=Path)
     er.add_argument("--out-dir", type=Path, required=True)
     er.add_argument("--min-gold-accuracy", type=float, default=0.5)
+    _add_links_parser(sub)
     return parser
 
 
@@ -114,11 +124,38 @@ def export(db: str | None, test_id: str, out: Path) -> int:
         pool.close()
 
 
+def _add_links_parser(sub) -> None:
+    k = sub.add_parser("links", help="per-listener links (with keys when the test has a secret)")
+    k.add_argument("test_dir", type=Path, help="the test folder (ratings/<test_id>)")
+    k.add_argument("--base-url", required=True, help="where the app is served")
+    k.add_argument("--ids", nargs="*", default=[], help="listener ids")
+    k.add_argument("--ids-file", type=Path, help="a file with one listener id per line")
+    k.add_argument(
+        "--new-secret",
+        action="store_true",
+        help="store a new link secret in the definition first (older keys stop working)",
+    )
+
+
+def _links(args) -> None:
+    definition = load_definition(args.test_dir)
+    if args.new_secret:
+        definition.link_secret = secrets.token_hex(16)
+        save_definition(definition, args.test_dir)
+    ids = list(args.ids)
+    if args.ids_file:
+        ids += [line.strip() for line in args.ids_file.read_text().splitlines() if line.strip()]
+    for listener in ids:
+        print(listener_link(args.base_url, definition, clean_listener_id(listener)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "build":
+        if args.command == "links":
+            _links(args)
+        elif args.command == "build":
             options = BuildOptions(
                 test_id=args.test_id,
                 question=args.question,
