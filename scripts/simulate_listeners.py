@@ -106,18 +106,17 @@ def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int)
     figures["spammers"] = sum(s for s, _ in kinds.values())
     figures["answers"] = int(len(frame))
     figures["answers_per_s"] = round(len(frame) / elapsed, 1)
-    for threshold in (0.5, 1.0):
-        result = aggregate_labels(frame, min_gold_accuracy=threshold)
+    spammers = {lid for lid, (s, _) in kinds.items() if s}
+    for method, threshold in (("one-coin", 0.5), ("one-coin", 1.0), ("ds", 0.5)):
+        result = aggregate_labels(frame, method=method, min_gold_accuracy=threshold)
         table = result.table
         right = table["item_id"].map(truth)
         dropped = set(result.meta["screened_out"])
-        spammers = {lid for lid, (s, _) in kinds.items() if s}
-        key = f"gold>={threshold:g}"
         confident = table["confidence"] >= 0.9
-        figures[key] = {
-            "ds_error": round(float((table["label"] != right).mean()), 4),
+        figures[f"{method}, gold>={threshold:g}"] = {
+            "error": round(float((table["label"] != right).mean()), 4),
             "majority_error": round(float((table["majority_label"] != right).mean()), 4),
-            "ds_error_confidence>=0.9": round(
+            "error_confidence>=0.9": round(
                 float((table.loc[confident, "label"] != right[confident]).mean()), 4
             ),
             "share_confidence>=0.9": round(float(confident.mean()), 4),
@@ -233,7 +232,9 @@ def identification_run(
             }
         )
     spammers = {lid for lid, (s, _) in kinds.items() if s}
+    coverage = replicate_coverage(test.definition, crowd, listeners, reps=100, seed=seed)
     return {
+        "coverage_over_replications": coverage,
         "listeners": listeners,
         "spammers": len(spammers),
         "spammers_caught": f"{len(spammers - kept)}/{len(spammers)}",
@@ -244,6 +245,65 @@ def identification_run(
         .to_dict("records"),
         "alpha": round(float(report.agreement.get("alpha", float("nan"))), 4),
         "stimuli": len(definition.stimuli),
+    }
+
+
+def replicate_coverage(definition, crowd: Crowd, listeners: int, *, reps: int, seed: int) -> dict:
+    """Share of (replication, cell) pairs whose Wilson interval holds the kept-population rate.
+
+    In memory (no store): each replication draws a new crowd; every listener answers a random
+    session (``items_per_session`` regular stimuli + ``gold_per_session`` gold) with
+    :meth:`Crowd.answer`; gold screening and :func:`identification_rates` as in the report.
+    """
+    from pipeline.mos.emotion_report import identification_rates
+    from pipeline.mos.labels import screen_on_gold
+
+    rng = np.random.default_rng(seed)
+    regular = definition.regular()
+    gold = [s for s in definition.stimuli if s.kind == "gold"]
+    inside = total = 0
+    widths = []
+    for rep in range(reps):
+        sim = Crowd(
+            crowd.confusion, crowd.spam_share, crowd.gold_accuracy, crowd.rates, seed=1000 + rep
+        )
+        rows = []
+        for n in range(listeners):
+            spammer, skill = sim.new_listener()
+            picked = [
+                regular[i]
+                for i in rng.choice(len(regular), definition.items_per_session, replace=False)
+            ]
+            picked += [
+                gold[i] for i in rng.choice(len(gold), definition.gold_per_session, replace=False)
+            ]
+            for stim in picked:
+                expected = 1 / 6 if spammer else min(0.99, sim.hit_chance(stim) * skill)
+                rows.append(
+                    {
+                        "listener_id": f"L{n}",
+                        "stimulus_id": stim.id,
+                        "system": stim.system,
+                        "truth": stim.truth,
+                        "label": sim.answer(stim, spammer, skill),
+                        "is_gold": stim.gold_label is not None,
+                        "expected": expected,
+                    }
+                )
+        frame = pd.DataFrame(rows)
+        screening = screen_on_gold(frame)
+        kept = frame[frame["listener_id"].isin(screening.loc[screening["passed"], "listener_id"])]
+        rates = identification_rates(kept)
+        truth = kept[~kept["is_gold"]].groupby(["system", "truth"])["expected"].mean()
+        for _, r in rates.iterrows():
+            total += 1
+            inside += r["ci95_low"] <= truth[(r["system"], r["target"])] <= r["ci95_high"]
+            widths.append((r["ci95_high"] - r["ci95_low"]) / 2)
+    return {
+        "replications": reps,
+        "cells": total,
+        "coverage": round(inside / total, 4),
+        "mean_half_width": round(float(np.mean(widths)), 4),
     }
 
 

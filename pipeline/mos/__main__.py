@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("csv", type=Path, help="ratings CSV of an emotion-id or annotate test")
     lab.add_argument("--out", type=Path, required=True, help="label table CSV (+ .json)")
     lab.add_argument("--n-iter", type=int, default=100, help="Dawid-Skene EM iterations")
+    lab.add_argument(
+        "--method",
+        choices=["one-coin", "ds"],
+        default="one-coin",
+        help="one skill per listener, or a full confusion matrix per listener",
+    )
     lab.add_argument("--min-gold-accuracy", type=float, default=0.5)
     er = sub.add_parser("emotion-report", help="identification rates, confusion, similarity MOS")
     er.add_argument("csv", type=Path)
@@ -132,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"completion code: {definition.completion_code}")
         elif args.command == "labels":
             result = write_labels(
-                args.csv, args.out, n_iter=args.n_iter, min_gold_accuracy=args.min_gold_accuracy
+                args.csv,
+                args.out,
+                n_iter=args.n_iter,
+                method=args.method,
+                min_gold_accuracy=args.min_gold_accuracy,
             )
             print(
                 f"wrote {len(result.table)} labels to {args.out} ({result.provenance()}; "
