@@ -64,7 +64,7 @@ def build_app(
                     ratings_root=ratings_root, admin_password=admin_password, registry=registry
                 )
             with gr.Tab("About", id="about") as about:
-                build_about_tab(registry, about)
+                build_about_tab(registry, about, ratings_root=ratings_root)
         demo.load(_open_listener_links, None, tabs, api_visibility="private")
     return demo
 

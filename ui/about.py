@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import gradio as gr
 
@@ -88,11 +89,33 @@ def data_markdown() -> str:
     return "## Data\n\nThe data provenance document (`docs/DATA.md`) is not present in this copy."
 
 
-def build_about_tab(registry: Registry, tab: gr.Tab) -> None:
+def human_tests_markdown(registry: Registry, ratings_root: Path) -> str:
+    """Per emotion system: its latest human identification test, or that none was run."""
+    from pipeline.mos.emotion_report import latest_identification  # statistics stack: on use
+
+    try:
+        found = latest_identification(ratings_root)
+    except (OSError, ValueError) as err:
+        log.warning("identification results: %s", err)
+        found = {}
+    lines = ["## Human listening tests of the emotion systems", ""]
+    for entry in registry.entries("emotion"):
+        text = found.get(entry.name, "No human listening test has been run yet.")
+        lines.append(f"- **{entry.name}**: {text}")
+    return "\n".join(lines)
+
+
+def build_about_tab(registry: Registry, tab: gr.Tab, *, ratings_root: Path | None = None) -> None:
     """Fill the About tab; model cards are rendered when the tab is first opened."""
+    ratings_root = Path(ratings_root or REPO_ROOT / "ratings")
     gr.Markdown(INTRO)
     cards = gr.Markdown("_Model cards load when this tab opens…_", elem_id="model-cards")
     with gr.Accordion("Data provenance", open=False):
         gr.Markdown(data_markdown())
     gr.Markdown(DEPLOY)
-    tab.select(lambda: cards_markdown(registry), None, cards, api_visibility="private")
+    tab.select(
+        lambda: cards_markdown(registry) + "\n\n" + human_tests_markdown(registry, ratings_root),
+        None,
+        cards,
+        api_visibility="private",
+    )

@@ -24,6 +24,7 @@ from pipeline.mos.definition import QUESTIONS, DefinitionError, list_tests
 from pipeline.mos.report import mos_figure, write_report
 from pipeline.mos.storage import RatingError
 from pipeline.registry import UnknownSystemError
+from ui.emotion_results import emotion_results, holds_emotion_answers
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,11 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
         csv = ratings_root / test_id / "ratings.csv"
         if not csv.is_file():
             raise gr.Error(f"No ratings yet for {test_id}.")
+        try:
+            if holds_emotion_answers(csv):  # emotion-id / annotate / emotion-sim tests
+                return emotion_results(csv, test_id)
+        except (RatingError, ValueError, OSError) as err:
+            raise gr.Error(str(err)) from None
         out = Path(tempfile.mkdtemp(prefix=f"mos_{test_id}_"))
         try:
             report = write_report(csv, out)
