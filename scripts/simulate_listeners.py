@@ -85,7 +85,7 @@ def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int)
     gold_idx = set(rng.choice(len(clips), size=10, replace=False).tolist())
     gold = [c for i, c in enumerate(clips) if i in gold_idx]
     options = EmotionTestOptions(
-        test_id=f"ann_k{k}_spam{int(spam * 100)}",
+        test_id=f"ann_k{k}_spam{int(spam * 100)}_seed{seed}",
         question="annotate",
         items_per_session=20,
         votes_per_stimulus=k,
@@ -132,6 +132,23 @@ def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int)
     write_labels(test.store.path, labels_csv, min_gold_accuracy=0.5)
     figures["labels_csv"] = str(labels_csv)
     return figures
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Mean and range over replications of each setting's recovery and screening figures."""
+    out = {"k": runs[0]["k"], "spam_share": runs[0]["spam_share"], "replications": len(runs)}
+    for key in [k for k in runs[0] if "gold>=" in k]:
+        cell = {}
+        for metric in ("error", "majority_error", "error_confidence>=0.9", "share_confidence>=0.9"):
+            values = [r[key][metric] for r in runs]
+            cell[metric] = f"{np.mean(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
+        for metric in ("spammers_caught", "honest_dropped"):
+            pairs = [tuple(map(int, r[key][metric].split("/"))) for r in runs]
+            cell[metric] = f"{sum(a for a, _ in pairs)}/{sum(b for _, b in pairs)}"
+        cell["min_raters_per_clip"] = min(r[key]["raters_per_clip_min_median"][0] for r in runs)
+        cell["alpha"] = f"{np.mean([r[key]['alpha'] for r in runs]):.3f}"
+        out[key] = cell
+    return out
 
 
 def training_run(out: Path, manifest: Path, labels_csv: Path, steps: int) -> dict:
@@ -360,15 +377,20 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=30)
     parser.add_argument("--listeners", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--replications", type=int, default=3, help="annotation runs per setting")
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     manifest = synthetic_corpus(out / "corpus", seed=args.seed)
-    figures = {"annotation": []}
+    figures = {"annotation": [], "annotation_summary": []}
     for k, spam in ((3, 0.2), (5, 0.2), (3, 0.0)):
-        fig = annotation_run(out / "tests", manifest, k=k, spam=spam, seed=args.seed)
-        figures["annotation"].append(fig)
-        print(json.dumps(fig, indent=1))
+        runs = [
+            annotation_run(out / "tests", manifest, k=k, spam=spam, seed=args.seed + r)
+            for r in range(args.replications)
+        ]
+        figures["annotation"] += runs
+        figures["annotation_summary"].append(summarise(runs))
+        print(json.dumps(figures["annotation_summary"][-1], indent=1))
     labels_csv = Path(figures["annotation"][0]["labels_csv"])
     figures["training"] = training_run(out, manifest, labels_csv, args.train_steps)
     print(json.dumps(figures["training"], indent=1))

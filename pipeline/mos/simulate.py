@@ -118,8 +118,12 @@ def take_session(
     *,
     intensity: Callable[[Stimulus], int | None] = lambda s: None,
 ) -> int:
-    """One listener's whole session, as the page drives it; returns answers stored."""
-    session = test.open(listener_id)
+    """One listener's whole session, as the page drives it; returns answers stored.
+
+    The session's stimulus order is drawn from a generator seeded by the listener id, so a
+    simulation is reproducible.
+    """
+    session = test.open(listener_id, rng=random.Random(listener_id))
     if session.stage == "consent":  # the listener ticks the consent box and starts
         session.stage = "rating"
         test.save(session)
