@@ -24,7 +24,7 @@ from pipeline.registry import REPO_ROOT, Registry  # noqa: E402
 from ui.about import build_about_tab  # noqa: E402
 from ui.conversion import build_conversion_tab  # noqa: E402
 from ui.enhancement import build_enhancement_tab  # noqa: E402
-from ui.listening_test import build_listening_tab  # noqa: E402
+from ui.listening_test import CROWD_HEAD, build_listening_tab  # noqa: E402
 from ui.results import build_results_tab  # noqa: E402
 
 MAX_FILE_SIZE = "100mb"
@@ -51,28 +51,43 @@ def build_app(
         if listening_only:
             build_listening_tab(ratings_root=ratings_root, registry=registry)
             return demo
-        gr.Markdown(f"# Emotion & Enhancement Studio <small>v{__version__}</small>")
+        header = gr.Markdown(
+            f"# Emotion & Enhancement Studio <small>v{__version__}</small>",
+            elem_classes="studio-header",
+        )
         with gr.Tabs() as tabs:
-            with gr.Tab("Emotion conversion", id="convert"):
+            with gr.Tab("Emotion conversion", id="convert") as convert_tab:
                 build_conversion_tab(registry)
-            with gr.Tab("Speech enhancement", id="enhance"):
+            with gr.Tab("Speech enhancement", id="enhance") as enhance_tab:
                 build_enhancement_tab(registry)
             with gr.Tab("Listening test", id="listen"):
-                build_listening_tab(ratings_root=ratings_root, registry=registry)
-            with gr.Tab("Results", id="results"):
+                flows = build_listening_tab(ratings_root=ratings_root, registry=registry)
+            with gr.Tab("Results", id="results") as results_tab:
                 build_results_tab(
                     ratings_root=ratings_root, admin_password=admin_password, registry=registry
                 )
             with gr.Tab("About", id="about") as about:
                 build_about_tab(registry, about, ratings_root=ratings_root)
-        demo.load(_open_listener_links, None, tabs, api_visibility="private")
+        others = [header, convert_tab, enhance_tab, results_tab, about]
+
+        def open_listener_links(request: gr.Request):
+            """Select the listening test when the URL carries a listener id or test id; a
+            crowd link (a test in crowd mode) also hides the header and every other tab."""
+            params = dict(request.query_params) if request else {}
+            if not any(k in params for k in LISTENER_PARAMS):
+                return [gr.skip()] * (1 + len(others))
+            crowd = flows.crowd_test(params) is not None
+            hide = [gr.update(visible=False) if crowd else gr.skip()] * len(others)
+            return [gr.Tabs(selected="listen"), *hide]
+
+        demo.load(
+            open_listener_links,
+            None,
+            [tabs, *others],
+            api_visibility="private",
+            concurrency_limit=None,  # cheap: never queue page loads behind model runs
+        )
     return demo
-
-
-def _open_listener_links(request: gr.Request) -> gr.Tabs:
-    """Select the listening test when the URL carries a listener id or test id."""
-    params = dict(request.query_params) if request else {}
-    return gr.Tabs(selected="listen") if any(k in params for k in LISTENER_PARAMS) else gr.skip()
 
 
 def launch_kwargs(args: argparse.Namespace) -> dict:
@@ -93,6 +108,9 @@ def launch_kwargs(args: argparse.Namespace) -> dict:
         "enable_monitoring": False,
         "ssr_mode": False,
         "show_error": True,
+        "head": CROWD_HEAD,  # a crowd link hides the studio around the test at once
+        # a listening-only deployment shows no footer links (API docs, settings)
+        "footer_links": [] if getattr(args, "listening_only", False) else None,
     }
 
 

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest import serve
+import yaml
+from conftest import free_port, serve
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from pipeline.mos.assignment import session_file
 from pipeline.mos.storage import RatingStore, read_ratings
 from pipeline.mos.synthetic import make_test
 from ui.listening_test import build_listening_tab
@@ -160,6 +162,16 @@ def test_results_tab_needs_password(results_url, chromium_launch, tmp_path: Path
         page.locator("#results-report").get_by_text("8 ratings from 2 listeners").wait_for()
         assert "sysA" in page.inner_text("#results-report")
         page.screenshot(path=str(tmp_path / "mos_results.png"), full_page=True)
+        # downloads: unguessable per-computation links that die with the next computation
+        links = page.locator("a[href*='mos-admin']")
+        links.first.wait_for()
+        first = links.first.evaluate("a => a.href")
+        assert page.request.get(first).ok
+        page.locator("#results-compute").click()
+        page.wait_for_function(
+            "old => ![...document.querySelectorAll('a')].some(a => a.href === old)", arg=first
+        )
+        assert page.request.get(first).status in (403, 404)  # gone
         browser.close()
 
 
@@ -220,3 +232,64 @@ def test_paired_comparison_needs_both_clips_and_corrects_the_sign(ccr_url, chrom
     for row in ratings.itertuples():
         # stimulus played second -> B is the stimulus -> +2; played first -> -2
         assert row.score == (2 if row.order == "ref-first" else -2)
+
+
+@pytest.fixture
+def studio_crowd_url(tmp_path: Path):
+    """The whole studio (all tabs) with two tests: ``enh1`` in crowd mode, untitled, and
+    ``open1`` with crowd mode off."""
+    import app
+    from pipeline.registry import Registry
+
+    root = tmp_path / "ratings"
+    make_test(root, test_id="enh1", items=2, items_per_session=2, training=0, headphone=True)
+    definition = root / "enh1" / "definition.yaml"
+    data = yaml.safe_load(definition.read_text())
+    definition.write_text(yaml.safe_dump({**data, "title": ""}))
+    make_test(root, test_id="open1", items=1, items_per_session=1, training=0)
+    definition = root / "open1" / "definition.yaml"
+    data = yaml.safe_load(definition.read_text())
+    definition.write_text(yaml.safe_dump({**data, "crowd_mode": False}))
+    args = app.parse_args(["--port", str(free_port()), "--ratings-root", str(root)])
+    demo = app.build_app(Registry(), ratings_root=root).queue(default_concurrency_limit=2)
+    demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs(args))
+    try:
+        yield demo.local_url.rstrip("/"), root
+    finally:
+        demo.close()
+
+
+def test_crowd_link_shows_only_the_test(studio_crowd_url, chromium_launch, tmp_path: Path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, root = studio_crowd_url
+    sessions = root / "enh1" / "sessions"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(**chromium_launch)
+        for name, viewport in (("desktop", (1280, 900)), ("mobile", (390, 844))):
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{url}/?test=enh1&PROLIFIC_PID=crowd-{name}")
+            page.get_by_text("Enhancement listening test 1").wait_for()  # from the id
+            page.get_by_label("I agree").wait_for()
+            assert page.locator("[role=tab]:visible").count() == 0
+            assert not page.get_by_text("Emotion & Enhancement Studio").first.is_visible()
+            assert page.locator("footer:visible").count() == 0
+            assert not page.get_by_text("Use via API").is_visible()
+            assert not session_file(sessions, f"crowd-{name}").exists()  # a visit: no session
+            page.screenshot(path=str(tmp_path / f"crowd_{name}.png"), full_page=True)
+            page.get_by_label("I agree").check()
+            page.get_by_role("button", name="Start").click()
+            page.get_by_text("How many beeps").wait_for()
+            assert page.get_by_text("Beep clip").is_visible()
+            assert page.locator("#mos-submit").inner_text().strip() == "Check"
+            assert not page.get_by_text("Speech sample").is_visible()
+            assert session_file(sessions, f"crowd-{name}").exists()  # Start made it
+            page.close()
+        assert len(list(sessions.glob("*.json"))) == 2
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(f"{url}/?test=open1&PROLIFIC_PID=p2")  # crowd mode off: the studio stays
+        page.get_by_label("I agree").wait_for()
+        page.get_by_role("tab", name="Listening test", selected=True).wait_for()
+        assert page.get_by_role("tab", name="About").is_visible()
+        browser.close()

@@ -10,7 +10,7 @@ import soundfile as sf
 
 from pipeline.audio import rms_dbfs
 from pipeline.mos.__main__ import main
-from pipeline.mos.builder import BuildError, BuildOptions, SystemSpec, build_test
+from pipeline.mos.builder import BuildError, BuildOptions, SystemSpec, build_test, system_specs
 from pipeline.mos.definition import load_definition
 from pipeline.mos.synthetic import tone
 
@@ -99,3 +99,14 @@ def test_build_cli(tmp_path: Path, capsys):
     assert main(argv) == 1  # the folder exists now: one clear line, non-zero exit
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "already exists" in err and err.count("\n") == 1
+
+
+def test_system_specs_round_trip_through_the_parser():
+    class Names:
+        def names(self, task):
+            return {"enhance": ["dsp", "mask-gan"], "emotion": ["stargan-emotion"]}[task]
+
+    specs = system_specs(Names(), emotions=("happy", "sad"), intensities=(0.5, 1.0))
+    assert specs[:4] == ["input", "clean", "enhance:dsp", "enhance:mask-gan"]
+    assert "emotion:stargan-emotion:sad:0.5" in specs and len(specs) == 8
+    assert [SystemSpec.parse(s).text for s in specs] == specs

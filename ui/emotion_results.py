@@ -8,7 +8,6 @@ intensity, similarity MOS with paired tests, agreement and gold screening.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -25,12 +24,12 @@ def holds_emotion_answers(csv: Path) -> bool:
 
 
 def emotion_results(
-    csv: Path, test_id: str
+    csv: Path, test_id: str, out: Path
 ) -> tuple[str, object, pd.DataFrame, pd.DataFrame, list[str]]:
-    """(markdown, confusion figure, listener screening, rates table, downloadable files)."""
+    """(markdown, confusion figure, listener screening, rates table, downloadable files);
+    the files are written into ``out``."""
     from pipeline.mos.emotion_report import confusion_figure, write_emotion_report
 
-    out = Path(tempfile.mkdtemp(prefix=f"emotion_{test_id}_"))
     report = write_emotion_report(csv, out)
     fig = confusion_figure(report.answers, title=f"{test_id}: perceived vs intended emotion")
     plt.close(fig)

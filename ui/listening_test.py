@@ -1,15 +1,22 @@
-"""The "Listening test" tab: what a crowd listener sees (see pipeline.mos for the logic).
+"""The "Listening test" tab: renders what :class:`pipeline.mos.session_flow.ListenerFlow`
+decides (consent → headphone check → practice → rating → done) and nothing more.
 
-Flow: identity from the URL (``?PROLIFIC_PID=``, ``?listener=``, ``?workerId=``), the
-logged-in user or an anonymous id kept in browser storage → instructions and consent →
-optional headphone check → training with anchors → the session's stimuli → completion code.
-A reload resumes where the listener left off (sessions and ratings are on disk).
+Identity comes from the URL (``?PROLIFIC_PID=``, ``?listener=``, ``?workerId=``, and
+``&key=`` for tests with a link secret), the logged-in user or an anonymous id kept in
+browser storage. A reload resumes where the listener left off (sessions and ratings are on
+disk); no session exists before the listener presses Start.
 
-Play-to-end: the players' play/pause/stop events are timed on the server; the submit button
-only unlocks, and a rating is only accepted, once every clip of the page ended after enough
-real play time (:class:`pipeline.mos.listening.PlayTracker`). Stimuli are sent as sample
-arrays, so the browser only sees an anonymous cache file; there is no download button and
-no trimming.
+Crowd mode: a link that names a test whose definition has ``crowd_mode`` (the default) shows
+only this tab: :data:`CROWD_HEAD` hides the studio's header, tab bar and footer as soon as the
+page opens, and :meth:`Flows.crowd_test` tells the app to hide the other tabs.
+
+Play-to-end: the players' play/pause/stop events are timed on the server for the page
+instance that played; the submit button unlocks, and an answer is accepted, only once every
+clip of the page ended after enough real play time. Clips are served as immutable
+content-hashed files named ``audio.wav``; there is no download button and no trimming.
+
+Speed: a submit re-renders only what changes (title, clips, answer reset, status), and the
+listener events share one concurrency group sized for short, mostly-I/O handlers.
 """
 
 from __future__ import annotations
@@ -17,20 +24,25 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
+from gradio.data_classes import FileData
+from gradio.utils import get_upload_folder
 
-from pipeline.mos.definition import DefinitionError, list_tests
-from pipeline.mos.listening import ListeningTest, PlayTracker, resolve_listener
-from pipeline.mos.strings import scale_label, text
+from pipeline.mos.clips import CLIP_NAME, ClipCache
+from pipeline.mos.definition import DefinitionError, TestDefinition, list_tests
+from pipeline.mos.listening import KEY_PARAM, ListeningTest, resolve_listener
+from pipeline.mos.pages import PageBook
+from pipeline.mos.session_flow import ListenerFlow, Reply, Screen
+from pipeline.mos.strings import text
 
 log = logging.getLogger(__name__)
 
 BROWSER_KEY = "studio_mos_listener"
-MAX_HEADPHONE_ATTEMPTS = 3
+#: the listener events (load, start, submit, continue) share this concurrency group: their
+#: handlers are short (a session file, one fsync-ed CSV line), so many may run at once
+LISTENER_CONCURRENCY = {"concurrency_id": "mos-listener", "concurrency_limit": 32}
 CSS = """
 <style>
 .mos-tab {max-width: 720px; margin: 0 auto;}
@@ -40,52 +52,77 @@ CSS = """
 .mos-tab button.playback, .mos-tab button.rewind, .mos-tab button.skip {display: none !important;}
 </style>
 """
+#: for ``gr.Blocks(head=...)``: a link naming a test hides the studio around the test at
+#: once (the load handler lifts it again for tests that are not in crowd mode)
+CROWD_HEAD = """
+<script>
+if (new URLSearchParams(window.location.search).has('test')) {
+  document.documentElement.classList.add('crowd-link');
+}
+</script>
+<style>
+.crowd-link footer, .crowd-link .studio-header, .crowd-link .tab-container,
+.crowd-link [role=tablist] {display: none !important;}
+</style>
+"""
 
 
-@dataclass
-class Page:
-    """Server-side state of the page a listener is on (clip timings live here)."""
-
-    kind: str  # training | rating | headphone
-    ref: str  # stimulus id, training index or "check"
-    clips: tuple[str, ...]
-    trackers: list[PlayTracker]
-    shown_at: float = field(default_factory=time.time)
-    feedback: bool = False
-
-    def complete(self) -> bool:
-        return all(t.complete for t in self.trackers)
+#: where published clips live: inside Gradio's cache, so Gradio serves them without a copy
+CLIP_ROOT = str(Path(get_upload_folder()) / "mos-clips") + "/"
 
 
-class _Tests:
-    """Open tests by id (reloaded when the definition file changes) + live pages."""
+class ClipPlayer(gr.Audio):
+    """``gr.Audio`` for the test's published clips: an immutable ``audio.wav`` under the
+    Gradio cache is handed over as is (no ffprobe, no copy); anything else as usual."""
+
+    is_template = True
+
+    def postprocess(self, value):
+        if isinstance(value, str) and value.startswith(CLIP_ROOT) and value.endswith(CLIP_NAME):
+            return FileData(path=value, orig_name=CLIP_NAME)
+        return super().postprocess(value)
+
+
+class Flows:
+    """One :class:`ListenerFlow` per test id (rebuilt when its definition file changes)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._tests: dict[str, tuple[float, ListeningTest]] = {}
-        self.pages: dict[str, Page] = {}
-        self.lock = threading.Lock()
+        self.pages = PageBook()
+        self.clips = ClipCache(CLIP_ROOT)
+        self._flows: dict[str, tuple[float, ListenerFlow]] = {}
+        self._lock = threading.Lock()
 
-    def get(self, test_id: str) -> ListeningTest:
-        folder = self.root / test_id
-        if test_id not in list_tests(self.root):
+    def get(self, test_id: str | None) -> ListenerFlow:
+        if not test_id or test_id not in list_tests(self.root):
             raise DefinitionError(text("unknown_test", test_id=test_id))
+        folder = self.root / test_id
         mtime = max(p.stat().st_mtime for p in folder.glob("definition.*"))
-        with self.lock:
-            cached = self._tests.get(test_id)
+        with self._lock:
+            cached = self._flows.get(test_id)
             if cached is None or cached[0] != mtime:
-                cached = (mtime, ListeningTest(folder))
-                self._tests[test_id] = cached
+                flow = ListenerFlow(ListeningTest(folder), self.pages, self.clips)
+                cached = (mtime, flow)
+                self._flows[test_id] = cached
             return cached[1]
 
+    def crowd_test(self, params: dict[str, str]) -> TestDefinition | None:
+        """The test a crowd link names (``?test=<id>`` of a test in crowd mode), else None."""
+        try:
+            definition = self.get(params.get("test")).definition
+        except (DefinitionError, OSError):
+            return None
+        return definition if definition.crowd_mode else None
 
-def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: ARG001
-    """Lay out the tab inside the current Blocks/Tab context and register its load handler.
 
-    ``registry`` is accepted for symmetry with the results tab (the listener side does not
-    run models).
+def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa: ARG001
+    """Lay out the tab inside the current Blocks/Tab context and register its events.
+
+    Returns the tab's :class:`Flows`, whose :meth:`Flows.crowd_test` tells the app whether a
+    visit's URL parameters name a test in crowd mode. ``registry`` is accepted for symmetry
+    with the results tab (the listener side does not run models).
     """
-    tests = _Tests(ratings_root)
+    flows = Flows(ratings_root)
     gr.HTML(CSS, visible=True, padding=False)
     with gr.Column(elem_classes="mos-tab"):
         state = gr.State({})
@@ -93,8 +130,9 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
         # and written by small js hooks); gr.BrowserState is not used because inside a tab
         # that is not shown yet it is not mounted when the page-load event fires.
         browser = gr.Textbox(visible=False)
+        crowd_flag = gr.Textbox(visible=False)
         header = gr.Markdown()
-        message = gr.Markdown()
+        message = gr.Markdown(elem_id="mos-message")
         with gr.Column(visible=False) as picker_col:
             picker = gr.Dropdown(label=text("pick_test"), choices=[])
             picker_btn = gr.Button(text("pick_button"))
@@ -103,15 +141,15 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
             consent = gr.Checkbox(label=text("consent"), value=False)
             start_btn = gr.Button(text("start"), variant="primary")
         with gr.Column(visible=False) as rate_col:
-            title = gr.Markdown()
+            title = gr.Markdown(elem_id="mos-title")
             prompt = gr.Markdown()
             players = [
-                gr.Audio(
+                ClipPlayer(
                     label=text("clip_a"),
                     interactive=False,
                     editable=False,
                     buttons=[],
-                    type="numpy",
+                    type="filepath",
                     elem_id=f"mos-player-{i}",
                     waveform_options=gr.WaveformOptions(skip_length=0),
                 )
@@ -128,6 +166,7 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
         with gr.Column(visible=False) as done_col:
             done = gr.Markdown(elem_id="mos-done")
 
+    columns = {"consent": consent_col, "rate": rate_col, "done": done_col}
     outputs = [
         header,
         message,
@@ -146,104 +185,74 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
         continue_btn,
         done_col,
         done,
+        state,
     ]
 
-    def hidden() -> dict:
-        return {
-            picker_col: gr.update(visible=False),
-            consent_col: gr.update(visible=False),
-            rate_col: gr.update(visible=False),
-            done_col: gr.update(visible=False),
-            message: "",
-        }
+    def show(column: str | None) -> dict:
+        out = {col: gr.update(visible=name == column) for name, col in columns.items()}
+        out[picker_col] = gr.update(visible=column == "picker")
+        return out
 
-    def render(ctx: dict, note: str = "") -> dict:
-        """Updates for every output: the page the listener's session is on."""
-        out = hidden()
-        out[message] = note
-        test = tests.get(ctx["test_id"])
-        d = test.definition
-        session = test.open(ctx["listener_id"])
-        lang = d.language
-        out[header] = (
-            text("welcome", lang, title=d.title)
-            + "\n\n"
-            + text("listener_line", lang, listener_id=ctx["listener_id"])
-        )
-        if session.stage == "consent":
-            out[consent_col] = gr.update(visible=True)
-            out[instructions] = d.instructions or text("default_instructions", lang)
+    def shape(screen: Screen) -> tuple:
+        """What a page looks like apart from its content (re-sent only when it changes)."""
+        labels = tuple(clip.label for clip in screen.clips)
+        return (screen.stage, screen.form, labels, screen.submit_label)
+
+    def render(screen: Screen, ctx: dict, note: str = "") -> dict:
+        """Updates for ``screen``. While the page keeps its shape only content that changed
+        is sent (``ctx["sent"]`` remembers what the browser shows)."""
+        new_shape = repr(shape(screen))
+        same_shape = ctx.get("shape") == new_shape
+        sent = dict(ctx.get("sent") or {}) if same_shape else {}
+        ctx = {**ctx, "page_id": screen.page_id, "shape": new_shape, "sent": sent}
+        out = {message: note, state: ctx}
+
+        def put(component, value) -> None:
+            if sent.get(component._id, ...) != value:
+                out[component] = sent[component._id] = value
+
+        if screen.clips:
+            put(title, screen.title)
+            put(prompt, screen.prompt)
+            put(feedback, "")
+            out[choice] = None  # the browser holds the previous choice
+            out[submit_btn] = gr.update(interactive=False)
+            for i, player in enumerate(players):
+                put(player, screen.clips[i].path if i < len(screen.clips) else None)
+            if ctx.pop("continue_shown", False):
+                out[continue_btn] = gr.update(visible=False)
+        if same_shape:
             return out
-        if session.stage == "rating" and not test.remaining(session):
-            session.stage = "done"
-            test.save(session)
-        if session.stage == "done":
-            out[done_col] = gr.update(visible=True)
-            if session.headphone_ok is False:
-                out[done] = text("headphone_failed", lang)
-            elif d.completion_code:
-                out[done] = (
-                    text("done_title", lang)
-                    + "\n\n"
-                    + text("done_code", lang, code=d.completion_code)
-                )
-            else:
-                out[done] = text("done_title", lang) + "\n\n" + text("done_no_code", lang)
-            return out
-        out[rate_col] = gr.update(visible=True)
-        key = f"{test.test_id}/{session.listener_id}"
-        spec = d.spec
-        if session.stage == "headphone":
-            check = d.headphone_check
-            clips = (check.file,)
-            page = Page("headphone", "check", clips, [PlayTracker(test.duration(check.file))])
-            out[title] = text("headphone_title", lang)
-            out[prompt] = text("headphone_prompt", lang)
-            choices = [(str(c), c) for c in check.choices]
-            labels = [text("clip_single", lang)]
-        else:
-            if session.stage == "training":
-                clip = d.training[session.training_done]
-                clips = (clip.reference, clip.file) if clip.reference else (clip.file,)
-                ref = str(session.training_done)
-                out[title] = (
-                    text("training_title", lang, n=session.training_done + 1, total=len(d.training))
-                    + "\n\n"
-                    + text("training_note", lang)
-                )
-            else:
-                sid = test.remaining(session)[0]
-                clips = test.presentation(session, sid).clips
-                ref = sid
-                done_n, total = test.progress(session)
-                out[title] = text("rating_title", lang, n=done_n + 1, total=total)
-            page = Page(session.stage, ref, clips, [PlayTracker(test.duration(c)) for c in clips])
-            out[prompt] = text(f"prompt_{d.question}", lang, attribute=d.attribute)
-            stim = test.definition.by_id().get(ref)
-            if stim is not None and stim.trap is not None and d.trap_text:
-                label = scale_label(d.question, int(stim.trap), lang, d.scale)
-                out[prompt] += "\n\n" + text("trap_prompt", lang, label=label)
-            choices = [(scale_label(d.question, s, lang, d.scale), s) for s in spec.scores]
-            if not spec.paired:
-                labels = [text("clip_single", lang)]
-            elif spec.randomise_order:
-                labels = [text("clip_a", lang), text("clip_b", lang)]
-            else:
-                labels = [text("clip_reference", lang), text("clip_test", lang)]
-        with tests.lock:
-            tests.pages[key] = page
+        out[header] = screen.header
+        if screen.stage == "consent":
+            return {**out, **show("consent"), instructions: screen.instructions}
+        if not screen.clips:  # done, or a link that is not valid
+            return {**out, **show("done"), done: screen.done_text}
         for i, player in enumerate(players):
-            if i < len(clips):
+            if i < len(screen.clips):
                 out[player] = gr.update(
-                    value=test.load_clip(clips[i]), label=labels[i], visible=True
+                    value=screen.clips[i].path, label=screen.clips[i].label, visible=True
                 )
             else:
                 out[player] = gr.update(value=None, visible=False)
-        out[choice] = gr.update(choices=choices, value=None, interactive=True)
-        out[submit_btn] = gr.update(interactive=False, visible=True)
-        out[feedback] = ""
+        out[choice] = gr.update(choices=list(screen.form.choices), value=None)
+        out[submit_btn] = gr.update(value=screen.submit_label, interactive=False)
         out[continue_btn] = gr.update(visible=False)
-        return out
+        return {**out, **show("rate")}
+
+    def reply_updates(reply: Reply, ctx: dict) -> dict:
+        if reply.screen is not None:
+            return render(reply.screen, ctx, reply.message)
+        if reply.feedback:  # an answered practice page: show the answer, offer Continue
+            sent = {**ctx.get("sent", {}), feedback._id: reply.feedback}
+            return {
+                feedback: reply.feedback,
+                submit_btn: gr.update(interactive=False),
+                continue_btn: gr.update(visible=True),
+                message: reply.message,
+                state: {**ctx, "sent": sent, "continue_shown": True},
+            }
+        return {message: reply.message}
 
     def safely(fn):
         @functools.wraps(fn)
@@ -261,56 +270,64 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
         params = dict(request.query_params) if request else {}
         username = getattr(request, "username", None)
         listener, source = resolve_listener(params, username, stored)
-        available = list_tests(tests.root)
+        available = list_tests(flows.root)
         test_id = params.get("test") or (available[0] if len(available) == 1 else None)
-        ctx = {"listener_id": listener, "test_id": test_id}
+        ctx = {"listener_id": listener, "test_id": test_id, "key": params.get(KEY_PARAM)}
         new_store = listener if source == "new" else stored
+        crowd = "1" if flows.crowd_test(params) is not None else ""
+        extra = {browser: new_store, crowd_flag: crowd}
         if test_id is None:
-            out = hidden()
+            out = {**show("picker" if available else None), state: ctx, **extra}
             if available:
-                out.update(
-                    {
-                        picker_col: gr.update(visible=True),
-                        picker: gr.update(choices=available, value=None),
-                    }
-                )
+                out[picker] = gr.update(choices=available, value=None)
             else:
                 out[message] = text("no_tests")
-            return {**out, state: ctx, browser: new_store}
-        return {**render(ctx), state: ctx, browser: new_store}
+            return out
+        return {**open_test(ctx), **extra}
+
+    def open_test(ctx: dict) -> dict:
+        flow = flows.get(ctx["test_id"])
+        if not flow.test.admits(ctx["listener_id"], ctx.get("key")):
+            ctx = {**ctx, "listener_id": None}  # no actions for this page
+            return render(flow.invalid(), ctx)
+        return render(flow.screen(ctx["listener_id"]), ctx)
 
     @safely
     def on_pick(test_id: str, ctx: dict):
         if not test_id:
             return {message: text("pick_test")}
-        ctx = {**ctx, "test_id": test_id}
-        return {**render(ctx), state: ctx}
+        return open_test({**ctx, "test_id": test_id})
+
+    def listener_of(ctx: dict) -> tuple[ListenerFlow, str]:
+        if not ctx.get("listener_id"):
+            raise KeyError("no listener on this page")
+        return flows.get(ctx.get("test_id")), ctx["listener_id"]
 
     @safely
     def on_start(agreed: bool, ctx: dict):
-        test = tests.get(ctx["test_id"])
-        if not agreed:
-            return {message: text("need_consent", test.definition.language)}
-        session = test.open(ctx["listener_id"])
-        if session.stage == "consent":
-            d = test.definition
-            session.stage = (
-                "headphone" if d.headphone_check else "training" if d.training else "rating"
-            )
-            test.save(session)
-        return render(ctx)
+        flow, listener = listener_of(ctx)
+        return reply_updates(flow.start(listener, bool(agreed)), ctx)
+
+    @safely
+    def on_submit(value, ctx: dict):
+        flow, listener = listener_of(ctx)
+        return reply_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
+
+    @safely
+    def on_continue(ctx: dict):
+        flow, listener = listener_of(ctx)
+        return reply_updates(flow.proceed(listener, ctx.get("page_id")), ctx)
 
     def player_event(index: int, event: str):
         def handler(ctx: dict):
-            key = f"{ctx.get('test_id')}/{ctx.get('listener_id')}"
-            now = time.time()
-            with tests.lock:
-                page = tests.pages.get(key)
-                if page is None or index >= len(page.trackers):
-                    return gr.update()
-                getattr(page.trackers[index], event)(now)
-                ready = page.complete() and not page.feedback
-            return gr.update(interactive=ready)
+            try:
+                flow = flows.get(ctx.get("test_id"))
+            except DefinitionError:
+                return gr.skip()
+            ready = flow.played(ctx.get("page_id"), index, event)
+            # only the end of a clip can unlock the answer: every other event changes nothing
+            # on the page (a skipped output costs Gradio nothing)
+            return gr.update(interactive=True) if ready and event == "end" else gr.skip()
 
         handler.__name__ = f"mos_player{index}_{event}"
         return handler
@@ -326,89 +343,27 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> None:  # noqa: 
                 api_visibility="private",
             )
 
-    @safely
-    def on_submit(value, ctx: dict):
-        test = tests.get(ctx["test_id"])
-        lang = test.definition.language
-        key = f"{test.test_id}/{ctx['listener_id']}"
-        with tests.lock:
-            page = tests.pages.get(key)
-        if page is None:  # e.g. the server restarted under an open page: show it afresh
-            return render(ctx, text("play_first", lang))
-        if not page.complete():
-            return {message: text("play_first", lang)}
-        if value is None:
-            return {message: text("choose_first", lang)}
-        session = test.open(ctx["listener_id"])
-        d = test.definition
-        if page.kind == "headphone":
-            if int(value) == d.headphone_check.answer:
-                session.headphone_ok = True
-                session.stage = "training" if d.training else "rating"
-                test.save(session)
-                return render(ctx)
-            session.headphone_attempts += 1
-            if session.headphone_attempts >= MAX_HEADPHONE_ATTEMPTS:
-                session.headphone_ok = False
-                session.stage = "done"
-            test.save(session)
-            return {**render(ctx), message: text("headphone_wrong", lang)}
-        if page.kind == "training":
-            page.feedback = True
-            clip = d.training[int(page.ref)]
-            label = scale_label(d.question, int(clip.expected), lang, d.scale)
-            return {
-                feedback: text("training_feedback", lang, label=label),
-                submit_btn: gr.update(interactive=False),
-                continue_btn: gr.update(visible=True),
-                message: "",
-            }
-        if page.ref not in session.order:  # a stale page after a reload elsewhere
-            return render(ctx)
-        tracker_plays = sum(t.play_count for t in page.trackers)
-        listened = sum(t.listened_s for t in page.trackers)
-        test.submit(
-            session,
-            page.ref,
-            int(value),
-            play_count=tracker_plays,
-            listened_s=listened,
-            response_ms=1000 * (time.time() - page.shown_at),
-        )
-        return render(ctx, text("saved", lang))
-
-    @safely
-    def on_continue(ctx: dict):
-        test = tests.get(ctx["test_id"])
-        session = test.open(ctx["listener_id"])
-        if session.stage == "training":
-            session.training_done += 1
-            if session.training_done >= len(test.definition.training):
-                session.stage = "rating"
-            test.save(session)
-        return render(ctx)
-
     root = gr.context.Context.root_block
     private = {"api_visibility": "private"}
     root.load(
         on_load,
         inputs=[browser],
-        outputs=[*outputs, state, browser],
+        outputs=[*outputs, browser, crowd_flag],
         js=f"() => window.localStorage.getItem('{BROWSER_KEY}') || ''",
+        **LISTENER_CONCURRENCY,
         **private,
     ).then(
         None,
-        inputs=[browser],
-        js=f"(v) => {{ if (v) window.localStorage.setItem('{BROWSER_KEY}', v); return []; }}",
+        inputs=[browser, crowd_flag],
+        js=(
+            f"(v, crowd) => {{ if (v) window.localStorage.setItem('{BROWSER_KEY}', v); "
+            "if (!crowd) document.documentElement.classList.remove('crowd-link'); return []; }"
+        ),
         **private,
     )
-    picker_btn.click(on_pick, inputs=[picker, state], outputs=[*outputs, state], **private)
-    start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **private)
-    submit_btn.click(
-        on_submit, inputs=[choice, state], outputs=outputs, concurrency_limit=16, **private
-    )
-    continue_btn.click(on_continue, inputs=[state], outputs=outputs, **private)
-
-
-def attach(demo: gr.Blocks) -> None:  # noqa: ARG001
-    """Kept for compatibility: :func:`build_listening_tab` registers its load handler itself."""
+    listener_events = {**LISTENER_CONCURRENCY, **private}
+    picker_btn.click(on_pick, inputs=[picker, state], outputs=outputs, **listener_events)
+    start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **listener_events)
+    submit_btn.click(on_submit, inputs=[choice, state], outputs=outputs, **listener_events)
+    continue_btn.click(on_continue, inputs=[state], outputs=outputs, **listener_events)
+    return flows

@@ -4,22 +4,32 @@ Nothing is filled in before the admin password (``--admin-password`` /
 ``STUDIO_ADMIN_PASSWORD``) is checked on the server: the password unlocks a flag kept in
 server-side session state, and every handler re-checks that flag, so calling the
 endpoints directly does not bypass it. Without a configured password the tab stays
-disabled. Downloads are copied to a temporary folder (``ratings/`` stays blocked).
+disabled.
+
+Downloads (``ratings/`` stays blocked): each computation writes its report into a fresh
+folder under Gradio's cache named by a random 128-bit token, so Gradio serves it without
+another copy, and only the unlocked session that computed it is handed its links. The folder
+is deleted when that session computes again, when it ends (tab closed), or
+:data:`ADMIN_FILES_TTL_S` after it was made, whichever comes first; temporary folders of the
+builder are deleted when the build ends.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import gradio as gr
 import matplotlib.pyplot as plt
+from gradio.utils import get_upload_folder
 
 from pipeline.audio import AudioError
-from pipeline.mos.builder import BuildError, BuildOptions, build_test
+from pipeline.mos.builder import BuildError, BuildOptions, build_test, system_specs
 from pipeline.mos.definition import QUESTIONS, DefinitionError, list_tests
 from pipeline.mos.report import mos_figure, write_report
 from pipeline.mos.storage import RatingError
@@ -29,15 +39,19 @@ from ui.emotion_results import emotion_results, holds_emotion_answers
 log = logging.getLogger(__name__)
 
 PRIVATE = {"api_visibility": "private"}
+#: how long a computed report's download links live (seconds)
+ADMIN_FILES_TTL_S = 900
 
 
-def builder_systems(registry) -> list[str]:
-    """System specs offered by the builder panel (see pipeline.mos.builder)."""
-    specs = ["input", "clean"]
-    specs += [f"enhance:{name}" for name in registry.names("enhance")]
-    for name in registry.names("emotion"):
-        specs += [f"emotion:{name}:{emotion}:0.8" for emotion in ("happy", "angry", "sad")]
-    return specs
+def new_report_dir() -> Path:
+    """A fresh, unguessable folder for one report inside Gradio's cache."""
+    return Path(get_upload_folder()) / "mos-admin" / secrets.token_hex(16)
+
+
+def remove_report_dir(path: str | None) -> None:
+    """Delete a report folder made by :func:`new_report_dir` (and nothing else)."""
+    if path and Path(path).parent == Path(get_upload_folder()) / "mos-admin":
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def build_results_tab(*, ratings_root: Path, admin_password: str | None, registry=None) -> None:
@@ -50,6 +64,7 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
         )
         return
     authorised = gr.State(False)
+    report_dir = gr.State(None, time_to_live=ADMIN_FILES_TTL_S, delete_callback=remove_report_dir)
     with gr.Row(equal_height=True) as login_row:
         password = gr.Textbox(
             label="Admin password", type="password", scale=3, elem_id="results-password"
@@ -97,7 +112,7 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
                     )
                 b_systems = gr.CheckboxGroup(
                     label="Systems",
-                    choices=builder_systems(registry),
+                    choices=system_specs(registry),
                     value=["input", "enhance:dsp"],
                 )
                 with gr.Row():
@@ -132,7 +147,7 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
     def on_refresh(ok: bool):
         return tests_update() if ok else gr.update()
 
-    def on_compute(test_id: str | None, ok: bool):
+    def on_compute(test_id: str | None, ok: bool, previous: str | None):
         if not ok:
             raise gr.Error("Locked.")
         if not test_id:
@@ -140,15 +155,18 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
         csv = ratings_root / test_id / "ratings.csv"
         if not csv.is_file():
             raise gr.Error(f"No ratings yet for {test_id}.")
+        remove_report_dir(previous)
+        out = new_report_dir()
         try:
             if holds_emotion_answers(csv):  # emotion-id / annotate / emotion-sim tests
-                return emotion_results(csv, test_id)
+                return (*emotion_results(csv, test_id, out), str(out))
         except (RatingError, ValueError, OSError) as err:
+            remove_report_dir(str(out))
             raise gr.Error(str(err)) from None
-        out = Path(tempfile.mkdtemp(prefix=f"mos_{test_id}_"))
         try:
             report = write_report(csv, out)
         except (RatingError, ValueError, OSError) as err:
+            remove_report_dir(str(out))
             raise gr.Error(str(err)) from None
         fig = mos_figure(report.summary, title=f"{test_id}: MOS with 95% CI (after screening)")
         plt.close(fig)
@@ -166,7 +184,7 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
                 "markdown",
             )
         ]
-        return report.markdown(), fig, report.listeners, report.items, files
+        return report.markdown(), fig, report.listeners, report.items, files, str(out)
 
     login_btn.click(
         on_login,
@@ -183,8 +201,8 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
     refresh_btn.click(on_refresh, inputs=[authorised], outputs=[test_dd], **PRIVATE)
     compute_btn.click(
         on_compute,
-        inputs=[test_dd, authorised],
-        outputs=[report_md, chart, listeners_df, items_df, downloads],
+        inputs=[test_dd, authorised, report_dir],
+        outputs=[report_md, chart, listeners_df, items_df, downloads, report_dir],
         **PRIVATE,
     )
 
@@ -239,6 +257,9 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
             )
         except (BuildError, AudioError, DefinitionError, UnknownSystemError, ValueError) as err:
             raise gr.Error(str(err)) from None
+        finally:
+            if clean_dir is not None:
+                shutil.rmtree(clean_dir, ignore_errors=True)
         link = f"/?test={definition.test_id}&PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}"
         return (
             f"Built **{definition.test_id}**: {len(definition.stimuli)} stimuli. "

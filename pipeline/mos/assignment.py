@@ -5,12 +5,15 @@ Every listener has at most one session per test, kept as JSON in
 or a different server process — resumes exactly where the listener left off. Which
 stimuli were already rated is never stored here: the ratings CSV is the truth.
 
-Assignment: a new session takes the ``items_per_session`` regular stimuli with the lowest
-*load* (listeners who rated it + live sessions still holding it unrated), ties broken at
-random and preferring different utterances (``item_id``) within a session, plus
+Assignment: a new session takes ``items_per_session`` regular stimuli, the systems taking
+turns (so a session holds every system within ±1 clip), within a turn the stimulus with the
+lowest *load* (listeners who rated it + live sessions still holding it unrated), ties broken
+at random and preferring different utterances (``item_id``) within a session, plus
 ``gold_per_session`` gold and ``trap_per_session`` trap items; then everything is shuffled.
-Arrivals one after another therefore spread votes evenly: loads never differ by more than
-one across regular stimuli while the test is filling.
+Arrivals one after another therefore spread votes evenly across stimuli while the test is
+filling. A session is live while it was touched within ``session_timeout_minutes`` (idle
+time); an abandoned session stops reserving its clips after that. Sessions are created only
+when a listener starts (never by a page visit).
 """
 
 from __future__ import annotations
@@ -103,18 +106,28 @@ def stimulus_loads(
 
 
 def choose(pool: list[Stimulus], count: int, load: Counter, rng: random.Random) -> list[Stimulus]:
-    """``count`` stimuli from ``pool`` with the lowest load, distinct ``item_id`` first."""
+    """``count`` stimuli from ``pool``: systems take turns, then the lowest load.
+
+    Round-robin over systems: the next pick comes from the systems with the fewest picks so
+    far in this session, so within one session no system has more than one clip more than
+    another (while each still has clips left). Within a turn the stimulus with the lowest
+    load wins, then one of an utterance (``item_id``) not yet chosen; ties are random.
+    """
     remaining = sorted(pool, key=lambda s: (load[s.id], rng.random()))
     chosen: list[Stimulus] = []
     items: set[str] = set()
+    per_system: Counter = Counter()
     while len(chosen) < count and remaining:
-        lowest = load[remaining[0].id]
-        level = [s for s in remaining if load[s.id] == lowest]
+        fewest = min(per_system[s.system] for s in remaining)
+        turn = [s for s in remaining if per_system[s.system] == fewest]  # still load-sorted
+        lowest = load[turn[0].id]
+        level = [s for s in turn if load[s.id] == lowest]
         fresh = [s for s in level if not s.item_id or s.item_id not in items]
         pick = (fresh or level)[0]
         chosen.append(pick)
         remaining.remove(pick)
         items.add(pick.item_id)
+        per_system[pick.system] += 1
     return chosen
 
 
@@ -139,18 +152,37 @@ def new_order(
 class SessionBook:
     """Creates and resumes sessions of one test; safe across threads and processes."""
 
+    #: a live session's ``updated`` time is rewritten at most this often (seconds)
+    TOUCH_EVERY_S = 60.0
+
     def __init__(self, folder: Path, definition: TestDefinition) -> None:
         self.dir = Path(folder) / "sessions"
         self.definition = definition
         self.dir.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(self.dir / ".lock"), timeout=30)
+        self._parsed: dict[Path, tuple[int, Session | None]] = {}  # path -> (mtime_ns, session)
 
     def get(self, listener_id: str) -> Session | None:
         return read_session(session_file(self.dir, listener_id))
 
     def all(self) -> list[Session]:
-        sessions = (read_session(p) for p in self.dir.glob("*.json"))
-        return [s for s in sessions if s is not None]
+        """Every session on disk (files re-read only when their mtime changed)."""
+        parsed: dict[Path, tuple[int, Session | None]] = {}
+        for path in self.dir.glob("*.json"):
+            try:
+                mtime = path.stat().st_mtime_ns
+            except OSError:
+                continue
+            cached = self._parsed.get(path)
+            parsed[path] = cached if cached and cached[0] == mtime else (mtime, read_session(path))
+        self._parsed = parsed
+        return [s for _, s in parsed.values() if s is not None]
+
+    def touch(self, session: Session, *, now: float | None = None) -> None:
+        """Keep a live session's reservation (rewrites the file at most once a minute)."""
+        now = time.time() if now is None else now
+        if now - session.updated >= self.TOUCH_EVERY_S:
+            self.save(session, now=now)
 
     def open(
         self,

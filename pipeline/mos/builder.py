@@ -69,6 +69,15 @@ class SystemSpec:
             return f"enhance/{self.name}"
         return f"emotion/{self.name}/{self.emotion}@{self.intensity:g}"
 
+    @property
+    def text(self) -> str:
+        """The spec as written on the CLI and in the builder panel (inverse of :meth:`parse`)."""
+        if self.kind in ("input", "clean"):
+            return self.kind
+        if self.kind == "enhance":
+            return f"enhance:{self.name}"
+        return f"emotion:{self.name}:{self.emotion}:{self.intensity:g}"
+
     @classmethod
     def parse(cls, text: str) -> SystemSpec:
         parts = text.strip().split(":")
@@ -88,6 +97,30 @@ class SystemSpec:
             f"bad system spec {text!r} (use input, clean, enhance:NAME or "
             "emotion:NAME:EMOTION[:INTENSITY])"
         )
+
+
+#: emotion targets and intensities offered for each emotion system by :func:`system_specs`
+OFFERED_EMOTIONS: tuple[str, ...] = ("happy", "angry", "sad")
+OFFERED_INTENSITIES: tuple[float, ...] = (0.8,)
+
+
+def system_specs(
+    registry: Registry,
+    *,
+    emotions: tuple[str, ...] = OFFERED_EMOTIONS,
+    intensities: tuple[float, ...] = OFFERED_INTENSITIES,
+) -> list[str]:
+    """Every spec a builder can offer: input, clean, each enhancement system, and each
+    emotion system at each of ``emotions`` x ``intensities``."""
+    specs = [SystemSpec("input"), SystemSpec("clean")]
+    specs += [SystemSpec("enhance", name) for name in registry.names("enhance")]
+    specs += [
+        SystemSpec("emotion", name, emotion, intensity)
+        for name in registry.names("emotion")
+        for emotion in emotions
+        for intensity in intensities
+    ]
+    return [spec.text for spec in specs]
 
 
 @dataclass

@@ -152,7 +152,9 @@ class TestDefinition:
     completion_code: str = ""
     training: list[TrainingClip] = field(default_factory=list)
     headphone_check: HeadphoneCheck | None = None
-    session_timeout_minutes: float = 90.0
+    session_timeout_minutes: float = 15.0  # idle time after which a session frees its clips
+    crowd_mode: bool = True  # a link naming this test shows only the test (no studio tabs)
+    link_secret: str = ""  # when set, listener links must carry key=listener_key(...)
     sample_rate: int | None = None
     level_dbov: float | None = None
     language: str = "en"
@@ -165,6 +167,12 @@ class TestDefinition:
     @property
     def spec(self) -> Question:
         return QUESTIONS[self.question]
+
+    @property
+    def display_title(self) -> str:
+        """The title listeners see: ``title``, or a readable form of the test id."""
+        title = self.title.strip()
+        return title if title and title != self.test_id else readable_title(self.test_id)
 
     def regular(self) -> list[Stimulus]:
         return [s for s in self.stimuli if s.kind == "test"]
@@ -247,6 +255,32 @@ class TestDefinition:
         definition.test_id = str(definition.test_id)
         definition.question = str(definition.question).lower()
         return definition
+
+
+#: id fragments spelled out in titles made from a test id
+_ID_WORDS = {
+    "enh": "enhancement",
+    "enhance": "enhancement",
+    "emo": "emotion",
+    "conv": "conversion",
+    "vc": "voice conversion",
+    "mos": "MOS",
+    "acr": "quality",
+    "ccr": "comparison",
+    "ab": "preference",
+    "smos": "emotion similarity",
+}
+
+
+def readable_title(test_id: str) -> str:
+    """A title made from a test id: ``"enh1"`` → ``"Enhancement listening test 1"``."""
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+|[0-9]+", test_id)]
+    numbers = [w for w in words if w.isdigit()]
+    names = [_ID_WORDS.get(w, w) for w in words if not w.isdigit()]
+    if "test" not in names:
+        names += ["listening", "test"]
+    text = " ".join([*names, *numbers]) or "listening test"
+    return text[0].upper() + text[1:]
 
 
 def _clean(stimulus: dict[str, Any]) -> dict[str, Any]:

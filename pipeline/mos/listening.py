@@ -6,6 +6,7 @@ drive :class:`ListeningTest`.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import random
 import re
@@ -111,14 +112,27 @@ class ListeningTest:
     def save(self, session: Session) -> None:
         self.sessions.save(session)
 
-    def remaining(self, session: Session) -> list[str]:
-        rated = self.store.rated_by(session.listener_id)
+    def find(self, listener_id: str) -> Session | None:
+        """The listener's session if they have started one (never creates one)."""
+        return self.sessions.get(listener_id)
+
+    def remaining(self, session: Session, *, refresh: bool = True) -> list[str]:
+        """Unrated stimulus ids of the session in order (``refresh=False``: this process's
+        view as of its last read or write, enough right after its own submit)."""
+        rated = self.store.rated_by(session.listener_id, refresh=refresh)
         return [sid for sid in session.order if sid not in rated]
 
-    def progress(self, session: Session) -> tuple[int, int]:
+    def progress(self, session: Session, *, refresh: bool = True) -> tuple[int, int]:
         """(rated, total) stimuli of this session."""
         total = len(session.order)
-        return total - len(self.remaining(session)), total
+        return total - len(self.remaining(session, refresh=refresh)), total
+
+    def admits(self, listener_id: str, key: str | None) -> bool:
+        """Whether a link's ``key`` matches the listener (always, without a link secret)."""
+        secret = self.definition.link_secret
+        if not secret:
+            return True
+        return bool(key) and hmac.compare_digest(listener_key(secret, listener_id), key.strip())
 
     def presentation(self, session: Session, stimulus_id: str) -> Presentation:
         stim = self._stimuli[stimulus_id]
@@ -207,11 +221,15 @@ class ListeningTest:
             session.stage = "done"
             session.completed = time.time()
             self.save(session)
+        else:
+            self.sessions.touch(session)  # still live: keep its reservations
         return saved
 
 
 #: URL query parameters that carry a listener id, in priority order (Prolific, generic, MTurk).
 ID_PARAMS = ("PROLIFIC_PID", "listener", "workerId", "participant")
+#: URL query parameter carrying the per-listener key of a test with a ``link_secret``
+KEY_PARAM = "key"
 _ID_OK = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
@@ -221,6 +239,11 @@ def clean_listener_id(raw: str) -> str:
     if _ID_OK.match(raw) and not raw.startswith(("-", "@")):
         return raw
     return "h-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def listener_key(secret: str, listener_id: str) -> str:
+    """The per-listener link key (12 hex digits of an HMAC-SHA256 of the id)."""
+    return hmac.new(secret.encode(), listener_id.encode(), hashlib.sha256).hexdigest()[:12]
 
 
 def resolve_listener(

@@ -261,12 +261,18 @@ class RatingStore:
 
     def stored_keys(self) -> set[tuple[str, ...]]:
         """All ``(listener_id, stimulus_id)`` keys on disk now (a copy)."""
-        with self._thread_lock, self._file_lock:
-            if not self.path.exists():
-                return set()
+        with self._thread_lock:
+            self._sync()
+            return set(self._index.keys or ())
+
+    def _sync(self) -> None:
+        """Under the thread lock: index the rows appended since this instance last looked."""
+        if not self.path.exists():
+            return
+        with self._file_lock:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
             try:
-                return set(self._refresh(fd))
+                self._refresh(fd)
             finally:
                 os.close(fd)
 
@@ -277,9 +283,9 @@ class RatingStore:
         holds every row on disk as of this instance's last read or write (e.g. right after
         :meth:`append`), which is enough to tell that a listener's own session is complete.
         """
-        if refresh:
-            self.stored_keys()
         with self._thread_lock:
+            if refresh:
+                self._sync()  # reads only the bytes appended since the last look
             return set(self._index.by_listener.get(neutralise(listener_id), ()))
 
     # -- internals -------------------------------------------------------------------------

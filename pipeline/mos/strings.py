@@ -32,6 +32,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "Adjust the volume so you hear them clearly, then keep it there."
         ),
         "headphone_submit": "Check",
+        "clip_headphone": "Beep clip",
         "headphone_wrong": "Not quite. Check your volume and headphones and try again.",
         "headphone_failed": (
             "Thank you. Unfortunately the audio check did not succeed, so you cannot take part "
@@ -41,11 +42,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "training_note": "Practice clips are not scored. They show what the scale means.",
         "training_feedback": "Expected answer for this example: **{label}**.",
         "continue": "Continue",
+        "training_submit": "Check my answer",
+        "practice_first": "Answer the practice clip first.",
         "rating_title": "### Clip {n} of {total}",
         "play_first": "Play every clip to the end before answering.",
         "choose_first": "Choose an answer first.",
         "submit": "Submit rating",
         "saved": "Saved.",
+        "already_rated": "You already rated this clip; your first answer is kept.",
+        "finished": "The test is finished; nothing more was saved.",
+        "bad_key": (
+            "This link is not complete. Please open the test with the exact link the study "
+            "gave you."
+        ),
         "clip_a": "Sample A",
         "clip_b": "Sample B",
         "clip_reference": "Reference",

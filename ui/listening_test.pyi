@@ -1,0 +1,360 @@
+"""The "Listening test" tab: renders what :class:`pipeline.mos.session_flow.ListenerFlow`
+decides (consent → headphone check → practice → rating → done) and nothing more.
+
+Identity comes from the URL (``?PROLIFIC_PID=``, ``?listener=``, ``?workerId=``, and
+``&key=`` for tests with a link secret), the logged-in user or an anonymous id kept in
+browser storage. A reload resumes where the listener left off (sessions and ratings are on
+disk); no session exists before the listener presses Start.
+
+Crowd mode: a link that names a test whose definition has ``crowd_mode`` (the default) shows
+only this tab: :data:`CROWD_HEAD` hides the studio's header, tab bar and footer as soon as the
+page opens, and :meth:`Flows.crowd_test` tells the app to hide the other tabs.
+
+Play-to-end: the players' play/pause/stop events are timed on the server for the page
+instance that played; the submit button unlocks, and an answer is accepted, only once every
+clip of the page ended after enough real play time. Clips are served as immutable
+content-hashed files named ``audio.wav``; there is no download button and no trimming.
+
+Speed: a submit re-renders only what changes (title, clips, answer reset, status), and the
+listener events share one concurrency group sized for short, mostly-I/O handlers.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from pathlib import Path
+
+import gradio as gr
+from gradio.data_classes import FileData
+from gradio.utils import get_upload_folder
+
+from pipeline.mos.clips import CLIP_NAME, ClipCache
+from pipeline.mos.definition import DefinitionError, TestDefinition, list_tests
+from pipeline.mos.listening import KEY_PARAM, ListeningTest, resolve_listener
+from pipeline.mos.pages import PageBook
+from pipeline.mos.session_flow import ListenerFlow, Reply, Screen
+from pipeline.mos.strings import text
+
+log = logging.getLogger(__name__)
+
+BROWSER_KEY = "studio_mos_listener"
+#: the listener events (load, start, submit, continue) share this concurrency group: their
+#: handlers are short (a session file, one fsync-ed CSV line), so many may run at once
+LISTENER_CONCURRENCY = {"concurrency_id": "mos-listener", "concurrency_limit": 32}
+CSS = """
+<style>
+.mos-tab {max-width: 720px; margin: 0 auto;}
+.mos-tab .mos-choices .wrap {flex-direction: column; align-items: stretch;}
+.mos-tab .mos-choices label {width: 100%; padding: 10px 12px; font-size: 1.05em;}
+.mos-tab button {min-height: 48px;}
+.mos-tab button.playback, .mos-tab button.rewind, .mos-tab button.skip {display: none !important;}
+</style>
+"""
+#: for ``gr.Blocks(head=...)``: a link naming a test hides the studio around the test at
+#: once (the load handler lifts it again for tests that are not in crowd mode)
+CROWD_HEAD = """
+<script>
+if (new URLSearchParams(window.location.search).has('test')) {
+  document.documentElement.classList.add('crowd-link');
+}
+</script>
+<style>
+.crowd-link footer, .crowd-link .studio-header, .crowd-link .tab-container,
+.crowd-link [role=tablist] {display: none !important;}
+</style>
+"""
+
+from gradio.events import Dependency
+
+class ClipPlayer(gr.Audio):
+    """``gr.Audio`` for the test's published clips: an immutable ``audio.wav`` under the
+    Gradio cache is handed over as is (no ffprobe, no copy); anything else as usual."""
+
+    is_template = True
+
+    def postprocess(self, value):
+        if isinstance(value, str) and value.startswith(CLIP_ROOT) and value.endswith(CLIP_NAME):
+            return FileData(path=value, orig_name=CLIP_NAME)
+        return super().postprocess(value)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+class Flows:
+    """One :class:`ListenerFlow` per test id (rebuilt when its definition file changes)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.pages = PageBook()
+        self.clips = ClipCache(Path(get_upload_folder()) / "mos-clips")
+        self._flows: dict[str, tuple[float, ListenerFlow]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, test_id: str | None) -> ListenerFlow:
+        if not test_id or test_id not in list_tests(self.root):
+            raise DefinitionError(text("unknown_test", test_id=test_id))
+        folder = self.root / test_id
+        mtime = max(p.stat().st_mtime for p in folder.glob("definition.*"))
+        with self._lock:
+            cached = self._flows.get(test_id)
+            if cached is None or cached[0] != mtime:
+                flow = ListenerFlow(ListeningTest(folder), self.pages, self.clips)
+                cached = (mtime, flow)
+                self._flows[test_id] = cached
+            return cached[1]
+
+    def crowd_test(self, params: dict[str, str]) -> TestDefinition | None:
+        """The test a crowd link names (``?test=<id>`` of a test in crowd mode), else None."""
+        try:
+            definition = self.get(params.get("test")).definition
+        except (DefinitionError, OSError):
+            return None
+        return definition if definition.crowd_mode else None
+
+
+
+def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa: ARG001
+    """Lay out the tab inside the current Blocks/Tab context and register its events.
+
+    Returns the tab's :class:`Flows`, whose :meth:`Flows.crowd_test` tells the app whether a
+    visit's URL parameters name a test in crowd mode. ``registry`` is accepted for symmetry
+    with the results tab (the listener side does not run models).
+    """
+    flows = Flows(ratings_root)
+    gr.HTML(CSS, visible=True, padding=False)
+    with gr.Column(elem_classes="mos-tab"):
+        state = gr.State({})
+        # the anonymous id travels through a hidden textbox and lives in localStorage (read
+        # and written by small js hooks); gr.BrowserState is not used because inside a tab
+        # that is not shown yet it is not mounted when the page-load event fires.
+        browser = gr.Textbox(visible=False)
+        crowd_flag = gr.Textbox(visible=False)
+        header = gr.Markdown()
+        message = gr.Markdown(elem_id="mos-message")
+        with gr.Column(visible=False) as picker_col:
+            picker = gr.Dropdown(label=text("pick_test"), choices=[])
+            picker_btn = gr.Button(text("pick_button"))
+        with gr.Column(visible=False) as consent_col:
+            instructions = gr.Markdown()
+            consent = gr.Checkbox(label=text("consent"), value=False)
+            start_btn = gr.Button(text("start"), variant="primary")
+        with gr.Column(visible=False) as rate_col:
+            title = gr.Markdown()
+            prompt = gr.Markdown()
+            players = [
+                ClipPlayer(
+                    label=text("clip_a"),
+                    interactive=False,
+                    editable=False,
+                    buttons=[],
+                    type="filepath",
+                    elem_id=f"mos-player-{i}",
+                    waveform_options=gr.WaveformOptions(skip_length=0),
+                )
+                for i in range(2)
+            ]
+            choice = gr.Radio(
+                choices=[], label=" ", elem_classes="mos-choices", elem_id="mos-choice"
+            )
+            submit_btn = gr.Button(
+                text("submit"), variant="primary", interactive=False, elem_id="mos-submit"
+            )
+            feedback = gr.Markdown()
+            continue_btn = gr.Button(text("continue"), visible=False, elem_id="mos-continue")
+        with gr.Column(visible=False) as done_col:
+            done = gr.Markdown(elem_id="mos-done")
+
+    columns = {"consent": consent_col, "rate": rate_col, "done": done_col}
+    outputs = [
+        header,
+        message,
+        picker_col,
+        picker,
+        consent_col,
+        instructions,
+        consent,
+        rate_col,
+        title,
+        prompt,
+        *players,
+        choice,
+        submit_btn,
+        feedback,
+        continue_btn,
+        done_col,
+        done,
+        state,
+    ]
+
+    def show(column: str | None) -> dict:
+        out = {col: gr.update(visible=name == column) for name, col in columns.items()}
+        out[picker_col] = gr.update(visible=column == "picker")
+        return out
+
+    def shape(screen: Screen) -> tuple:
+        """What a page looks like apart from its content (re-sent only when it changes)."""
+        labels = tuple(clip.label for clip in screen.clips)
+        return (screen.stage, screen.form, labels, screen.submit_label)
+
+    def render(screen: Screen, ctx: dict, note: str = "") -> dict:
+        """Updates for ``screen``: only the content when the page keeps its shape."""
+        ctx = {**ctx, "page_id": screen.page_id, "stage": screen.stage}
+        out = {message: note, state: ctx}
+        if screen.clips:
+            out[title] = screen.title
+            out[prompt] = screen.prompt
+            out[choice] = None
+            out[submit_btn] = gr.update(interactive=False)
+            out[feedback] = ""
+            if screen.stage == "training":  # the previous practice page offered Continue
+                out[continue_btn] = gr.update(visible=False)
+            for i, player in enumerate(players):
+                out[player] = screen.clips[i].path if i < len(screen.clips) else None
+        new_shape = repr(shape(screen))
+        if ctx.get("shape") == new_shape:
+            return out
+        ctx["shape"] = new_shape
+        out[header] = screen.header
+        if screen.stage == "consent":
+            return {**out, **show("consent"), instructions: screen.instructions}
+        if not screen.clips:  # done, or a link that is not valid
+            return {**out, **show("done"), done: screen.done_text}
+        for i, player in enumerate(players):
+            if i < len(screen.clips):
+                out[player] = gr.update(
+                    value=screen.clips[i].path, label=screen.clips[i].label, visible=True
+                )
+            else:
+                out[player] = gr.update(value=None, visible=False)
+        out[choice] = gr.update(choices=list(screen.form.choices), value=None)
+        out[submit_btn] = gr.update(value=screen.submit_label, interactive=False)
+        out[continue_btn] = gr.update(visible=False)
+        return {**out, **show("rate")}
+
+    def reply_updates(reply: Reply, ctx: dict) -> dict:
+        if reply.screen is not None:
+            return render(reply.screen, ctx, reply.message)
+        if reply.feedback:  # an answered practice page: show the answer, offer Continue
+            return {
+                feedback: reply.feedback,
+                submit_btn: gr.update(interactive=False),
+                continue_btn: gr.update(visible=True),
+                message: reply.message,
+            }
+        return {message: reply.message}
+
+    def safely(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except (DefinitionError, OSError, ValueError, KeyError) as err:
+                log.warning("listening test: %s", err)
+                return {message: text("error", error=err)}
+
+        return wrapper
+
+    @safely
+    def on_load(stored: str, request: gr.Request):
+        params = dict(request.query_params) if request else {}
+        username = getattr(request, "username", None)
+        listener, source = resolve_listener(params, username, stored)
+        available = list_tests(flows.root)
+        test_id = params.get("test") or (available[0] if len(available) == 1 else None)
+        ctx = {"listener_id": listener, "test_id": test_id, "key": params.get(KEY_PARAM)}
+        new_store = listener if source == "new" else stored
+        crowd = "1" if flows.crowd_test(params) is not None else ""
+        extra = {browser: new_store, crowd_flag: crowd}
+        if test_id is None:
+            out = {**show("picker" if available else None), state: ctx, **extra}
+            if available:
+                out[picker] = gr.update(choices=available, value=None)
+            else:
+                out[message] = text("no_tests")
+            return out
+        return {**open_test(ctx), **extra}
+
+    def open_test(ctx: dict) -> dict:
+        flow = flows.get(ctx["test_id"])
+        if not flow.test.admits(ctx["listener_id"], ctx.get("key")):
+            ctx = {**ctx, "listener_id": None}  # no actions for this page
+            return render(flow.invalid(), ctx)
+        return render(flow.screen(ctx["listener_id"]), ctx)
+
+    @safely
+    def on_pick(test_id: str, ctx: dict):
+        if not test_id:
+            return {message: text("pick_test")}
+        return open_test({**ctx, "test_id": test_id})
+
+    def listener_of(ctx: dict) -> tuple[ListenerFlow, str]:
+        if not ctx.get("listener_id"):
+            raise KeyError("no listener on this page")
+        return flows.get(ctx.get("test_id")), ctx["listener_id"]
+
+    @safely
+    def on_start(agreed: bool, ctx: dict):
+        flow, listener = listener_of(ctx)
+        return reply_updates(flow.start(listener, bool(agreed)), ctx)
+
+    @safely
+    def on_submit(value, ctx: dict):
+        flow, listener = listener_of(ctx)
+        return reply_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
+
+    @safely
+    def on_continue(ctx: dict):
+        flow, listener = listener_of(ctx)
+        return reply_updates(flow.proceed(listener, ctx.get("page_id")), ctx)
+
+    def player_event(index: int, event: str):
+        def handler(ctx: dict):
+            try:
+                flow = flows.get(ctx.get("test_id"))
+            except DefinitionError:
+                return gr.skip()
+            return gr.update(interactive=flow.played(ctx.get("page_id"), index, event))
+
+        handler.__name__ = f"mos_player{index}_{event}"
+        return handler
+
+    for i, player in enumerate(players):
+        for event, name in (("play", "play"), ("pause", "pause"), ("stop", "end")):
+            getattr(player, event)(
+                player_event(i, name),
+                inputs=[state],
+                outputs=[submit_btn],
+                queue=False,
+                show_progress="hidden",
+                api_visibility="private",
+            )
+
+    root = gr.context.Context.root_block
+    private = {"api_visibility": "private"}
+    root.load(
+        on_load,
+        inputs=[browser],
+        outputs=[*outputs, browser, crowd_flag],
+        js=f"() => window.localStorage.getItem('{BROWSER_KEY}') || ''",
+        **LISTENER_CONCURRENCY,
+        **private,
+    ).then(
+        None,
+        inputs=[browser, crowd_flag],
+        js=(
+            f"(v, crowd) => {{ if (v) window.localStorage.setItem('{BROWSER_KEY}', v); "
+            "if (!crowd) document.documentElement.classList.remove('crowd-link'); return []; }"
+        ),
+        **private,
+    )
+    listener_events = {**LISTENER_CONCURRENCY, **private}
+    picker_btn.click(on_pick, inputs=[picker, state], outputs=outputs, **listener_events)
+    start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **listener_events)
+    submit_btn.click(on_submit, inputs=[choice, state], outputs=outputs, **listener_events)
+    continue_btn.click(on_continue, inputs=[state], outputs=outputs, **listener_events)
+    return flows
