@@ -41,11 +41,11 @@ from pipeline.mos.emotion_builder import (  # noqa: E402
 )
 from pipeline.mos.emotion_report import write_emotion_report  # noqa: E402
 from pipeline.mos.labels import aggregate_labels, write_labels  # noqa: E402
-from pipeline.mos.listening import ListeningTest  # noqa: E402
 from pipeline.mos.simulate import (  # noqa: E402
     Crowd,
     answers_for_half_width,
     confusion_matrix,
+    listener_flow,
     run_crowd,
     synthetic_corpus,
     wilson_half_width,
@@ -93,12 +93,13 @@ def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int)
         seed=seed,
     )
     build_annotation_test(out, clips, options, gold=gold)
-    test = ListeningTest(out / options.test_id)
+    flow = listener_flow(out / options.test_id)
+    test = flow.test
     crowd = Crowd(confusion_matrix(0.7), spam_share=spam, seed=seed)
     sessions = needed_listeners(len(clips), k, options.items_per_session)
     n_listeners = math.ceil(sessions / (1 - spam))  # over-recruit for the expected spammers
     started = time.perf_counter()
-    kinds = run_crowd(test, crowd, n_listeners)
+    kinds = run_crowd(flow, crowd, n_listeners)
     elapsed = time.perf_counter() - started
     frame = read_ratings(test.store.path)
     truth = {c.item_id: c.label for c in clips}
@@ -212,7 +213,8 @@ def identification_run(
         controls=[*gold, *controls],
     )
     folder = out / options.test_id
-    test = ListeningTest(folder)
+    flow = listener_flow(folder)
+    test = flow.test
     crowd = Crowd(confusion_matrix(0.75), spam_share=spam, rates=ASSUMED_RATES, seed=seed + 7)
     rng = np.random.default_rng(seed + 11)
 
@@ -220,7 +222,7 @@ def identification_run(
         requested = float(stim.condition.partition("@")[2] or 0.75)
         return int(np.clip(round(1 + 4 * requested + rng.normal(0, 0.7)), 1, 5))
 
-    kinds = run_crowd(test, crowd, listeners, intensity=intensity)
+    kinds = run_crowd(flow, crowd, listeners, intensity=intensity)
     report = write_emotion_report(test.store.path, out / "eid_report")
     kept = set(report.answers["listener_id"])
     rows = []

@@ -20,11 +20,11 @@ from pipeline.mos.emotion_builder import (
     read_manifest,
 )
 from pipeline.mos.labels import write_labels
-from pipeline.mos.listening import ListeningTest
 from pipeline.mos.simulate import (
     Crowd,
     answers_for_half_width,
     confusion_matrix,
+    listener_flow,
     run_crowd,
     wilson_half_width,
 )
@@ -56,11 +56,11 @@ def annotate(tmp_path: Path, table: Path, spam: float) -> tuple[Path, dict, list
         gold_per_session=2,
     )
     build_annotation_test(tmp_path / "ratings", clips, options, gold=gold)
-    test = ListeningTest(tmp_path / "ratings" / "ann")
+    flow = listener_flow(tmp_path / "ratings" / "ann")
     crowd = Crowd(confusion_matrix(0.9), spam_share=spam, skill_sd=0.0, seed=3)
     n = needed_listeners(len(clips), 3, 8)
-    kinds = run_crowd(test, crowd, n + 2)
-    return test.store.path, kinds, clips
+    kinds = run_crowd(flow, crowd, n + 2)
+    return flow.test.store.path, kinds, clips
 
 
 def test_simulated_annotation_labels_feed_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
