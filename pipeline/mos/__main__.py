@@ -27,7 +27,12 @@ from tqdm import tqdm
 from pipeline.audio import AudioError
 from pipeline.corpora import data_dir
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
-from pipeline.mos.definition import QUESTIONS, DefinitionError, TestDefinition
+from pipeline.mos.definition import (
+    EMOTION_QUESTIONS,
+    QUESTIONS,
+    DefinitionError,
+    TestDefinition,
+)
 from pipeline.mos.emotion_builder import (
     EmotionTestOptions,
     LabelledClip,
@@ -59,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="input, clean, enhance:NAME, emotion:NAME:EMOTION[:INTENSITY]",
     )
-    b.add_argument("--question", choices=sorted(QUESTIONS), default="acr")
+    b.add_argument(
+        "--question", choices=sorted(set(QUESTIONS) - set(EMOTION_QUESTIONS)), default="acr"
+    )
     b.add_argument(
         "--reference",
         choices=["input", "clean"],
