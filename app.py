@@ -75,7 +75,7 @@ def build_app(
                     ratings_root=ratings_root, admin_password=admin_password, registry=registry
                 )
             with gr.Tab("About", id="about") as about:
-                build_about_tab(registry, about)
+                build_about_tab(registry, about, ratings_root=ratings_root)
         others = [header, intro, convert_tab, enhance_tab, compare_tab, results_tab, about]
 
         def open_listener_links(request: gr.Request):

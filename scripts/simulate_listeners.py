@@ -41,11 +41,11 @@ from pipeline.mos.emotion_builder import (  # noqa: E402
 )
 from pipeline.mos.emotion_report import write_emotion_report  # noqa: E402
 from pipeline.mos.labels import aggregate_labels, write_labels  # noqa: E402
-from pipeline.mos.listening import ListeningTest  # noqa: E402
 from pipeline.mos.simulate import (  # noqa: E402
     Crowd,
     answers_for_half_width,
     confusion_matrix,
+    listener_flow,
     run_crowd,
     synthetic_corpus,
     wilson_half_width,
@@ -85,7 +85,7 @@ def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int)
     gold_idx = set(rng.choice(len(clips), size=10, replace=False).tolist())
     gold = [c for i, c in enumerate(clips) if i in gold_idx]
     options = EmotionTestOptions(
-        test_id=f"ann_k{k}_spam{int(spam * 100)}",
+        test_id=f"ann_k{k}_spam{int(spam * 100)}_seed{seed}",
         question="annotate",
         items_per_session=20,
         votes_per_stimulus=k,
@@ -93,12 +93,13 @@ def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int)
         seed=seed,
     )
     build_annotation_test(out, clips, options, gold=gold)
-    test = ListeningTest(out / options.test_id)
+    flow = listener_flow(out / options.test_id)
+    test = flow.test
     crowd = Crowd(confusion_matrix(0.7), spam_share=spam, seed=seed)
     sessions = needed_listeners(len(clips), k, options.items_per_session)
     n_listeners = math.ceil(sessions / (1 - spam))  # over-recruit for the expected spammers
     started = time.perf_counter()
-    kinds = run_crowd(test, crowd, n_listeners)
+    kinds = run_crowd(flow, crowd, n_listeners)
     elapsed = time.perf_counter() - started
     frame = read_ratings(test.store.path)
     truth = {c.item_id: c.label for c in clips}
@@ -106,18 +107,17 @@ def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int)
     figures["spammers"] = sum(s for s, _ in kinds.values())
     figures["answers"] = int(len(frame))
     figures["answers_per_s"] = round(len(frame) / elapsed, 1)
-    for threshold in (0.5, 1.0):
-        result = aggregate_labels(frame, min_gold_accuracy=threshold)
+    spammers = {lid for lid, (s, _) in kinds.items() if s}
+    for method, threshold in (("one-coin", 0.5), ("one-coin", 1.0), ("ds", 0.5)):
+        result = aggregate_labels(frame, method=method, min_gold_accuracy=threshold)
         table = result.table
         right = table["item_id"].map(truth)
         dropped = set(result.meta["screened_out"])
-        spammers = {lid for lid, (s, _) in kinds.items() if s}
-        key = f"gold>={threshold:g}"
         confident = table["confidence"] >= 0.9
-        figures[key] = {
-            "ds_error": round(float((table["label"] != right).mean()), 4),
+        figures[f"{method}, gold>={threshold:g}"] = {
+            "error": round(float((table["label"] != right).mean()), 4),
             "majority_error": round(float((table["majority_label"] != right).mean()), 4),
-            "ds_error_confidence>=0.9": round(
+            "error_confidence>=0.9": round(
                 float((table.loc[confident, "label"] != right[confident]).mean()), 4
             ),
             "share_confidence>=0.9": round(float(confident.mean()), 4),
@@ -133,6 +133,23 @@ def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int)
     write_labels(test.store.path, labels_csv, min_gold_accuracy=0.5)
     figures["labels_csv"] = str(labels_csv)
     return figures
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Mean and range over replications of each setting's recovery and screening figures."""
+    out = {"k": runs[0]["k"], "spam_share": runs[0]["spam_share"], "replications": len(runs)}
+    for key in [k for k in runs[0] if "gold>=" in k]:
+        cell = {}
+        for metric in ("error", "majority_error", "error_confidence>=0.9", "share_confidence>=0.9"):
+            values = [r[key][metric] for r in runs]
+            cell[metric] = f"{np.mean(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
+        for metric in ("spammers_caught", "honest_dropped"):
+            pairs = [tuple(map(int, r[key][metric].split("/"))) for r in runs]
+            cell[metric] = f"{sum(a for a, _ in pairs)}/{sum(b for _, b in pairs)}"
+        cell["min_raters_per_clip"] = min(r[key]["raters_per_clip_min_median"][0] for r in runs)
+        cell["alpha"] = f"{np.mean([r[key]['alpha'] for r in runs]):.3f}"
+        out[key] = cell
+    return out
 
 
 def training_run(out: Path, manifest: Path, labels_csv: Path, steps: int) -> dict:
@@ -196,7 +213,8 @@ def identification_run(
         controls=[*gold, *controls],
     )
     folder = out / options.test_id
-    test = ListeningTest(folder)
+    flow = listener_flow(folder)
+    test = flow.test
     crowd = Crowd(confusion_matrix(0.75), spam_share=spam, rates=ASSUMED_RATES, seed=seed + 7)
     rng = np.random.default_rng(seed + 11)
 
@@ -204,7 +222,7 @@ def identification_run(
         requested = float(stim.condition.partition("@")[2] or 0.75)
         return int(np.clip(round(1 + 4 * requested + rng.normal(0, 0.7)), 1, 5))
 
-    kinds = run_crowd(test, crowd, listeners, intensity=intensity)
+    kinds = run_crowd(flow, crowd, listeners, intensity=intensity)
     report = write_emotion_report(test.store.path, out / "eid_report")
     kept = set(report.answers["listener_id"])
     rows = []
@@ -233,7 +251,9 @@ def identification_run(
             }
         )
     spammers = {lid for lid, (s, _) in kinds.items() if s}
+    coverage = replicate_coverage(test.definition, crowd, listeners, reps=100, seed=seed)
     return {
+        "coverage_over_replications": coverage,
         "listeners": listeners,
         "spammers": len(spammers),
         "spammers_caught": f"{len(spammers - kept)}/{len(spammers)}",
@@ -244,6 +264,65 @@ def identification_run(
         .to_dict("records"),
         "alpha": round(float(report.agreement.get("alpha", float("nan"))), 4),
         "stimuli": len(definition.stimuli),
+    }
+
+
+def replicate_coverage(definition, crowd: Crowd, listeners: int, *, reps: int, seed: int) -> dict:
+    """Share of (replication, cell) pairs whose Wilson interval holds the kept-population rate.
+
+    In memory (no store): each replication draws a new crowd; every listener answers a random
+    session (``items_per_session`` regular stimuli + ``gold_per_session`` gold) with
+    :meth:`Crowd.answer`; gold screening and :func:`identification_rates` as in the report.
+    """
+    from pipeline.mos.emotion_report import identification_rates
+    from pipeline.mos.labels import screen_on_gold
+
+    rng = np.random.default_rng(seed)
+    regular = definition.regular()
+    gold = [s for s in definition.stimuli if s.kind == "gold"]
+    inside = total = 0
+    widths = []
+    for rep in range(reps):
+        sim = Crowd(
+            crowd.confusion, crowd.spam_share, crowd.gold_accuracy, crowd.rates, seed=1000 + rep
+        )
+        rows = []
+        for n in range(listeners):
+            spammer, skill = sim.new_listener()
+            picked = [
+                regular[i]
+                for i in rng.choice(len(regular), definition.items_per_session, replace=False)
+            ]
+            picked += [
+                gold[i] for i in rng.choice(len(gold), definition.gold_per_session, replace=False)
+            ]
+            for stim in picked:
+                expected = 1 / 6 if spammer else min(0.99, sim.hit_chance(stim) * skill)
+                rows.append(
+                    {
+                        "listener_id": f"L{n}",
+                        "stimulus_id": stim.id,
+                        "system": stim.system,
+                        "truth": stim.truth,
+                        "label": sim.answer(stim, spammer, skill),
+                        "is_gold": stim.gold_label is not None,
+                        "expected": expected,
+                    }
+                )
+        frame = pd.DataFrame(rows)
+        screening = screen_on_gold(frame)
+        kept = frame[frame["listener_id"].isin(screening.loc[screening["passed"], "listener_id"])]
+        rates = identification_rates(kept)
+        truth = kept[~kept["is_gold"]].groupby(["system", "truth"])["expected"].mean()
+        for _, r in rates.iterrows():
+            total += 1
+            inside += r["ci95_low"] <= truth[(r["system"], r["target"])] <= r["ci95_high"]
+            widths.append((r["ci95_high"] - r["ci95_low"]) / 2)
+    return {
+        "replications": reps,
+        "cells": total,
+        "coverage": round(inside / total, 4),
+        "mean_half_width": round(float(np.mean(widths)), 4),
     }
 
 
@@ -300,15 +379,20 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=30)
     parser.add_argument("--listeners", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--replications", type=int, default=3, help="annotation runs per setting")
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     manifest = synthetic_corpus(out / "corpus", seed=args.seed)
-    figures = {"annotation": []}
+    figures = {"annotation": [], "annotation_summary": []}
     for k, spam in ((3, 0.2), (5, 0.2), (3, 0.0)):
-        fig = annotation_run(out / "tests", manifest, k=k, spam=spam, seed=args.seed)
-        figures["annotation"].append(fig)
-        print(json.dumps(fig, indent=1))
+        runs = [
+            annotation_run(out / "tests", manifest, k=k, spam=spam, seed=args.seed + r)
+            for r in range(args.replications)
+        ]
+        figures["annotation"] += runs
+        figures["annotation_summary"].append(summarise(runs))
+        print(json.dumps(figures["annotation_summary"][-1], indent=1))
     labels_csv = Path(figures["annotation"][0]["labels_csv"])
     figures["training"] = training_run(out, manifest, labels_csv, args.train_steps)
     print(json.dumps(figures["training"], indent=1))

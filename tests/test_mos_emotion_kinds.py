@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipeline.mos.__main__ import main
 from pipeline.mos.builder import BuildError
 from pipeline.mos.definition import EMOTION_LABELS, QUESTIONS, load_definition
 from pipeline.mos.emotion_answers import EmotionAnswer, submit_answer
@@ -194,3 +195,39 @@ def test_annotation_test_from_a_manifest(tmp_path: Path):
     with pytest.raises(BuildError, match="at least 3"):
         build_annotation_test(tmp_path / "ratings", clips, too_few)
     assert np.isfinite(sf.info(tmp_path / "ratings/ann" / definition.stimuli[0].file).duration)
+
+
+def test_cli_builds_both_emotion_kinds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    data = tmp_path / "data"
+    rows = []
+    for i, emotion in enumerate(["neutral", "happy", "angry", "sad"]):
+        rel = f"speech/x/c{i}.wav"
+        wav(data / rel, 150 + 20 * i)
+        rows.append(f"{rel},{emotion}")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,emotion\n" + "\n".join(rows) + "\n")
+    gold = tmp_path / "gold.csv"
+    gold.write_text(f"path,emotion\n{rows[2]}\n")
+    monkeypatch.setenv("STUDIO_DATA", str(data))
+    root = tmp_path / "ratings"
+    args = ["--ratings-root", str(root), "--k", "3", "--gold-csv", str(gold), "--seed", "1"]
+    assert main(["annotate", str(manifest), "--test-id", "ann", *args]) == 0
+    ann = load_definition(root / "ann")
+    assert ann.question == "annotate" and ann.votes_per_stimulus == 3
+    assert len(ann.regular()) == 4 and [s.gold_label for s in ann.stimuli if s.gold_label] == [
+        "angry"
+    ]
+    source = wav(tmp_path / "src.wav", 200)
+    args = ["--ratings-root", str(root), "--systems", "dsp", "--emotions", "sad", "--ask-intensity"]
+    assert (
+        main(["build-emotion", str(source), "--test-id", "eid", "--source-label", "neutral", *args])
+        == 0
+    )
+    eid = load_definition(root / "eid")
+    assert eid.ask_intensity and {s.truth for s in eid.stimuli} == {"sad", "neutral"}
+    assert (
+        main(
+            ["annotate", str(manifest), "--test-id", "bad", "--ratings-root", str(root), "--k", "2"]
+        )
+        == 1
+    )

@@ -125,3 +125,15 @@ def test_similarity_mos_and_cli(tmp_path: Path):
 def test_wilson_edges():
     assert wilson(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
     assert all(math.isnan(v) for v in wilson(0, 0))
+
+
+def test_latest_identification_for_the_about_tab(tmp_path: Path):
+    from pipeline.mos.emotion_report import latest_identification
+
+    identification_csv((tmp_path / "eid").mkdir() or tmp_path / "eid" / "ratings.csv")
+    found = latest_identification(tmp_path)
+    assert set(found) == {"dsp"}  # natural controls and gold are not systems
+    # emotion/dsp: 7 of 10 angry + 6 of 6 sad answers name the intended emotion = 13 / 16
+    assert "in 0.81 of 16 answers" in found["dsp"] and "`eid`" in found["dsp"]
+    assert "10 listeners" in found["dsp"]
+    assert latest_identification(tmp_path / "none") == {}

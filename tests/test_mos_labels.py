@@ -68,7 +68,7 @@ def store_toy(path: Path, *, gold: dict[str, tuple[str, str]] | None = None) -> 
 def test_dawid_skene_matches_crowd_kit_example(tmp_path: Path):
     frame = read_ratings(store_toy(tmp_path / "r.csv"))
     assert len(categorical_answers(frame)) == 24  # the MOS row is not an answer
-    result = aggregate_labels(frame, n_iter=1)
+    result = aggregate_labels(frame, n_iter=1, method="ds")
     table = result.table.set_index("stimulus_id")
     for task, p_yes in P_YES_ITER_1.items():
         expected = max(p_yes, 1 - p_yes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import gradio as gr
 
@@ -101,8 +102,25 @@ ABOUT_CSS = """
 """
 
 
-def build_about_tab(registry: Registry, tab: gr.Tab) -> None:
+def human_tests_markdown(registry: Registry, ratings_root: Path) -> str:
+    """Per emotion system: its latest human identification test, or that none was run."""
+    from pipeline.mos.emotion_report import latest_identification  # statistics stack: on use
+
+    try:
+        found = latest_identification(ratings_root)
+    except (OSError, ValueError) as err:
+        log.warning("identification results: %s", err)
+        found = {}
+    lines = ["## Human listening tests of the emotion systems", ""]
+    for entry in registry.entries("emotion"):
+        text = found.get(entry.name, "No human listening test has been run yet.")
+        lines.append(f"- **{entry.name}**: {text}")
+    return "\n".join(lines)
+
+
+def build_about_tab(registry: Registry, tab: gr.Tab, *, ratings_root: Path | None = None) -> None:
     """Fill the About tab; model cards are rendered when the tab is first opened."""
+    ratings_root = Path(ratings_root or REPO_ROOT / "ratings")
     gr.HTML(ABOUT_CSS, padding=False)
     with gr.Column(elem_id="about-page"):
         gr.Markdown(INTRO)
@@ -110,4 +128,9 @@ def build_about_tab(registry: Registry, tab: gr.Tab) -> None:
         with gr.Accordion("Data provenance", open=False):
             gr.Markdown(data_markdown())
         gr.Markdown(DEPLOY)
-    tab.select(lambda: cards_markdown(registry), None, cards, api_visibility="private")
+    tab.select(
+        lambda: cards_markdown(registry) + "\n\n" + human_tests_markdown(registry, ratings_root),
+        None,
+        cards,
+        api_visibility="private",
+    )

@@ -158,6 +158,13 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
             choice = gr.Radio(
                 choices=[], label=" ", elem_classes="mos-choices", elem_id="mos-choice"
             )
+            # emotion tests: optional intensity / certainty scales (see EmotionForm)
+            scales = [
+                gr.Radio(
+                    choices=[], label=text(f"{name}_label"), visible=False, elem_id=f"mos-{name}"
+                )
+                for name in ("intensity", "certainty")
+            ]
             submit_btn = gr.Button(
                 text("submit"), variant="primary", interactive=False, elem_id="mos-submit"
             )
@@ -180,6 +187,7 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         prompt,
         *players,
         choice,
+        *scales,
         submit_btn,
         feedback,
         continue_btn,
@@ -216,6 +224,8 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
             put(prompt, screen.prompt)
             put(feedback, "")
             out[choice] = None  # the browser holds the previous choice
+            for scale in scales:
+                out[scale] = None
             out[submit_btn] = gr.update(interactive=False)
             for i, player in enumerate(players):
                 put(player, screen.clips[i].path if i < len(screen.clips) else None)
@@ -236,6 +246,9 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
             else:
                 out[player] = gr.update(value=None, visible=False)
         out[choice] = gr.update(choices=list(screen.form.choices), value=None)
+        for scale, name in zip(scales, ("intensity", "certainty"), strict=True):
+            options = list(getattr(screen.form, name, ()))
+            out[scale] = gr.update(choices=options, value=None, visible=bool(options))
         out[submit_btn] = gr.update(value=screen.submit_label, interactive=False)
         out[continue_btn] = gr.update(visible=False)
         return {**out, **show("rate")}
@@ -309,8 +322,10 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         return reply_updates(flow.start(listener, bool(agreed)), ctx)
 
     @safely
-    def on_submit(value, ctx: dict):
+    def on_submit(value, intensity, certainty, ctx: dict):
         flow, listener = listener_of(ctx)
+        if intensity is not None or certainty is not None:  # an emotion page with scales
+            value = {"label": value, "intensity": intensity, "certainty": certainty}
         return reply_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
 
     @safely
@@ -364,6 +379,6 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
     listener_events = {**LISTENER_CONCURRENCY, **private}
     picker_btn.click(on_pick, inputs=[picker, state], outputs=outputs, **listener_events)
     start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **listener_events)
-    submit_btn.click(on_submit, inputs=[choice, state], outputs=outputs, **listener_events)
+    submit_btn.click(on_submit, inputs=[choice, *scales, state], outputs=outputs, **listener_events)
     continue_btn.click(on_continue, inputs=[state], outputs=outputs, **listener_events)
     return flows

@@ -31,10 +31,11 @@ from gradio.utils import get_upload_folder
 from pipeline.audio import AudioError
 from pipeline.mos.backends import ratings_csv
 from pipeline.mos.builder import BuildError, BuildOptions, build_test, system_specs
-from pipeline.mos.definition import QUESTIONS, DefinitionError, list_tests
+from pipeline.mos.definition import EMOTION_QUESTIONS, QUESTIONS, DefinitionError, list_tests
 from pipeline.mos.report import mos_figure, write_report
 from pipeline.mos.storage import RatingError
 from pipeline.registry import UnknownSystemError
+from ui.emotion_results import build_emotion_builder, emotion_results, holds_emotion_answers
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,9 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
                 with gr.Row():
                     b_id = gr.Textbox(label="Test id", placeholder="my_test_1")
                     b_question = gr.Dropdown(
-                        label="Question", choices=sorted(QUESTIONS), value="acr"
+                        label="Question",
+                        choices=sorted(set(QUESTIONS) - set(EMOTION_QUESTIONS)),
+                        value="acr",
                     )
                     b_reference = gr.Dropdown(
                         label="Reference (paired questions)",
@@ -126,6 +129,9 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
                 b_instructions = gr.Textbox(label="Instructions (optional)", lines=3)
                 build_btn = gr.Button("Build test", variant="primary", elem_id="builder-build")
                 build_msg = gr.Markdown(elem_id="builder-message")
+            emotion_builder = build_emotion_builder(
+                ratings_root=ratings_root, registry=registry, authorised=authorised
+            )
 
     def tests_update():
         tests = list_tests(ratings_root)
@@ -159,6 +165,8 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
             if csv is None:
                 remove_report_dir(str(out))
                 raise gr.Error(f"No ratings yet for {test_id}.")
+            if holds_emotion_answers(csv):  # emotion-id / annotate / emotion-sim tests
+                return (*emotion_results(csv, test_id, out), str(out))
             report = write_report(csv, out)
         except (RatingError, ValueError, OSError) as err:
             remove_report_dir(str(out))
@@ -198,6 +206,8 @@ def build_results_tab(*, ratings_root: Path, admin_password: str | None, registr
         **PRIVATE,
     )
     refresh_btn.click(on_refresh, inputs=[authorised], outputs=[test_dd], **PRIVATE)
+    if registry is not None:
+        emotion_builder.then(on_refresh, inputs=[authorised], outputs=[test_dd], **PRIVATE)
     compute_btn.click(
         on_compute,
         inputs=[test_dd, authorised, report_dir],

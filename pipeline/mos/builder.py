@@ -30,6 +30,7 @@ import numpy as np
 from pipeline import api
 from pipeline.audio import fit_length, normalize_level, read_audio, resample, rms_dbfs, write_wav
 from pipeline.mos.definition import (
+    EMOTION_QUESTIONS,
     QUESTIONS,
     HeadphoneCheck,
     Stimulus,
@@ -217,6 +218,11 @@ def build_test(
     """
     if options.question not in QUESTIONS:
         raise BuildError(f"unknown question {options.question!r}")
+    if options.question in EMOTION_QUESTIONS:
+        raise BuildError(
+            f"{options.question} tests are built by pipeline.mos.emotion_builder "
+            "(python -m pipeline.mos build-emotion / annotate)"
+        )
     paired = QUESTIONS[options.question].paired
     if paired and options.reference not in ("input", "clean"):
         raise BuildError(f"question {options.question} needs --reference input or clean")

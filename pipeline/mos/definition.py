@@ -74,6 +74,8 @@ QUESTIONS: dict[str, Question] = {
     ),
     "emotion-sim": Question("emotion-sim", (5, 4, 3, 2, 1), paired=True, randomise_order=False),
 }
+#: the emotion kinds (built by pipeline.mos.emotion_builder, not by the MOS builder)
+EMOTION_QUESTIONS: tuple[str, ...] = ("emotion-id", "annotate", "emotion-sim")
 #: answers of the categorical questions: the five emotions, then "other / can't tell"
 EMOTION_LABELS: tuple[str, ...] = ("neutral", "happy", "angry", "sad", "surprise", "other")
 

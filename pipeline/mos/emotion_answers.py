@@ -5,16 +5,24 @@ The listener picks a label from the definition's ``labels`` (the five emotions p
 their own certainty 1..5. :func:`submit_answer` checks the answer against the definition
 and stores it through the test's :class:`~pipeline.mos.storage.RatingStore`, exactly like a
 MOS rating (same row, same exactly-once key, same session completion).
+
+:class:`EmotionForm` is the answer form of both kinds in the listener flow
+(:mod:`pipeline.mos.session_flow`): the labels as the choice, plus the intensity and
+certainty scales when the test asks for them; it is registered for ``emotion-id`` and
+``annotate`` when this module is imported.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline import __version__
 from pipeline.mos.assignment import Session
 from pipeline.mos.definition import TestDefinition
+from pipeline.mos.forms import AnswerForm, register_answer_form
 from pipeline.mos.listening import ListeningTest
+from pipeline.mos.strings import text
 
 #: intensity / certainty scale of the categorical questions (low → high)
 ANSWER_SCALE: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -108,3 +116,48 @@ def submit_answer(
         response_ms=response_ms,
     )
     return test.record(session, row)
+
+
+@dataclass(frozen=True)
+class EmotionForm(AnswerForm):
+    """The emotion choice (``choices``: ``(text, label)``) plus the optional 1..5 scales.
+
+    :meth:`parse` takes a label, or a mapping ``{"label", "intensity", "certainty"}`` from
+    a page with the extra scales, and returns an :class:`EmotionAnswer` (None when the label
+    or an asked scale is missing or not a choice).
+    """
+
+    intensity: tuple[tuple[str, int], ...] = ()  # empty: not asked
+    certainty: tuple[tuple[str, int], ...] = ()
+
+    def parse(self, raw: Any) -> EmotionAnswer | None:
+        fields = dict(raw) if isinstance(raw, dict) else {"label": raw}
+        label = AnswerForm.parse(self, fields.get("label"))
+        if label is None:
+            return None
+        values = []
+        for name, scale in (("intensity", self.intensity), ("certainty", self.certainty)):
+            value = fields.get(name)
+            if not scale:
+                values.append(None)
+                continue
+            if value is None or str(value) not in {str(v) for _, v in scale}:
+                return None
+            values.append(int(value))
+        return EmotionAnswer(label, *values)
+
+
+def emotion_form(definition: TestDefinition, lang: str) -> EmotionForm:
+    """The form of an ``emotion-id`` / ``annotate`` page of ``definition``."""
+    choices = tuple((text(f"emotion_{label}", lang), label) for label in definition.labels)
+    scale = tuple((str(v), v) for v in ANSWER_SCALE)
+    return EmotionForm(
+        definition.question,
+        choices,
+        intensity=scale if definition.ask_intensity else (),
+        certainty=scale if definition.ask_certainty else (),
+    )
+
+
+for _kind in ("emotion-id", "annotate"):
+    register_answer_form(_kind, emotion_form)

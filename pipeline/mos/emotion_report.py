@@ -291,3 +291,38 @@ def write_emotion_report(
     report.files = files
     log.info("wrote emotion report for %d rows to %s", len(report.raw), out)
     return report
+
+
+def latest_identification(ratings_root: str | Path) -> dict[str, str]:
+    """Emotion system name → a markdown line on its latest ``emotion-id`` test.
+
+    The latest test (by ratings-file modification time) that has answers for the system
+    ``emotion/<name>`` wins; the line gives the pooled identification rate with its Wilson
+    interval, the rate per target emotion, listeners and chance. Systems without a test are
+    absent.
+    """
+    root = Path(ratings_root)
+    files = sorted(root.glob("*/ratings.csv"), key=lambda p: p.stat().st_mtime, reverse=True)
+    out: dict[str, str] = {}
+    for csv in files:
+        frame = read_ratings(csv)
+        if not (frame["question"] == "emotion-id").any():
+            continue
+        report = analyse_emotion(frame)
+        answers = report.answers[~report.answers["is_gold"]]
+        for system, group in answers.groupby("system"):
+            name = str(system).removeprefix("emotion/")
+            if not str(system).startswith("emotion/") or name in out:
+                continue
+            correct = int((group["label"] == group["truth"]).sum())
+            low, high = wilson(correct, len(group))
+            rates = report.rates[report.rates["system"] == system]
+            per_target = ", ".join(f"{r.target} {r.rate:.2f}" for r in rates.itertuples())
+            out[name] = (
+                f"Human identification test `{csv.parent.name}`: listeners named the intended "
+                f"emotion in {correct / len(group):.2f} of {len(group)} answers "
+                f"(95 % CI {low:.2f}–{high:.2f}; chance {rates['chance'].iloc[0]:.2f}) from "
+                f"{group['listener_id'].nunique()} listeners who passed gold screening; per "
+                f"target: {per_target}."
+            )
+    return out

@@ -4,7 +4,9 @@
 
 * ``labels.csv`` — ``stimulus_id, label, confidence, n_raters, majority_label, agreement,
   item_id, system, truth``: ``label`` / ``confidence`` are the Dawid–Skene estimate and its
-  posterior probability (crowd-kit's EM, gold clips clamped to their known label), beside
+  posterior probability (crowd-kit's EM; by default the one-coin model, one skill per
+  listener, which the simulated crowds of ``docs/ANNOTATION.md`` showed to be more accurate
+  than a full confusion matrix per listener when each listener answers ~20 clips), beside
   the plain majority vote (ties go to the label listed first in
   :data:`~pipeline.mos.definition.EMOTION_LABELS`) and ``agreement`` = the share of the
   stimulus's raters who chose the majority label. ``truth`` is the stimulus's hidden label
@@ -30,7 +32,7 @@ from pathlib import Path
 import krippendorff
 import numpy as np
 import pandas as pd
-from crowdkit.aggregation import DawidSkene
+from crowdkit.aggregation import DawidSkene, OneCoinDawidSkene
 from statsmodels.stats.inter_rater import fleiss_kappa
 
 from pipeline.emotion.human_labels import label_provenance
@@ -106,27 +108,41 @@ def majority_vote(answers: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["stimulus_id", "majority_label", "agreement", "n_raters"])
 
 
-def dawid_skene(answers: pd.DataFrame, *, n_iter: int = 100, use_gold: bool = True) -> pd.DataFrame:
+#: aggregation methods: one skill per listener (robust with few answers per listener) or a
+#: full confusion matrix per listener (needs many answers per listener; gold clamped)
+METHODS = ("one-coin", "ds")
+
+
+def dawid_skene(
+    answers: pd.DataFrame, *, n_iter: int = 100, method: str = "one-coin", use_gold: bool = True
+) -> pd.DataFrame:
     """Posterior label probabilities per stimulus (rows) and label (columns), crowd-kit's EM.
 
-    Gold stimuli (``is_gold`` with a ``truth``) are clamped to their known label, so the
-    listeners' confusion matrices are learned from them too.
+    ``method`` ``"one-coin"``: one-coin Dawid–Skene (each listener has one skill, errors
+    spread evenly); ``"ds"``: the full Dawid–Skene model (a confusion matrix per listener),
+    with gold stimuli (``is_gold`` with a ``truth``) clamped to their known label.
     """
-    data = answers.rename(
-        columns={"stimulus_id": "task", "listener_id": "worker", "label": "label"}
-    )[["task", "worker", "label"]]
+    if method not in METHODS:
+        raise ValueError(
+            f"unknown aggregation method {method!r} (choose from {', '.join(METHODS)})"
+        )
+    data = answers.rename(columns={"stimulus_id": "task", "listener_id": "worker"})[
+        ["task", "worker", "label"]
+    ]
     gold = None
-    if use_gold:
+    if use_gold and method == "ds":
         known = answers[answers["is_gold"] & (answers["truth"].astype(str) != "")]
         if len(known):
             gold = known.groupby("stimulus_id")["truth"].first()
             gold = gold[gold.isin(set(answers["label"]))]  # a label nobody chose cannot clamp
             gold = gold if len(gold) else None
-    model = DawidSkene(n_iter=n_iter)
     with warnings.catch_warnings():  # crowd-kit 1.4 uses pandas' deprecated inplace/copy args
         warnings.filterwarnings("ignore", message=r".*(inplace|copy) keyword")
-        probas = model.fit_predict_proba(data, true_labels=gold)
-    probas = probas.reindex(columns=label_order(probas.columns))
+        if method == "ds":
+            probas = DawidSkene(n_iter=n_iter).fit_predict_proba(data, true_labels=gold)
+        else:
+            probas = OneCoinDawidSkene(n_iter=n_iter).fit_predict_proba(data)
+    probas = probas.reindex(columns=label_order(probas.columns)).fillna(0.0)
     probas.columns.name = None
     probas.index.name = "stimulus_id"
     return probas
@@ -175,6 +191,7 @@ def aggregate_labels(
     frame: pd.DataFrame,
     *,
     n_iter: int = 100,
+    method: str = "one-coin",
     min_gold_accuracy: float = 0.5,
     use_gold: bool = True,
 ) -> LabelTable:
@@ -187,7 +204,7 @@ def aggregate_labels(
     if not kept:
         raise RatingError("every listener failed the gold screening")
     answers = answers[answers["listener_id"].isin(kept)]
-    probas = dawid_skene(answers, n_iter=n_iter, use_gold=use_gold)
+    probas = dawid_skene(answers, n_iter=n_iter, method=method, use_gold=use_gold)
     regular = answers[~answers["is_gold"]]
     votes = majority_vote(regular)
     info = regular.groupby("stimulus_id")[["item_id", "system", "truth"]].first()
@@ -206,7 +223,8 @@ def aggregate_labels(
         "n_answers": int(len(regular)),
         "alpha": stats["alpha"],
         "fleiss_kappa": stats["fleiss_kappa"],
-        "method": f"Dawid-Skene (crowd-kit {version('crowd-kit')}, {n_iter} EM iterations max)",
+        "method": f"{'one-coin ' if method == 'one-coin' else ''}Dawid-Skene "
+        f"(crowd-kit {version('crowd-kit')}, {n_iter} EM iterations max)",
         "min_gold_accuracy": min_gold_accuracy,
     }
     return LabelTable(table[list(LABEL_TABLE_COLUMNS)].reset_index(drop=True), listeners, meta)

@@ -30,6 +30,7 @@ from typing import Any
 from pipeline.mos.assignment import Session
 from pipeline.mos.clips import ClipCache
 from pipeline.mos.definition import TestDefinition
+from pipeline.mos.emotion_answers import EmotionAnswer, submit_answer  # registers its forms
 from pipeline.mos.forms import (  # noqa: F401  (re-exported: the flow's extension points)
     ANSWER_FORMS,
     AnswerForm,
@@ -312,14 +313,15 @@ class ListenerFlow:
                 self.say("already_rated"),
                 self._session_screen(session, refresh=False),
             )
-        saved = self.test.submit(
-            session,
-            page.ref,
-            int(value),
-            play_count=sum(t.play_count for t in page.trackers),
-            listened_s=sum(t.listened_s for t in page.trackers),
-            response_ms=1000 * (time.time() - page.shown_at),
-        )
+        play = {
+            "play_count": sum(t.play_count for t in page.trackers),
+            "listened_s": sum(t.listened_s for t in page.trackers),
+            "response_ms": 1000 * (time.time() - page.shown_at),
+        }
+        if isinstance(value, EmotionAnswer):  # emotion-id / annotate: a label (+ scales)
+            saved = submit_answer(self.test, session, page.ref, value, **play)
+        else:
+            saved = self.test.submit(session, page.ref, int(value), **play)
         status, key = ("saved", "saved") if saved else ("already_rated", "already_rated")
         return Reply(status, self.say(key), self._session_screen(session, refresh=False))
 

@@ -3,10 +3,10 @@
 A :class:`Crowd` answers from a known confusion matrix (rows: true emotion, columns: the
 answer), with a known share of spammers who pick any label at random, and honest listeners
 whose skill varies (the chance of naming the truth is scaled by a per-listener factor).
-Listeners take their sessions through the same objects the listening page uses —
-:class:`~pipeline.mos.listening.ListeningTest` (session open / resume / remaining stimuli)
-and :func:`~pipeline.mos.emotion_answers.submit_answer` (the store) — so the CSV they leave
-is what real listeners would leave.
+Listeners take their sessions through the object the listening page uses,
+:class:`~pipeline.mos.session_flow.ListenerFlow` (start, play events, answer), which stores
+through the test's :class:`~pipeline.mos.storage.RatingStore` — so the CSV they leave is
+what real listeners would leave.
 
 Nothing here measures a system: the identification rates a simulated listener "hears" are
 inputs of the simulation (``rates``), which is how the report can be checked against them.
@@ -18,6 +18,7 @@ import csv
 import logging
 import math
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import write_wav
+from pipeline.mos.clips import ClipCache
 from pipeline.mos.definition import EMOTION_LABELS, Stimulus
-from pipeline.mos.emotion_answers import EmotionAnswer, submit_answer
 from pipeline.mos.listening import ListeningTest
+from pipeline.mos.pages import PageBook
+from pipeline.mos.session_flow import ListenerFlow
 from pipeline.signals import synthetic_voice
 
 log = logging.getLogger(__name__)
@@ -111,34 +114,48 @@ class Crowd:
         return str(self.rng.choice(names, p=[row[n] / total for n in names]))
 
 
+def listener_flow(folder: str | Path) -> ListenerFlow:
+    """The flow object the listening page uses, for the test in ``folder`` (clips are
+    published under ``folder/.sim-clips``)."""
+    return ListenerFlow(ListeningTest(folder), PageBook(), ClipCache(Path(folder) / ".sim-clips"))
+
+
 def take_session(
-    test: ListeningTest,
+    flow: ListenerFlow,
     listener_id: str,
     choose: Callable[[Stimulus], str],
     *,
     intensity: Callable[[Stimulus], int | None] = lambda s: None,
 ) -> int:
-    """One listener's whole session, as the page drives it; returns answers stored."""
-    session = test.open(listener_id)
-    if session.stage == "consent":  # the listener ticks the consent box and starts
-        session.stage = "rating"
-        test.save(session)
-    stored = 0
-    by_id = test.definition.by_id()
-    for sid in test.remaining(session):
-        stim = by_id[sid]
-        seconds = sum(test.duration(c) for c in test.presentation(session, sid).clips)
-        answer = EmotionAnswer(
-            choose(stim), intensity(stim) if test.definition.ask_intensity else None
-        )
-        stored += submit_answer(
-            test, session, sid, answer, play_count=1, listened_s=seconds, response_ms=2500
-        )
-    return stored
+    """One listener's whole session through the page's flow; returns answers saved.
+
+    Consent → every rating page: each clip is played to its end (the play and end events
+    are given the clip's duration apart, so no real waiting), then the answer is submitted
+    as the page submits it. The session's stimulus order is drawn from a generator seeded
+    by the listener id (the session is opened just before Start), so runs are reproducible.
+    """
+    flow.test.open(listener_id, rng=random.Random(listener_id))
+    screen = flow.start(listener_id, True).screen
+    saved = 0
+    by_id = flow.definition.by_id()
+    while screen is not None and screen.stage == "rating":
+        page = flow.pages.get(screen.page_id)
+        now = time.time()
+        for i, tracker in enumerate(page.trackers):
+            flow.pages.played(screen.page_id, i, "play", now)
+            flow.pages.played(screen.page_id, i, "end", now + tracker.duration_s)
+        stim = by_id[page.ref]
+        raw = {"label": choose(stim)}
+        if flow.definition.ask_intensity:
+            raw["intensity"] = intensity(stim)
+        reply = flow.answer(listener_id, screen.page_id, raw)
+        saved += reply.status == "saved"
+        screen = reply.screen
+    return saved
 
 
 def run_crowd(
-    test: ListeningTest, crowd: Crowd, n_listeners: int, *, intensity=lambda s: None, start: int = 0
+    flow: ListenerFlow, crowd: Crowd, n_listeners: int, *, intensity=lambda s: None, start: int = 0
 ) -> dict[str, tuple[bool, float]]:
     """``n_listeners`` simulated listeners take the test; listener id → (spammer, skill)."""
     kinds = {}
@@ -147,7 +164,7 @@ def run_crowd(
         listener = f"sim{n:04d}" + ("-s" if spammer else "")
         kinds[listener] = (spammer, skill)
         take_session(
-            test,
+            flow,
             listener,
             lambda stim, sp=spammer, sk=skill: crowd.answer(stim, sp, sk),
             intensity=intensity,

@@ -103,6 +103,32 @@ STRINGS: dict[str, dict[str, str]] = {
         "ab_1": "Sample B",
         "ab_0": "No preference",
         "ab_-1": "Sample A",
+        # emotion tests (emotion-id, annotate, emotion-sim)
+        "prompt_emotion-id": (
+            "Which **emotion** does the speaker express? Ignore the words and the audio "
+            "quality; choose *Other / can't tell* when none fits."
+        ),
+        "prompt_annotate": (
+            "Which **emotion** does the speaker express? Ignore the words and the audio "
+            "quality; choose *Other / can't tell* when none fits."
+        ),
+        "prompt_emotion-sim": (
+            "How similar is the **emotion** expressed in the sample to the emotion in the "
+            "reference? (Ignore the words and the audio quality.)"
+        ),
+        "emotion_neutral": "Neutral",
+        "emotion_happy": "Happy",
+        "emotion_angry": "Angry",
+        "emotion_sad": "Sad",
+        "emotion_surprise": "Surprised",
+        "emotion_other": "Other / can't tell",
+        "intensity_label": "How strong is the emotion? (1 = very weak, 5 = very strong)",
+        "certainty_label": "How sure are you? (1 = guessing, 5 = certain)",
+        "emotion-sim_5": "5 Exactly the same emotion",
+        "emotion-sim_4": "4 Very similar",
+        "emotion-sim_3": "3 Somewhat similar",
+        "emotion-sim_2": "2 Slightly similar",
+        "emotion-sim_1": "1 Completely different",
     }
 }
 
