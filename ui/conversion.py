@@ -43,7 +43,7 @@ class ConversionHandlers:
         enhance_first: bool = False,
         progress: gr.Progress = gr.Progress(),
     ) -> tuple[AudioValue, str]:
-        """Convert the uploaded file; returns (int16 audio at the input rate, status)."""
+        """Convert the uploaded file; returns (int16 audio at the input rate, plain-text status)."""
         audio = load_input(audio_file)
         wave, sr = audio.wave, audio.sample_rate
         start = time.perf_counter()
@@ -53,7 +53,7 @@ class ConversionHandlers:
                 denoiser = self.registry.default("enhance")
                 progress(0.1, desc=f"enhancing first with {denoiser}")
                 wave = api.enhance(wave, sr, model=denoiser, registry=self.registry)
-                steps.append(f"enhanced first with `{denoiser}`")
+                steps.append(f"enhanced first with {denoiser}")
             progress(0.3, desc=f"loading {system}")
             api.load("emotion", system, registry=self.registry)
             progress(0.5, desc=f"converting to {emotion}")
@@ -63,8 +63,8 @@ class ConversionHandlers:
         seconds = time.perf_counter() - start
         steps.insert(
             0,
-            f"Converted to **{emotion}** at intensity {float(intensity):.2f} "
-            f"with `{system}` in {seconds:.2f} s",
+            f"Converted to {emotion} at intensity {float(intensity):.2f} "
+            f"with {system} in {seconds:.2f} s",
         )
         return to_output(out, sr), "; ".join(steps) + f" ({len(out) / sr:.1f} s out)."
 
