@@ -105,7 +105,6 @@ def launch_kwargs(args: argparse.Namespace) -> dict:
         "enable_monitoring": False,
         "ssr_mode": False,
         "show_error": True,
-        "quiet": True,  # its hints name launch() arguments; main() prints the flags instead
     }
 
 
@@ -143,7 +142,11 @@ def main(argv: list[str] | None = None) -> None:
         admin_password=args.admin_password,
         listening_only=args.listening_only,
     )
-    demo.queue(default_concurrency_limit=2).launch(**launch_kwargs(args), prevent_thread_lock=True)
+    demo.queue(default_concurrency_limit=2).launch(
+        **launch_kwargs(args),
+        prevent_thread_lock=True,
+        quiet=True,  # Gradio's own hints name launch() arguments; launch_message names flags
+    )
     print(launch_message(demo.local_url, demo.share_url), flush=True)
     demo.block_thread()
 

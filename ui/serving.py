@@ -74,7 +74,12 @@ class RequestSizeLimit:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        await self.app(scope, counting_receive, tracking_send)
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except Exception:
+            if not exceeded:
+                raise
+            # the application saw the body end early (e.g. starlette's ClientDisconnect)
         if exceeded and not started:
             await self._refuse(send, None)
 
