@@ -67,10 +67,10 @@ def _dnsmos(
 ) -> tuple[dict[str, dict[str, float]], list[str]]:
     try:
         model = scorer()
-    except (ImportError, OSError, RuntimeError) as err:
+        return {name: model.score(wave, sr) for name, (wave, sr) in signals.items()}, []
+    except (ImportError, OSError, RuntimeError) as err:  # missing package, model, ONNX failure
         log.warning("DNSMOS unavailable: %s", err)
         return {}, [_unavailable("DNSMOS", err)]
-    return {name: model.score(wave, sr) for name, (wave, sr) in signals.items()}, []
 
 
 #: reference metrics that need an extra package: key -> (title, function(ref, wave, sr))

@@ -76,3 +76,17 @@ def test_render_without_reference_invites_one() -> None:
         QualityReport(dnsmos={"input": _FixedDnsmos().score(None, SR)}), with_reference=False
     )
     assert "Add a clean reference" in text and "Note:" not in text
+
+
+class _FailingDnsmos:
+    def score(self, wave: np.ndarray, sr: int) -> dict[str, float]:
+        raise RuntimeError("ONNX runtime failed to run the model\nwith details")
+
+
+def test_dnsmos_failing_at_run_time_becomes_a_one_line_note() -> None:
+    clean, noisy = _pair()
+    report = api.quality({"input": (noisy, SR)}, scorer=_FailingDnsmos)
+    assert report.dnsmos == {}
+    assert report.notes == (
+        "DNSMOS unavailable: RuntimeError: ONNX runtime failed to run the model",
+    )
