@@ -19,6 +19,7 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
 from pipeline.mos.backends import ENV_VAR as RATINGS_DB_ENV  # noqa: E402
@@ -31,8 +32,14 @@ from ui.enhancement import build_enhancement_tab  # noqa: E402
 from ui.intro import build_intro  # noqa: E402
 from ui.listening_test import CROWD_HEAD, build_listening_tab  # noqa: E402
 from ui.results import build_results_tab  # noqa: E402
+from ui.serving import (  # noqa: E402
+    DELETE_AFTER_S,
+    DELETE_EVERY_S,
+    MAX_FILE_MB,
+    RequestSizeLimit,
+)
 
-MAX_FILE_SIZE = "100mb"
+MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
 RATINGS_ROOT = Path(os.environ.get("STUDIO_RATINGS", REPO_ROOT / "ratings"))
 #: URL parameters that mark a listener's link: such visits open on the listening test
 LISTENER_PARAMS = ("PROLIFIC_PID", "listener", "workerId", "test")
@@ -52,7 +59,11 @@ def build_app(
         admin_password: unlocks the Results tab; ``None`` leaves it disabled.
         listening_only: build only the listening test (for crowdsourcing deployments).
     """
-    with gr.Blocks(title="Emotion & Enhancement Studio", analytics_enabled=False) as demo:
+    with gr.Blocks(
+        title="Emotion & Enhancement Studio",
+        analytics_enabled=False,
+        delete_cache=(DELETE_EVERY_S, DELETE_AFTER_S),  # uploads and outputs of past requests
+    ) as demo:
         if listening_only:
             build_listening_tab(ratings_root=ratings_root, registry=registry)
             return demo
@@ -111,7 +122,8 @@ def launch_kwargs(args: argparse.Namespace) -> dict:
         "server_port": args.port,
         "share": args.share,
         "auth": auth,
-        "max_file_size": MAX_FILE_SIZE,
+        "max_file_size": MAX_FILE_SIZE,  # per file; RequestSizeLimit bounds a whole request
+        "app_kwargs": {"middleware": [Middleware(RequestSizeLimit)]},
         "blocked_paths": [str(REPO_ROOT / "checkpoints"), str(args.ratings_root)],
         "enable_monitoring": False,
         "ssr_mode": False,
@@ -167,7 +179,26 @@ def main(argv: list[str] | None = None) -> None:
         admin_password=args.admin_password,
         listening_only=args.listening_only,
     )
-    demo.queue(default_concurrency_limit=2).launch(**launch_kwargs(args))
+    demo.queue(default_concurrency_limit=2).launch(
+        **launch_kwargs(args),
+        prevent_thread_lock=True,
+        quiet=True,  # Gradio's own hints name launch() arguments; launch_message names flags
+    )
+    print(launch_message(demo.local_url, demo.share_url), flush=True)
+    demo.block_thread()
+
+
+def launch_message(local_url: str, share_url: str | None) -> str:
+    """What a presenter needs after start-up, in terms of this command's flags."""
+    lines = [f"* Studio running on {local_url}"]
+    if share_url:
+        lines.append(f"* Public link (temporary): {share_url}")
+    else:
+        lines.append(
+            "* For a temporary public link, restart with --share (e.g. --share --auth USER:PASS)"
+        )
+    lines.append("* Stop with Ctrl+C")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
     >>> clean = api.enhance(noisy, 16000)                       # default system
     >>> api.enhance_file("long.flac", "long_clean.wav")         # streaming, flat memory
     >>> angry = api.convert(calm, 22050, "angry", 0.8, model="dsp")
+    >>> report = api.quality({"input": (noisy, 16000), "enhanced": (clean, 16000)})
 
 Waveforms are ``(samples,)`` float32 in [-1, 1]; ``sr`` is in Hz. Results come back at
 the input's rate.
@@ -11,6 +12,7 @@ the input's rate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import numpy as np
 
 from pipeline import streaming
 from pipeline.audio import validate
+from pipeline.quality import QualityReport, Scorer, assess_quality, default_scorer
 from pipeline.registry import Registry, System
 
 
@@ -83,3 +86,15 @@ def convert(
     return system.convert(
         audio.wave, audio.sample_rate, emotion, intensity, reference=(ref.wave, ref.sample_rate)
     )
+
+
+def quality(
+    signals: dict[str, tuple[np.ndarray, int]],
+    *,
+    reference: tuple[np.ndarray, int] | None = None,
+    scorer: Callable[[], Scorer] = default_scorer,
+) -> QualityReport:
+    """DNSMOS of every named ``(wave, sr)``, plus PESQ-WB/STOI/ESTOI/SI-SDR against a clean
+    ``reference`` ``(wave, sr)``. A metric that cannot run is left out and the report's
+    ``notes`` say why (see :mod:`pipeline.quality`)."""
+    return assess_quality(signals, reference=reference, scorer=scorer)

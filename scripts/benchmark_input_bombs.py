@@ -76,7 +76,10 @@ def measure(path: Path, repo: Path = REPO_ROOT) -> dict:
         check=False,
     )
     if result.returncode != 0:
-        return {"errors": [f"crashed: {result.stderr.strip().splitlines()[-1:]}"], "growth_mib": None}
+        return {
+            "errors": [f"crashed: {result.stderr.strip().splitlines()[-1:]}"],
+            "growth_mib": None,
+        }
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

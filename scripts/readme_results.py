@@ -9,6 +9,7 @@ card by ``scripts/attach_eval_table.py``), so README, cards and reports show the
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +20,33 @@ from pipeline.cards import ModelCard  # noqa: E402
 from pipeline.registry import CHECKPOINTS, DEFAULT_GAN  # noqa: E402
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+#: sentences that speak to the developers (pass/fail against internal goals, run folders that
+#: are not in the repository) stay in the cards and docs/EVALUATION.md, not in the README
+INTERNAL = re.compile(r"issue|runs/")
+REWRITES = {"every target is met on the measured means, and ": "", "Reading: ": "In short: "}
+
+
+def for_readers(table: str) -> str:
+    """A card's metrics table without its pass/fail "Targets" tables and internal sentences."""
+    kept: list[str] = []
+    skip_table = False
+    for paragraph in table.split("\n\n"):
+        heading = paragraph.lstrip("#").strip()
+        if heading.startswith("Targets") or paragraph.startswith("The metrics list"):
+            skip_table = True
+            continue
+        if skip_table and paragraph.startswith("|"):
+            skip_table = False
+            continue
+        skip_table = False
+        if not paragraph.startswith(("|", "#")):
+            sentences = re.split(r"(?<=[.])\s+(?=[A-Z(])", paragraph)
+            paragraph = " ".join(x for x in sentences if not INTERNAL.search(x))
+            for old, new in REWRITES.items():
+                paragraph = paragraph.replace(old, new)
+        if paragraph.strip():
+            kept.append(paragraph)
+    return "\n\n".join(kept)
 
 
 def section() -> str:
@@ -31,9 +59,7 @@ def section() -> str:
     ]
     for task, heading in (("enhance", "Speech enhancement"), ("emotion", "Emotion conversion")):
         card = ModelCard.read(CHECKPOINTS / task / DEFAULT_GAN[task] / "card.json")
-        table = card.metrics_table.replace("\n### ", "\n#### ")
-        # a card's pointer to its own metric list means nothing in the README
-        table = "\n\n".join(p for p in table.split("\n\n") if not p.startswith("The metrics list"))
+        table = for_readers(card.metrics_table).replace("### ", "#### ")
         lines += ["", f"### {heading}: `{card.name}`", "", table]
     lines.append(END)
     return "\n".join(lines)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 
 from pipeline.audio import UI_MAX_SECONDS, Audio, AudioError, read_audio, to_int16, validate
 from pipeline.checkpoint import CheckpointError
@@ -47,11 +49,29 @@ def load_input(path: str | None, *, what: str = "input audio") -> Audio:
     """
     if not path:
         raise gr.Error(f"no {what}: upload a file or record from the microphone first")
-    with user_errors():
-        audio = read_audio(path, max_seconds=UI_MAX_SECONDS)
+    try:
+        with user_errors():
+            audio = read_audio(path, max_seconds=UI_MAX_SECONDS)
+    except gr.Error:
+        discard_upload(path)
+        raise
     for note in audio.notes:
         gr.Warning(note)
     return audio
+
+
+def discard_upload(path: str | Path) -> bool:
+    """Delete a rejected upload if it lies in Gradio's upload folder (never any other file).
+    Returns whether a file was deleted."""
+    upload_dir = Path(get_upload_folder()).resolve()
+    target = Path(path).resolve()
+    if upload_dir not in target.parents or not target.is_file():
+        return False
+    with contextlib.suppress(OSError):
+        target.unlink()
+        log.info("deleted rejected upload %s", target.name)
+        return True
+    return False
 
 
 def from_component(value: AudioValue | None) -> Audio:

@@ -49,7 +49,7 @@ class ConversionHandlers:
         reference_file: str | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> tuple[AudioValue, str]:
-        """Convert the uploaded file; returns (int16 audio at the input rate, status).
+        """Convert the uploaded file; returns (int16 audio at the input rate, plain-text status).
 
         With ``reference_file`` the target prosody comes from that clip and ``emotion`` is
         not used."""
@@ -66,10 +66,10 @@ class ConversionHandlers:
                 denoiser = self.registry.default("enhance")
                 progress(0.1, desc=f"enhancing first with {denoiser}")
                 wave = api.enhance(wave, sr, model=denoiser, registry=self.registry)
-                steps.append(f"enhanced first with `{denoiser}`")
+                steps.append(f"enhanced first with {denoiser}")
             progress(0.3, desc=f"loading {system}")
             api.load("emotion", system, registry=self.registry)
-            target = "the reference clip's prosody" if reference else f"**{emotion}**"
+            target = "the reference clip's prosody" if reference else emotion
             progress(0.5, desc=f"converting to {target}")
             out = api.convert(
                 wave,
@@ -84,7 +84,7 @@ class ConversionHandlers:
         steps.insert(
             0,
             f"Converted to {target} at intensity {float(intensity):.2f} "
-            f"with `{system}` in {seconds:.2f} s",
+            f"with {system} in {seconds:.2f} s",
         )
         return to_output(out, sr), "; ".join(steps) + f" ({len(out) / sr:.1f} s out)."
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 import gradio as gr
 import numpy as np
@@ -17,7 +16,7 @@ import numpy as np
 from pipeline import api
 from pipeline.audio import fit_length, resample
 from pipeline.demo.examples import enhancement_examples
-from pipeline.metrics import intrusive_metrics
+from pipeline.quality import QualityReport, Scorer, default_scorer
 from pipeline.registry import Registry
 from ui.common import (
     FAILED_NOTE,
@@ -41,12 +40,6 @@ INTRUSIVE_KEYS = [
 ]
 
 
-class Scorer(Protocol):
-    """Non-intrusive quality scorer (:class:`pipeline.metrics.DnsmosScorer`)."""
-
-    def score(self, wave: np.ndarray, sr: int) -> dict[str, float]: ...
-
-
 #: a clean reference may differ from the noisy input by this fraction of its length
 REFERENCE_LENGTH_TOLERANCE = 0.02
 
@@ -56,12 +49,12 @@ class EnhancementHandlers:
 
     def __init__(self, registry: Registry, scorer: Callable[[], Scorer] | None = None) -> None:
         self.registry = registry
-        self.scorer = scorer or _default_scorer
+        self.scorer = scorer or default_scorer
 
     def enhance(
         self, audio_file: str | None, system: str, progress: gr.Progress = gr.Progress()
     ) -> tuple[AudioValue, str]:
-        """Enhance the uploaded file with ``system``; returns (int16 audio, status markdown)."""
+        """Enhance the uploaded file with ``system``; returns (int16 audio, plain-text status)."""
         audio = load_input(audio_file)
         progress(0.1, desc=f"loading {system}")
         with user_errors():
@@ -71,7 +64,7 @@ class EnhancementHandlers:
             out = api.enhance(audio.wave, audio.sample_rate, model=system, registry=self.registry)
         seconds = time.perf_counter() - start
         status = (
-            f"Enhanced {audio.seconds:.1f} s at {audio.sample_rate} Hz with `{system}` "
+            f"Enhanced {audio.seconds:.1f} s at {audio.sample_rate} Hz with {system} "
             f"in {seconds:.2f} s (real-time factor {seconds / audio.seconds:.3f})."
         )
         return to_output(out, audio.sample_rate), status
@@ -99,42 +92,27 @@ class EnhancementHandlers:
         reference: str | None,
         progress: gr.Progress = gr.Progress(),
     ) -> str:
-        """DNSMOS of input and output; PESQ/STOI/SI-SDR against ``reference`` when given."""
+        """DNSMOS of input and output; PESQ/STOI/SI-SDR against ``reference`` when given.
+        A figure that cannot be computed is replaced by a persistent note saying why."""
         before = load_input(path)
         after = from_component(result)
-        progress(0.1, desc="scoring DNSMOS (non-intrusive)")
-        scorer = self.scorer()
-        with user_errors():
-            dnsmos = {
-                "input": scorer.score(before.wave, before.sample_rate),
-                "enhanced": scorer.score(after.wave, after.sample_rate),
-            }
-        text = [
-            "**DNSMOS P.835 / P.808** (predicted MOS 1–5, higher is better)",
-            "",
-            format_scores(dnsmos, DNSMOS_KEYS),
-        ]
+        clean = None
         if reference:
-            progress(0.7, desc="PESQ / STOI / SI-SDR against the clean reference")
-            clean = self._reference(reference, before.sample_rate, len(before.wave))
-            with user_errors():
-                intrusive = {
-                    "input": intrusive_metrics(clean, before.wave, before.sample_rate),
-                    "enhanced": intrusive_metrics(clean, after.wave, after.sample_rate),
-                }
-            text += [
-                "",
-                "**Against the clean reference**",
-                "",
-                format_scores(intrusive, INTRUSIVE_KEYS),
-            ]
-        else:
-            text += [
-                "",
-                "_Add a clean reference (same recording, without noise) to also get "
-                "PESQ-WB, STOI/ESTOI and SI-SDR._",
-            ]
-        return "\n".join(text)
+            clean = (
+                self._reference(reference, before.sample_rate, len(before.wave)),
+                before.sample_rate,
+            )
+        progress(0.1, desc="scoring quality (DNSMOS; PESQ/STOI/SI-SDR with a reference)")
+        with user_errors():
+            report = api.quality(
+                {
+                    "input": (before.wave, before.sample_rate),
+                    "enhanced": (after.wave, after.sample_rate),
+                },
+                reference=clean,
+                scorer=self.scorer,
+            )
+        return render_quality(report, with_reference=clean is not None)
 
     @staticmethod
     def _reference(path: str, sr: int, length: int) -> np.ndarray:
@@ -148,11 +126,31 @@ class EnhancementHandlers:
         return fit_length(wave, length)
 
 
-def _default_scorer() -> Scorer:
-    """The process-wide DNSMOS scorer (ONNX sessions load on first use, not at start-up)."""
-    from pipeline.metrics import default_dnsmos
-
-    return default_dnsmos()
+def render_quality(report: QualityReport, *, with_reference: bool) -> str:
+    """Markdown of a :class:`pipeline.quality.QualityReport`: its tables, then one
+    persistent line per note (a missing metric says why instead of leaving a blank)."""
+    text: list[str] = []
+    if report.dnsmos:
+        text += [
+            "**DNSMOS P.835 / P.808** (predicted MOS 1–5, higher is better)",
+            "",
+            format_scores(report.dnsmos, DNSMOS_KEYS),
+        ]
+    if report.intrusive:
+        text += [
+            "",
+            "**Against the clean reference**",
+            "",
+            format_scores(report.intrusive, INTRUSIVE_KEYS),
+        ]
+    elif not with_reference:
+        text += [
+            "",
+            "_Add a clean reference (same recording, without noise) to also get "
+            "PESQ-WB, STOI/ESTOI and SI-SDR._",
+        ]
+    text += [f"\n**Note:** {note}" for note in report.notes]
+    return "\n".join(text).strip()
 
 
 def build_enhancement_tab(

@@ -1,0 +1,98 @@
+"""Serving limits of the web app: the size of one request, and how long uploads are kept.
+
+Gradio's ``max_file_size`` bounds each uploaded file, not a request: three 99 MB files in one
+upload request would all be accepted. :class:`RequestSizeLimit` is a plain ASGI middleware
+(no gradio import) that refuses any request whose body exceeds a total, with HTTP 413 and a
+one-line message, before the body is written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+MB = 1 << 20  # as Gradio counts a "mb"
+#: the largest upload, per file (Gradio's ``max_file_size``)
+MAX_FILE_MB = 100
+#: the largest request body: one maximal file plus room for the multipart framing
+MAX_REQUEST_BYTES = MAX_FILE_MB * MB + MB
+#: Gradio deletes uploads and generated files this old (s), checking every DELETE_EVERY s;
+#: longer than a listening session, so clips of a running session stay served
+DELETE_AFTER_S = 2 * 3600
+DELETE_EVERY_S = 600
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def too_large_message(size: int | None, limit: int) -> str:
+    """The one-line reason shown to the user."""
+    what = f"{size / MB:.0f} MB" if size is not None else "more than the limit"
+    return f"upload too large: {what} in one request (limit {limit / MB:.0f} MB in total)"
+
+
+class RequestSizeLimit:
+    """Refuse request bodies above ``max_bytes`` (HTTP 413, plain text).
+
+    A declared ``Content-Length`` is checked before anything is read; a body without one
+    (chunked) is counted as it arrives and cut off at the limit: the application sees the
+    client disconnect, and the client gets the 413.
+    """
+
+    def __init__(self, app: Callable, max_bytes: int = MAX_REQUEST_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send, int(declared))
+            return
+        received = 0
+        started = False
+        exceeded = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # our 413 goes out instead
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except Exception:
+            if not exceeded:
+                raise
+            # the application saw the body end early (e.g. starlette's ClientDisconnect)
+        if exceeded and not started:
+            await self._refuse(send, None)
+
+    async def _refuse(self, send: Send, size: int | None) -> None:
+        body = too_large_message(size, self.max_bytes).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
