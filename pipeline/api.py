@@ -4,6 +4,7 @@
     >>> clean = api.enhance(noisy, 16000)                       # default system
     >>> api.enhance_file("long.flac", "long_clean.wav")         # streaming, flat memory
     >>> angry = api.convert(calm, 22050, "angry", 0.8, model="dsp")
+    >>> api.quality(clean, 16000, reference=truth)              # DNSMOS, PESQ, STOI, SI-SDR
 
 Waveforms are ``(samples,)`` float32 in [-1, 1]; ``sr`` is in Hz. Results come back at
 the input's rate.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import streaming
+from pipeline import metrics, streaming
 from pipeline.audio import validate
 from pipeline.registry import Registry, System
 
@@ -68,3 +69,32 @@ def convert(
     audio = validate(wave, sr, max_seconds=None)
     system = load("emotion", model, registry=registry)
     return system.convert(audio.wave, audio.sample_rate, emotion, intensity)
+
+
+def quality(
+    wave: np.ndarray,
+    sr: int,
+    *,
+    reference: np.ndarray | None = None,
+    dnsmos: bool = True,
+    scorer: metrics.DnsmosScorer | None = None,
+) -> dict[str, float]:
+    """Quality figures of one clip (the same figures training, corpora and evaluation use).
+
+    Args:
+        wave: ``(samples,)`` float32 in [-1, 1] at ``sr`` Hz.
+        reference: the clean recording, ``(samples,)`` at ``sr``, same length: adds the
+            intrusive figures.
+        dnsmos: include the non-intrusive DNSMOS figures.
+        scorer: any object with DnsmosScorer's ``score(wave, sr)`` (default: the process-wide
+            :func:`pipeline.metrics.default_dnsmos`, loaded on first use).
+    Returns:
+        ``sig, bak, ovrl, p808`` (DNSMOS, MOS 1-5) when ``dnsmos``, and ``pesq_wb, stoi, estoi,
+        si_sdr`` (dB) when ``reference`` is given.
+    """
+    figures: dict[str, float] = {}
+    if dnsmos:
+        figures.update((scorer or metrics.default_dnsmos()).score(wave, sr))
+    if reference is not None:
+        figures.update(metrics.intrusive_metrics(reference, wave, sr))
+    return figures

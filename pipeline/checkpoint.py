@@ -27,7 +27,7 @@ VERSION = 1
 ARCHITECTURES: dict[str, str] = {
     "enhance.mask_gan": "pipeline.enhance.model:MaskGenerator",
     "emotion.stargan": "pipeline.emotion.model:EmotionGenerator",
-    "emotion.classifier": "pipeline.emotion.classifier:EmotionClassifier",
+    "emotion.classifier": "pipeline.emotion.classifier:EmotionJudge",
 }
 
 

@@ -96,3 +96,15 @@ def test_nobody_in_pipeline_imports_evaluate() -> None:
     }
     offenders = {k: v for k, v in offenders.items() if v}
     assert not offenders, f"pipeline.evaluate is imported from {offenders}"
+
+
+def test_no_two_classes_share_a_name() -> None:
+    """A class name leads to one class (pipeline/ and ui/), so a reader can follow it."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted([*PIPELINE.rglob("*.py"), *(REPO / "ui").rglob("*.py")]):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                seen.setdefault(node.name, []).append(module_name(path))
+    clashes = {name: where for name, where in seen.items() if len(where) > 1}
+    assert not clashes, f"classes defined more than once: {clashes}"

@@ -12,8 +12,8 @@ import time
 import gradio as gr
 
 from pipeline import api
+from pipeline.constants import EMOTIONS
 from pipeline.registry import Registry
-from pipeline.systems import EMOTIONS
 from ui.common import (
     AudioValue,
     audio_input,
@@ -48,18 +48,16 @@ class ConversionHandlers:
         wave, sr = audio.wave, audio.sample_rate
         start = time.perf_counter()
         steps = []
-        with user_errors():
+        with user_errors():  # the input was read and validated once, by load_input
             if enhance_first:
                 denoiser = self.registry.default("enhance")
                 progress(0.1, desc=f"enhancing first with {denoiser}")
-                wave = api.enhance(wave, sr, model=denoiser, registry=self.registry)
+                wave = api.load("enhance", denoiser, registry=self.registry).enhance(wave, sr)
                 steps.append(f"enhanced first with `{denoiser}`")
             progress(0.3, desc=f"loading {system}")
-            api.load("emotion", system, registry=self.registry)
+            converter = api.load("emotion", system, registry=self.registry)
             progress(0.5, desc=f"converting to {emotion}")
-            out = api.convert(
-                wave, sr, emotion, float(intensity), model=system, registry=self.registry
-            )
+            out = converter.convert(wave, sr, emotion, float(intensity))
         seconds = time.perf_counter() - start
         steps.insert(
             0,

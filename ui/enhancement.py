@@ -16,7 +16,6 @@ import numpy as np
 
 from pipeline import api
 from pipeline.audio import fit_length, resample
-from pipeline.evaluate.metrics import intrusive_metrics
 from pipeline.registry import Registry
 from ui.common import (
     AudioValue,
@@ -39,7 +38,7 @@ INTRUSIVE_KEYS = [
 
 
 class Scorer(Protocol):
-    """Non-intrusive quality scorer (:class:`pipeline.evaluate.dnsmos.DnsmosScorer`)."""
+    """Non-intrusive quality scorer (:class:`pipeline.metrics.DnsmosScorer`)."""
 
     def score(self, wave: np.ndarray, sr: int) -> dict[str, float]: ...
 
@@ -53,19 +52,19 @@ class EnhancementHandlers:
 
     def __init__(self, registry: Registry, scorer: Callable[[], Scorer] | None = None) -> None:
         self.registry = registry
-        self.scorer = scorer or _default_scorer
+        self.scorer = scorer  # None: api.quality's process-wide DNSMOS (loads on first use)
 
     def enhance(
         self, audio_file: str | None, system: str, progress: gr.Progress = gr.Progress()
     ) -> tuple[AudioValue, str]:
         """Enhance the uploaded file with ``system``; returns (int16 audio, status markdown)."""
-        audio = load_input(audio_file)
+        audio = load_input(audio_file)  # read and validated once, here
         progress(0.1, desc=f"loading {system}")
         with user_errors():
-            api.load("enhance", system, registry=self.registry)
+            loaded = api.load("enhance", system, registry=self.registry)
             progress(0.3, desc=f"enhancing with {system}")
             start = time.perf_counter()
-            out = api.enhance(audio.wave, audio.sample_rate, model=system, registry=self.registry)
+            out = loaded.enhance(audio.wave, audio.sample_rate)
         seconds = time.perf_counter() - start
         status = (
             f"Enhanced {audio.seconds:.1f} s at {audio.sample_rate} Hz with `{system}` "
@@ -100,11 +99,11 @@ class EnhancementHandlers:
         before = load_input(path)
         after = from_component(result)
         progress(0.1, desc="scoring DNSMOS (non-intrusive)")
-        scorer = self.scorer()
+        scorer = self.scorer() if self.scorer else None
         with user_errors():
             dnsmos = {
-                "input": scorer.score(before.wave, before.sample_rate),
-                "enhanced": scorer.score(after.wave, after.sample_rate),
+                "input": api.quality(before.wave, before.sample_rate, scorer=scorer),
+                "enhanced": api.quality(after.wave, after.sample_rate, scorer=scorer),
             }
         text = [
             "**DNSMOS P.835 / P.808** (predicted MOS 1–5, higher is better)",
@@ -116,8 +115,8 @@ class EnhancementHandlers:
             clean = self._reference(reference, before.sample_rate, len(before.wave))
             with user_errors():
                 intrusive = {
-                    "input": intrusive_metrics(clean, before.wave, before.sample_rate),
-                    "enhanced": intrusive_metrics(clean, after.wave, after.sample_rate),
+                    name: api.quality(audio.wave, audio.sample_rate, reference=clean, dnsmos=False)
+                    for name, audio in (("input", before), ("enhanced", after))
                 }
             text += [
                 "",
@@ -143,13 +142,6 @@ class EnhancementHandlers:
                 "give the same recording without noise"
             )
         return fit_length(wave, length)
-
-
-def _default_scorer() -> Scorer:
-    """The process-wide DNSMOS scorer (ONNX sessions load on first use, not at start-up)."""
-    from pipeline.evaluate.dnsmos import default_dnsmos
-
-    return default_dnsmos()
 
 
 def build_enhancement_tab(

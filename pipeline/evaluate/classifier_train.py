@@ -39,11 +39,12 @@ from pipeline.checkpoint import count_parameters, load_model, save_model
 from pipeline.constants import EMOTIONS
 from pipeline.emotion.classifier import (
     FEATURE_DIM,
-    EmotionClassifier,
+    EmotionJudge,
     MelFrontEnd,
     utterance_features,
 )
 from pipeline.emotion.features import SAMPLE_RATE
+from pipeline.optim import clipped_step
 
 log = logging.getLogger(__name__)
 
@@ -147,19 +148,22 @@ def fit(
     weight_decay: float = 1e-3,
     seed: int = 0,
     valid: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[EmotionClassifier, dict]:
+    grad_clip: float = 0.0,
+) -> tuple[EmotionJudge, dict]:
     """Full-batch AdamW training with class-balanced cross-entropy.
 
     Args:
         features: ``(N, D)`` raw utterance features; targets ``(N,)`` class indices.
         valid: optional ``(features, targets)``; the epoch with the best balanced accuracy
             on it is kept (else the last epoch).
+        grad_clip: gradient-norm limit of each update (0: off, as the shipped judge was
+            trained).
     Returns:
         ``(model in eval mode, info)`` with ``info = {"epoch": kept epoch, "valid_bacc": ...}``.
     """
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = EmotionClassifier(
+    model = EmotionJudge(
         input_dim=features.shape[1], hidden=hidden, n_classes=n_classes, dropout=dropout
     )
     model.set_normalization(features)
@@ -175,10 +179,7 @@ def fit(
     for epoch in range(1, epochs + 1):
         model.train()
         noise = 0.05 * torch.randn(x.shape, generator=generator) * model.feature_std
-        loss = loss_fn(model(x + noise), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        clipped_step(loss_fn(model(x + noise), y), model, opt, max_norm=grad_clip)
         if valid is not None and (epoch % 10 == 0 or epoch == epochs):
             pred = model.predict_proba(valid[0]).argmax(axis=1)
             bacc = score(valid[1], pred, EMOTIONS[:n_classes]).balanced_accuracy
@@ -238,13 +239,13 @@ def balanced_subset(frame: pd.DataFrame, per_group: int, seed: int) -> pd.DataFr
     return pd.concat(parts).sort_index() if parts else frame.iloc[:0]
 
 
-def load_classifier(folder: str | Path) -> tuple[EmotionClassifier, tuple[str, ...]]:
+def load_classifier(folder: str | Path) -> tuple[EmotionJudge, tuple[str, ...]]:
     """Load ``<folder>/model.pt``; returns ``(model, label order)``."""
     model, meta = load_model(Path(folder) / "model.pt")
     return model, tuple(meta["extra"].get("labels", EMOTIONS))
 
 
-def load_judge(folder: str | Path) -> tuple[EmotionClassifier, tuple[str, ...], JudgeFeatures]:
+def load_judge(folder: str | Path) -> tuple[EmotionJudge, tuple[str, ...], JudgeFeatures]:
     """Load ``<folder>/model.pt``; returns ``(model, label order, its feature extractor)``."""
     model, meta = load_model(Path(folder) / "model.pt")
     labels = tuple(meta["extra"].get("labels", EMOTIONS))
@@ -279,22 +280,13 @@ def train_and_save(
     Returns:
         The markdown report (also written to ``<out_dir>/report.md``).
     """
-    from pipeline.corpora import data_dir
-    from pipeline.emotion.labels import LABELS_CSV, load_labels
+    from pipeline.emotion.labels import LABELS_CSV
 
     started = time.perf_counter()
     labels_path = Path(labels_path or LABELS_CSV)
-    table = load_labels(labels_path, data_dir=data_root or data_dir())
-    if "confidence" in table:
-        table = table[table["confidence"] >= min_confidence]
-    index = {e: i for i, e in enumerate(EMOTIONS)}
-    splits = {}
-    for split in ("train", "valid", "test"):
-        part = balanced_subset(table[table["split"] == split], per_group, seed)
-        x = clip_features(list(part["abs_path"]), cache_dir, progress, feature_set)
-        splits[split] = (x, part["emotion"].map(index).to_numpy(), part)
-    if len(splits["train"][1]) == 0:
-        raise ValueError(f"{labels_path}: no training clips")
+    splits = _feature_splits(
+        labels_path, data_root, min_confidence, per_group, seed, cache_dir, progress, feature_set
+    )
     valid = splits["valid"][:2] if len(splits["valid"][1]) else None
     model, info = fit(
         splits["train"][0],
@@ -332,16 +324,7 @@ def train_and_save(
         sample_rate=SAMPLE_RATE,
         extra=extra,
     )
-    lines = ["## Evaluation emotion classifier", ""]
-    for split in ("test", "valid", "train"):
-        if split in reports:
-            speakers = ", ".join(sorted(splits[split][2]["speaker"].unique()))
-            lines += [reports[split].markdown(f"{split} split (speakers: {speakers})"), ""]
-    lines.append(
-        f"Epoch kept: {info['epoch']} of {epochs} (best balanced accuracy on valid). "
-        f"Training + feature extraction took {time.perf_counter() - started:.0f} s."
-    )
-    text = "\n".join(lines) + "\n"
+    text = _report_text(reports, splits, info["epoch"], epochs, time.perf_counter() - started)
     (out / "report.md").write_text(text, encoding="utf-8")
     command = (
         f"python -m pipeline.evaluate train-classifier --epochs {epochs} --seed {seed} "
@@ -357,6 +340,48 @@ def train_and_save(
     }
     _card(model, model_kwargs, reports, labels_path, splits, settings).write(out / "card.json")
     return text
+
+
+def _feature_splits(
+    labels_path: Path,
+    data_root: str | Path | None,
+    min_confidence: float,
+    per_group: int,
+    seed: int,
+    cache_dir: str | Path | None,
+    progress: Callable[[Iterable], Iterable],
+    feature_set: str,
+) -> dict[str, tuple[np.ndarray, np.ndarray, pd.DataFrame]]:
+    """``split -> (features (N, D), targets (N,), rows)`` of the confident, balanced clips."""
+    from pipeline.corpora import data_dir
+    from pipeline.emotion.labels import load_labels
+
+    table = load_labels(labels_path, data_dir=data_root or data_dir())
+    if "confidence" in table:
+        table = table[table["confidence"] >= min_confidence]
+    index = {e: i for i, e in enumerate(EMOTIONS)}
+    splits = {}
+    for split in ("train", "valid", "test"):
+        part = balanced_subset(table[table["split"] == split], per_group, seed)
+        x = clip_features(list(part["abs_path"]), cache_dir, progress, feature_set)
+        splits[split] = (x, part["emotion"].map(index).to_numpy(), part)
+    if len(splits["train"][1]) == 0:
+        raise ValueError(f"{labels_path}: no training clips")
+    return splits
+
+
+def _report_text(reports, splits, epoch: int, epochs: int, seconds: float) -> str:
+    """The markdown report: per split (test first) with its speakers, then the kept epoch."""
+    lines = ["## Evaluation emotion classifier", ""]
+    for split in ("test", "valid", "train"):
+        if split in reports:
+            speakers = ", ".join(sorted(splits[split][2]["speaker"].unique()))
+            lines += [reports[split].markdown(f"{split} split (speakers: {speakers})"), ""]
+    lines.append(
+        f"Epoch kept: {epoch} of {epochs} (best balanced accuracy on valid). "
+        f"Training + feature extraction took {seconds:.0f} s."
+    )
+    return "\n".join(lines) + "\n"
 
 
 def _card(model, model_kwargs, reports, labels_path, splits, settings) -> ModelCard:
