@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,11 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
-import torch
-from torch import nn
 
 from pipeline.cards import ModelCard
-from pipeline.checkpoint import count_parameters, load_model, save_model
+from pipeline.checkpoint import count_parameters, load_model, read_checkpoint, save_model
 from pipeline.constants import EMOTIONS
 from pipeline.emotion.classifier import (
     FEATURE_DIM,
@@ -44,7 +43,8 @@ from pipeline.emotion.classifier import (
     utterance_features,
 )
 from pipeline.emotion.features import SAMPLE_RATE
-from pipeline.optim import clipped_step
+from pipeline.evaluate.judge_task import JudgeTask, JudgeTrainConfig
+from pipeline.training import DistInfo, TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,10 @@ def fit(
     seed: int = 0,
     valid: tuple[np.ndarray, np.ndarray] | None = None,
     grad_clip: float = 0.0,
+    out_dir: str | Path | None = None,
 ) -> tuple[EmotionJudge, dict]:
-    """Full-batch AdamW training with class-balanced cross-entropy.
+    """Full-batch AdamW training with class-balanced cross-entropy, run by the shared
+    training loop as a :class:`pipeline.evaluate.judge_task.JudgeTask` (one step per epoch).
 
     Args:
         features: ``(N, D)`` raw utterance features; targets ``(N,)`` class indices.
@@ -158,37 +160,36 @@ def fit(
             on it is kept (else the last epoch).
         grad_clip: gradient-norm limit of each update (0: off, as the shipped judge was
             trained).
+        out_dir: where the loop writes its files (log.csv, best.pt, ...); default: a
+            temporary folder, removed afterwards.
     Returns:
         ``(model in eval mode, info)`` with ``info = {"epoch": kept epoch, "valid_bacc": ...}``.
     """
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = EmotionJudge(
-        input_dim=features.shape[1], hidden=hidden, n_classes=n_classes, dropout=dropout
+    config = JudgeTrainConfig(
+        hidden=hidden, dropout=dropout, weight_decay=weight_decay, grad_clip=grad_clip
     )
-    model.set_normalization(features)
-    x = torch.as_tensor(features, dtype=torch.float32)
-    y = torch.as_tensor(targets, dtype=torch.long)
-    counts = torch.bincount(y, minlength=n_classes).float()
-    weights = torch.where(
-        counts > 0, counts.sum() / (counts.clamp_min(1) * (counts > 0).sum()), 0.0
-    )
-    loss_fn = nn.CrossEntropyLoss(weight=weights)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    best = (-1.0, 0, None)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        noise = 0.05 * torch.randn(x.shape, generator=generator) * model.feature_std
-        clipped_step(loss_fn(model(x + noise), y), model, opt, max_norm=grad_clip)
-        if valid is not None and (epoch % 10 == 0 or epoch == epochs):
-            pred = model.predict_proba(valid[0]).argmax(axis=1)
-            bacc = score(valid[1], pred, EMOTIONS[:n_classes]).balanced_accuracy
-            if bacc > best[0]:
-                best = (bacc, epoch, {k: v.clone() for k, v in model.state_dict().items()})
-    if best[2] is not None:
-        model.load_state_dict(best[2])
+    with tempfile.TemporaryDirectory(prefix="judge-") as scratch:
+        config.train = TrainConfig(
+            steps=epochs,
+            lr=lr,
+            seed=seed,
+            log_every=10,
+            val_every=10,
+            ckpt_every=epochs,
+            best_metric="valid_bacc",
+            out_dir=str(out_dir or scratch),
+        )
+        task = JudgeTask(config, features, targets, n_classes=n_classes, valid=valid)
+        trainer = Trainer(task, config.train, config=config, info=DistInfo())
+        result = trainer.run(resume=False)
+        model = task.modules["judge"]
+        if result.best is not None:
+            best = read_checkpoint(Path(config.train.out_dir) / "best.pt")
+            model.load_state_dict(best["state_dict"], strict=True)
     model.eval()
-    return model, {"epoch": best[1] if best[2] is not None else epochs, "valid_bacc": best[0]}
+    if result.best is None:
+        return model, {"epoch": epochs, "valid_bacc": -1.0}
+    return model, {"epoch": int(trainer.best_step), "valid_bacc": result.best}
 
 
 def _cache_name(path: Path, feature_set: str) -> str:
