@@ -26,7 +26,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +42,7 @@ from pipeline.emotion.classifier import (
     utterance_features,
 )
 from pipeline.emotion.features import SAMPLE_RATE
-from pipeline.evaluate.judge_task import JudgeTask, JudgeTrainConfig
+from pipeline.evaluate.judge_task import JudgeTask, JudgeTrainConfig, score
 from pipeline.training import DistInfo, TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
@@ -80,60 +79,6 @@ class JudgeFeatures:
 
             self._transcriber = default_transcriber()
         return np.concatenate([feats, self._transcriber.encoder_embedding(wave, sr)])
-
-
-@dataclass(frozen=True)
-class ClassifierReport:
-    """Scores of the classifier on one labelled set."""
-
-    n: int
-    accuracy: float
-    balanced_accuracy: float
-    majority_chance: float
-    uniform_chance: float
-    confusion: np.ndarray  # (K, K): rows true class, columns predicted class
-    labels: tuple[str, ...]
-
-    def markdown(self, title: str) -> str:
-        present = self.confusion.sum(axis=1) > 0
-        lines = [
-            f"**{title}** — {self.n} clips: accuracy {self.accuracy:.3f}, balanced accuracy "
-            f"{self.balanced_accuracy:.3f} (chance: majority class {self.majority_chance:.3f}, "
-            f"uniform {self.uniform_chance:.3f}).",
-            "",
-            "| true \\ predicted | " + " | ".join(self.labels) + " | recall |",
-            "|---|" + "---|" * (len(self.labels) + 1),
-        ]
-        for i, name in enumerate(self.labels):
-            if not present[i]:
-                continue
-            row = self.confusion[i]
-            recall = row[i] / row.sum()
-            lines.append(
-                f"| {name} | " + " | ".join(str(int(v)) for v in row) + f" | {recall:.2f} |"
-            )
-        return "\n".join(lines)
-
-
-def score(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> ClassifierReport:
-    """Accuracy, balanced accuracy (over classes present in ``y_true``), chance, confusion."""
-    k = len(labels)
-    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
-    confusion = np.zeros((k, k), dtype=int)
-    np.add.at(confusion, (y_true, y_pred), 1)
-    support = confusion.sum(axis=1)
-    present = support > 0
-    recalls = np.diag(confusion)[present] / support[present]
-    n = len(y_true)
-    return ClassifierReport(
-        n=n,
-        accuracy=float(np.mean(y_true == y_pred)) if n else float("nan"),
-        balanced_accuracy=float(recalls.mean()) if n else float("nan"),
-        majority_chance=float(support.max() / n) if n else float("nan"),
-        uniform_chance=1.0 / max(int(present.sum()), 1),
-        confusion=confusion,
-        labels=tuple(labels),
-    )
 
 
 def fit(

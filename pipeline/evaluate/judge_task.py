@@ -4,11 +4,13 @@
 One training step is one full-batch epoch over the utterance features: AdamW on
 class-balanced cross-entropy, with Gaussian input noise of ``input_noise`` feature standard
 deviations drawn from the task's own generator (seeded by ``train.seed``). Validation is the
-balanced accuracy on the valid features (``valid_bacc``); the loop keeps the best step.
+balanced accuracy on the valid features (``valid_bacc``, :func:`score`); the loop keeps the
+best step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +23,60 @@ from pipeline.optim import clipped_step, warmup_cosine_schedulers
 from pipeline.training import Export, TrainConfig, unwrap
 
 ARCH = "emotion.classifier"
+
+
+@dataclass(frozen=True)
+class ClassifierReport:
+    """Scores of the classifier on one labelled set."""
+
+    n: int
+    accuracy: float
+    balanced_accuracy: float
+    majority_chance: float
+    uniform_chance: float
+    confusion: np.ndarray  # (K, K): rows true class, columns predicted class
+    labels: tuple[str, ...]
+
+    def markdown(self, title: str) -> str:
+        present = self.confusion.sum(axis=1) > 0
+        lines = [
+            f"**{title}** — {self.n} clips: accuracy {self.accuracy:.3f}, balanced accuracy "
+            f"{self.balanced_accuracy:.3f} (chance: majority class {self.majority_chance:.3f}, "
+            f"uniform {self.uniform_chance:.3f}).",
+            "",
+            "| true \\ predicted | " + " | ".join(self.labels) + " | recall |",
+            "|---|" + "---|" * (len(self.labels) + 1),
+        ]
+        for i, name in enumerate(self.labels):
+            if not present[i]:
+                continue
+            row = self.confusion[i]
+            recall = row[i] / row.sum()
+            lines.append(
+                f"| {name} | " + " | ".join(str(int(v)) for v in row) + f" | {recall:.2f} |"
+            )
+        return "\n".join(lines)
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> ClassifierReport:
+    """Accuracy, balanced accuracy (over classes present in ``y_true``), chance, confusion."""
+    k = len(labels)
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    confusion = np.zeros((k, k), dtype=int)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    support = confusion.sum(axis=1)
+    present = support > 0
+    recalls = np.diag(confusion)[present] / support[present]
+    n = len(y_true)
+    return ClassifierReport(
+        n=n,
+        accuracy=float(np.mean(y_true == y_pred)) if n else float("nan"),
+        balanced_accuracy=float(recalls.mean()) if n else float("nan"),
+        majority_chance=float(support.max() / n) if n else float("nan"),
+        uniform_chance=1.0 / max(int(present.sum()), 1),
+        confusion=confusion,
+        labels=tuple(labels),
+    )
 
 
 @dataclass
@@ -105,8 +161,6 @@ class JudgeTask:
     def validate(self) -> dict[str, float]:
         if self.valid is None:
             return {}
-        from pipeline.evaluate.classifier_train import score
-
         pred = unwrap(self.modules["judge"]).predict_proba(self.valid[0]).argmax(axis=1)
         return {"valid_bacc": score(self.valid[1], pred, self.labels).balanced_accuracy}
 
