@@ -12,6 +12,7 @@ a separate file written by :mod:`pipeline.training` and is never needed for infe
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from pathlib import Path
@@ -19,10 +20,15 @@ from typing import Any
 
 import torch
 
-from pipeline.catalog import ARCHITECTURES, resolve
-
 FORMAT = "studio-checkpoint"
 VERSION = 1
+
+#: arch name → "module:Class". Classes take only keyword arguments.
+ARCHITECTURES: dict[str, str] = {
+    "enhance.mask_gan": "pipeline.enhance.model:MaskGenerator",
+    "emotion.stargan": "pipeline.emotion.model:EmotionGenerator",
+    "emotion.classifier": "pipeline.emotion.classifier:EmotionJudge",
+}
 
 
 class CheckpointError(RuntimeError):
@@ -50,7 +56,8 @@ def resolve_arch(arch: str) -> type[torch.nn.Module]:
     """Import the model class registered under ``arch``."""
     if arch not in ARCHITECTURES:
         raise CheckpointError(f"unknown architecture {arch!r} (known: {sorted(ARCHITECTURES)})")
-    return resolve(ARCHITECTURES[arch])
+    module_name, class_name = ARCHITECTURES[arch].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def save_model(

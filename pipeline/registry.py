@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.cards import ModelCard
-from pipeline.catalog import BUILTIN_SYSTEMS, CHECKPOINT_SYSTEMS, resolve
 from pipeline.constants import TASKS
+from pipeline.emotion.dsp import ProsodyRuleConverter
+from pipeline.emotion.system import GanConverter
+from pipeline.enhance.dsp import SpectralGateEnhancer
+from pipeline.enhance.peers import DeepFilterNet3
+from pipeline.enhance.system import GanEnhancer
 from pipeline.systems import ConversionSystem, EnhancementSystem
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,16 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = REPO_ROOT / "checkpoints"
 
+#: task → {name: class} of systems built in code (no checkpoint folder), built as ``cls()``.
+BUILTIN: dict[str, dict[str, type[EnhancementSystem] | type[ConversionSystem]]] = {
+    "enhance": {"dsp": SpectralGateEnhancer, "deepfilternet3": DeepFilterNet3},
+    "emotion": {"dsp": ProsodyRuleConverter},
+}
+#: task → class that wraps a checkpoint folder as a system, built as ``cls(folder, card=...)``.
+CHECKPOINT_SYSTEM: dict[str, type[EnhancementSystem] | type[ConversionSystem]] = {
+    "enhance": GanEnhancer,
+    "emotion": GanConverter,
+}
 #: task → name of the shipped GAN that becomes the default once its checkpoint exists.
 DEFAULT_GAN: dict[str, str] = {"enhance": "mask-gan", "emotion": "stargan-emotion"}
 #: optional systems: name → module that must be importable for the system to be listed.
@@ -81,7 +95,7 @@ class Registry:
                 trained.append(SystemEntry(task, folder.name, kind, folder))
         trained.sort(key=lambda e: e.name != DEFAULT_GAN.get(task))
         builtin = []
-        for name in BUILTIN_SYSTEMS[task]:  # classes: pipeline/catalog.py
+        for name in BUILTIN[task]:
             needed = OPTIONAL_REQUIRES.get(name)
             if needed and importlib.util.find_spec(needed) is None:
                 continue
@@ -134,5 +148,5 @@ class Registry:
         entry = self._entry(task, name)
         log.info("loading %s system %s", task, name)
         if entry.path is None:
-            return resolve(BUILTIN_SYSTEMS[task][name])()
-        return resolve(CHECKPOINT_SYSTEMS[task])(entry.path, card=self.card(task, name))
+            return BUILTIN[task][name]()
+        return CHECKPOINT_SYSTEM[task](entry.path, card=self.card(task, name))

@@ -4,7 +4,7 @@
     torchrun --nproc_per_node=2 -m pipeline.train enhance --config ... # DDP (gloo)
 
 ``--set key=value`` overrides config entries (dotted paths, e.g. ``--set train.steps=200``).
-A task is registered in :data:`pipeline.catalog.TRAINERS`; the class has a
+A task is registered in :data:`TRAINERS` as its class; the class has a
 ``config_class`` attribute (a dataclass with a ``train: TrainConfig`` field) and is
 constructed as ``Class(config, info)``. See ``pipeline/training.py``.
 """
@@ -18,16 +18,20 @@ from pathlib import Path
 
 import torch
 
-from pipeline.catalog import TRAINERS, resolve
 from pipeline.config import ConfigError, load_config
+from pipeline.emotion.trainer import EmotionTask
+from pipeline.enhance.trainer import EnhanceTask
 from pipeline.training import init_distributed, run_training, seed_everything
+
+#: task → class implementing :class:`pipeline.training.TrainTask`.
+TRAINERS: dict[str, type] = {"enhance": EnhanceTask, "emotion": EmotionTask}
 
 
 def resolve_trainer(task: str) -> type:
     """Import the task class registered for ``task``."""
     if task not in TRAINERS:
         raise ValueError(f"unknown task {task!r} (choose from {', '.join(TRAINERS)})")
-    return resolve(TRAINERS[task])
+    return TRAINERS[task]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
