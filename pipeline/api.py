@@ -33,6 +33,35 @@ def load(task: str, name: str | None = None, *, registry: Registry | None = None
     return (registry or default_registry()).get(task, name)
 
 
+def quality(
+    wave: np.ndarray,
+    sr: int,
+    *,
+    reference: np.ndarray | None = None,
+    dnsmos: bool = True,
+    scorer: metrics.DnsmosScorer | None = None,
+) -> dict[str, float]:
+    """Quality figures of one clip (the same figures training, corpora and evaluation use).
+
+    Args:
+        wave: ``(samples,)`` float32 in [-1, 1] at ``sr`` Hz.
+        reference: the clean recording, ``(samples,)`` at ``sr``, same length: adds the
+            intrusive figures.
+        dnsmos: include the non-intrusive DNSMOS figures.
+        scorer: any object with DnsmosScorer's ``score(wave, sr)`` (default: the process-wide
+            :func:`pipeline.metrics.default_dnsmos`, loaded on first use).
+    Returns:
+        ``sig, bak, ovrl, p808`` (DNSMOS, MOS 1-5) when ``dnsmos``, and ``pesq_wb, stoi, estoi,
+        si_sdr`` (dB) when ``reference`` is given.
+    """
+    figures: dict[str, float] = {}
+    if dnsmos:
+        figures.update((scorer or metrics.default_dnsmos()).score(wave, sr))
+    if reference is not None:
+        figures.update(metrics.intrusive_metrics(reference, wave, sr))
+    return figures
+
+
 def enhance(
     wave: np.ndarray, sr: int, *, model: str | None = None, registry: Registry | None = None
 ) -> np.ndarray:
@@ -69,32 +98,3 @@ def convert(
     audio = validate(wave, sr, max_seconds=None)
     system = load("emotion", model, registry=registry)
     return system.convert(audio.wave, audio.sample_rate, emotion, intensity)
-
-
-def quality(
-    wave: np.ndarray,
-    sr: int,
-    *,
-    reference: np.ndarray | None = None,
-    dnsmos: bool = True,
-    scorer: metrics.DnsmosScorer | None = None,
-) -> dict[str, float]:
-    """Quality figures of one clip (the same figures training, corpora and evaluation use).
-
-    Args:
-        wave: ``(samples,)`` float32 in [-1, 1] at ``sr`` Hz.
-        reference: the clean recording, ``(samples,)`` at ``sr``, same length: adds the
-            intrusive figures.
-        dnsmos: include the non-intrusive DNSMOS figures.
-        scorer: any object with DnsmosScorer's ``score(wave, sr)`` (default: the process-wide
-            :func:`pipeline.metrics.default_dnsmos`, loaded on first use).
-    Returns:
-        ``sig, bak, ovrl, p808`` (DNSMOS, MOS 1-5) when ``dnsmos``, and ``pesq_wb, stoi, estoi,
-        si_sdr`` (dB) when ``reference`` is given.
-    """
-    figures: dict[str, float] = {}
-    if dnsmos:
-        figures.update((scorer or metrics.default_dnsmos()).score(wave, sr))
-    if reference is not None:
-        figures.update(metrics.intrusive_metrics(reference, wave, sr))
-    return figures

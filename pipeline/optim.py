@@ -105,13 +105,27 @@ def warmup_cosine_schedulers(
 
 
 def clipped_step(
-    loss: torch.Tensor, module: torch.nn.Module, optimizer: torch.optim.Optimizer, max_norm: float
+    loss: torch.Tensor,
+    module: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    max_norm: float,
+    *,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> float:
     """Backward ``loss``, clip ``module``'s gradient norm to ``max_norm`` (``<= 0``: no clipping),
-    update with ``optimizer``; returns the loss as a float."""
+    update with ``optimizer``; returns the loss as a float. With a (mixed-precision) ``scaler``
+    the loss is scaled for backward and the gradients unscaled before clipping."""
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    if scaler is None:
+        loss.backward()
+    else:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
     if max_norm > 0:
         torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
-    optimizer.step()
+    if scaler is None:
+        optimizer.step()
+    else:
+        scaler.step(optimizer)
+        scaler.update()
     return loss.item()

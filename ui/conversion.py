@@ -12,8 +12,8 @@ import time
 import gradio as gr
 
 from pipeline import api
-from pipeline.constants import EMOTIONS
 from pipeline.registry import Registry
+from pipeline.systems import EMOTIONS
 from ui.common import (
     AudioValue,
     audio_input,
@@ -48,16 +48,18 @@ class ConversionHandlers:
         wave, sr = audio.wave, audio.sample_rate
         start = time.perf_counter()
         steps = []
-        with user_errors():  # the input was read and validated once, by load_input
+        with user_errors():
             if enhance_first:
                 denoiser = self.registry.default("enhance")
                 progress(0.1, desc=f"enhancing first with {denoiser}")
-                wave = api.load("enhance", denoiser, registry=self.registry).enhance(wave, sr)
+                wave = api.enhance(wave, sr, model=denoiser, registry=self.registry)
                 steps.append(f"enhanced first with `{denoiser}`")
             progress(0.3, desc=f"loading {system}")
-            converter = api.load("emotion", system, registry=self.registry)
+            api.load("emotion", system, registry=self.registry)
             progress(0.5, desc=f"converting to {emotion}")
-            out = converter.convert(wave, sr, emotion, float(intensity))
+            out = api.convert(
+                wave, sr, emotion, float(intensity), model=system, registry=self.registry
+            )
         seconds = time.perf_counter() - start
         steps.insert(
             0,
