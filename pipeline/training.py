@@ -466,10 +466,10 @@ class Trainer:
         while self.step < s.steps:
             batch = self.task.make_batch(self.step, step_rng(s.seed, self.info.rank, self.step))
             losses = self.task.train_step(batch, self.step)
-            for scheduler in self.task.schedulers.values():
-                scheduler.step()
             self.step += 1
             bar.update(1)
+            for scheduler in self.task.schedulers.values():  # the rate of the next step
+                scheduler.step()
             for k, v in losses.items():
                 sums[k] += float(v)
             count += 1
