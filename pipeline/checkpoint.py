@@ -28,7 +28,7 @@ ARCHITECTURES: dict[str, str] = {
     "enhance.mask_gan": "pipeline.enhance.model:MaskGenerator",
     "emotion.stargan": "pipeline.emotion.model:EmotionGenerator",
     "emotion.envelope_gan": "pipeline.emotion.envelope.model:EnvelopeGenerator",
-    "emotion.classifier": "pipeline.emotion.classifier:EmotionClassifier",
+    "emotion.classifier": "pipeline.emotion.classifier:EmotionJudge",
 }
 
 

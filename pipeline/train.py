@@ -11,7 +11,7 @@ present) and ``--amp`` (mixed precision) override the config; see ``pipeline/dev
 
 ``--set key=value`` overrides config entries (dotted paths, e.g. ``--set train.steps=200``).
 A task is registered in :data:`TRAINERS` as its class; the class has a
-``config_class`` attribute (a dataclass with a ``train: TrainSettings`` field) and is
+``config_class`` attribute (a dataclass with a ``train: TrainConfig`` field) and is
 constructed as ``Class(config, info)``. See ``pipeline/training.py``.
 """
 

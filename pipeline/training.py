@@ -57,7 +57,7 @@ LOG_HEADER = ("step", "elapsed_s", "split", "metric", "value")
 
 
 @dataclass
-class TrainSettings:
+class TrainConfig:
     """Loop settings shared by every task (a field ``train`` of each task's config)."""
 
     steps: int = 10_000  # total optimisation steps (the run stops at this step)
@@ -85,6 +85,10 @@ class TrainSettings:
             self.deadline_utc = (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
         if self.best_mode not in ("max", "min"):
             raise ValueError(f"best_mode must be 'max' or 'min', got {self.best_mode!r}")
+
+
+#: former name, kept for callers written before the rename (every config class is a *Config)
+TrainSettings = TrainConfig
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,8 @@ class TrainTask(Protocol):
     ``modules``: every trainable module by name (e.g. ``generator``, ``discriminator``); the
     loop replaces the values by DDP wrappers when distributed, so always reach them through
     this dict (and :func:`unwrap` for plain access). ``optimizers``/``schedulers``: by name,
-    saved and restored by the loop; schedulers are *not* stepped by the loop.
+    saved and restored by the loop; the loop steps every scheduler once after each
+    ``train_step`` (e.g. :class:`pipeline.optim.WarmupCosine`).
     """
 
     modules: dict[str, torch.nn.Module]
@@ -199,7 +204,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss_next))
 
 
-def _deadline_passed(settings: TrainSettings, started: float) -> bool:
+def _deadline_passed(settings: TrainConfig, started: float) -> bool:
     if settings.max_minutes > 0 and time.monotonic() - started >= 60 * settings.max_minutes:
         return True
     if settings.deadline_utc:
@@ -259,10 +264,10 @@ class TrainResult:
 
 
 class Trainer:
-    """Runs a :class:`TrainTask` under :class:`TrainSettings`; see the module docstring."""
+    """Runs a :class:`TrainTask` under :class:`TrainConfig`; see the module docstring."""
 
     def __init__(
-        self, task: TrainTask, settings: TrainSettings, *, config: Any, info: DistInfo
+        self, task: TrainTask, settings: TrainConfig, *, config: Any, info: DistInfo
     ) -> None:
         self.task = task
         self.settings = settings
@@ -319,9 +324,13 @@ class Trainer:
             unwrap(module).load_state_dict(state["modules"][name], strict=True)
         for name, opt in self.task.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
-        for name, sched in self.task.schedulers.items():
-            sched.load_state_dict(state["schedulers"][name])
         self.step = int(state["step"])
+        for name, sched in self.task.schedulers.items():
+            if name in state["schedulers"]:
+                sched.load_state_dict(state["schedulers"][name])
+            else:  # a state written before this task had schedulers: the schedule is the step's
+                log.warning("no saved state for scheduler %r: set to step %d", name, self.step)
+                sched.load_state_dict({"last_step": self.step})
         self.best = state["best"]
         self.best_step = state.get("best_step")
         if self.best is not None and (self.best_step or 0) < self.settings.best_from_step:
@@ -484,6 +493,8 @@ class Trainer:
                 losses = self.task.train_step(to_device(batch, device), self.step)
             self.step += 1
             bar.update(1)
+            for scheduler in self.task.schedulers.values():  # the rate of the next step
+                scheduler.step()
             for k, v in losses.items():
                 sums[k] += float(v)
             count += 1
@@ -521,7 +532,7 @@ def _fmt(values: dict[str, float]) -> str:
 
 
 def run_training(
-    task: TrainTask, settings: TrainSettings, *, config: Any, info: DistInfo, resume: bool = False
+    task: TrainTask, settings: TrainConfig, *, config: Any, info: DistInfo, resume: bool = False
 ) -> TrainResult:
     """Train ``task`` to ``settings.steps`` (or the time budget); see :class:`Trainer`."""
     return Trainer(task, settings, config=config, info=info).run(resume=resume)

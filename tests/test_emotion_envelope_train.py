@@ -73,7 +73,10 @@ def test_tiny_envelope_training_checkpoint_and_resume(
     assert torch.load(out / "train_state.pt", weights_only=True)["step"] == 5
 
 
-def test_device_flag_is_refused_by_tasks_without_one(tmp_path: Path) -> None:
+def test_unknown_device_is_refused(tmp_path: Path) -> None:
+    """Every task shares ``--device auto|cpu|cuda`` (pipeline.devices); anything else is refused."""
     config = tmp_path / "cfg.yaml"
     config.write_text("train:\n  steps: 1\n")
-    assert train_main(["emotion", "--config", str(config), "--device", "cpu"]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["emotion_envelope", "--config", str(config), "--device", "tpu"])
+    assert exit_info.value.code == 2

@@ -11,7 +11,7 @@ from pipeline.cards import ModelCard
 from pipeline.checkpoint import count_parameters, read_checkpoint, save_model
 from pipeline.constants import EMOTIONS
 from pipeline.emotion import features as wf
-from pipeline.emotion.model import EmotionClassifier, EmotionDiscriminator, EmotionGenerator
+from pipeline.emotion.model import AuxEmotionClassifier, EmotionDiscriminator, EmotionGenerator
 from pipeline.emotion.system import GanConverter
 from pipeline.registry import CHECKPOINTS
 from pipeline.signals import synthetic_voice
@@ -41,7 +41,7 @@ def test_default_generator_size_and_untrained_identity() -> None:
 def test_shapes_and_padding() -> None:
     gen = EmotionGenerator(**TINY)
     disc = EmotionDiscriminator(channels=16)
-    clf = EmotionClassifier(channels=16)
+    clf = AuxEmotionClassifier(channels=16)
     spec, pros, voiced = _features(3, 50)
     padded = [EmotionGenerator.pad_frames(x) for x in (spec, pros, voiced)]
     assert padded[0].shape[-1] == 52

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.enhance.augment import AugmentSettings, augment_pair
+from pipeline.enhance.augment import AugmentConfig, augment_pair
 from pipeline.signals import coloured_noise, synthetic_voice
 
 
 def test_pair_stays_consistent_and_length_is_kept():
     clean = synthetic_voice(1.2, 16_000, seed=3) * 0.5
     noise = coloured_noise("pink", len(clean), 4) * 0.01
-    settings = AugmentSettings(p_speed=1.0, p_channel=1.0)
+    settings = AugmentConfig(p_speed=1.0, p_channel=1.0)
     for seed in range(3):
         noisy_a, clean_a = augment_pair(
             clean + noise, clean, 16_000, np.random.default_rng(seed), settings
@@ -27,4 +27,4 @@ def test_pair_stays_consistent_and_length_is_kept():
 
 
 def test_off_by_default():
-    assert not AugmentSettings().active
+    assert not AugmentConfig().active

@@ -16,7 +16,7 @@ import yaml
 
 from pipeline import train
 from pipeline.enhance import distill
-from pipeline.enhance.trainer import DataSettings, SyntheticMixtures
+from pipeline.enhance.trainer import EnhanceDataConfig, SyntheticMixtures
 from pipeline.training import DistInfo
 
 DATA = {"source": "synthetic", "valid_items": 1, "segment_seconds": 0.5}
@@ -32,7 +32,7 @@ class HalfTeacher:
 
 
 def _bank(path: Path, items: int, teacher: HalfTeacher) -> dict:
-    mixtures = SyntheticMixtures(DataSettings(**DATA))
+    mixtures = SyntheticMixtures(EnhanceDataConfig(**DATA))
     return distill.build_bank(mixtures, teacher, path, items=items, seed=3)
 
 

@@ -10,7 +10,7 @@ from pipeline.checkpoint import save_model
 from pipeline.constants import EMOTIONS
 from pipeline.emotion.classifier import (
     FEATURE_DIM,
-    EmotionClassifier,
+    EmotionJudge,
     feature_names,
     utterance_features,
 )
@@ -73,7 +73,7 @@ def test_utterance_features_shape_and_response():
 
 
 def test_model_standardises_inside():
-    model = EmotionClassifier(input_dim=3, hidden=8, n_classes=5)
+    model = EmotionJudge(input_dim=3, hidden=8, n_classes=5)
     model.set_normalization(np.array([[0.0, 10.0, 100.0], [2.0, 30.0, 300.0]]))
     assert torch.allclose(model.feature_mean, torch.tensor([1.0, 20.0, 200.0]))
     assert model(torch.zeros(4, 3)).shape == (4, 5)
@@ -96,7 +96,7 @@ def test_judge_features_with_whisper_and_checkpoint_match(tmp_path):
     path = tmp_path / "judge" / "model.pt"
     save_model(
         path,
-        EmotionClassifier(**kwargs),
+        EmotionJudge(**kwargs),
         arch="emotion.classifier",
         model_kwargs=kwargs,
         sample_rate=16_000,

@@ -14,11 +14,14 @@ from gradio.utils import get_upload_folder
 from pipeline.audio import UI_MAX_SECONDS, Audio, AudioError, read_audio, to_int16, validate
 from pipeline.checkpoint import CheckpointError
 from pipeline.registry import Registry, UnknownSystemError
+from pipeline.systems import ConversionRequestError
 
 log = logging.getLogger(__name__)
 
-#: Errors whose message is meant for the user (one line, no traceback).
-USER_ERRORS = (AudioError, UnknownSystemError, CheckpointError, ValueError)
+#: The project's own errors, whose message is meant for the user (one line, no traceback).
+#: Anything else is a bug: logged with its traceback, shown as :data:`INTERNAL_ERROR`.
+USER_ERRORS = (AudioError, UnknownSystemError, CheckpointError, ConversionRequestError)
+INTERNAL_ERROR = "internal error, see server log"
 
 #: ``(sample_rate, int16 samples)``: the value handed to ``gr.Audio`` outputs. Returning
 #: int16 keeps the level: Gradio peak-normalises float arrays but passes int16 through.
@@ -27,12 +30,18 @@ AudioValue = tuple[int, np.ndarray]
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn library errors into ``gr.Error`` with the same one-line message as the CLI."""
+    """Turn the project's errors into ``gr.Error`` with the same one-line message as the CLI;
+    log any other exception with its traceback and show :data:`INTERNAL_ERROR`."""
     try:
         yield
+    except gr.Error:
+        raise
     except USER_ERRORS as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise gr.Error(message, print_exception=False) from err
+    except Exception as err:
+        log.exception("internal error in a UI handler")
+        raise gr.Error(INTERNAL_ERROR, print_exception=False) from err
 
 
 def audio_input(label: str, *, microphone: bool = True, elem_id: str | None = None) -> gr.Audio:

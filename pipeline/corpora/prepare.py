@@ -91,7 +91,7 @@ def decode_g722(path: Path) -> np.ndarray:
     return np.frombuffer(proc.stdout, dtype="<i2").astype(np.float32) / 32768.0
 
 
-def decode(clip: sources.Clip, *, max_seconds: float | None = None) -> np.ndarray:
+def decode(clip: sources.PackageClip, *, max_seconds: float | None = None) -> np.ndarray:
     """Decode a clip to mono float32 at 16 kHz. ``max_seconds`` keeps only the start."""
     if clip.codec == "g722":
         wave = decode_g722(clip.raw)
@@ -137,9 +137,9 @@ def trim_silence(wave: np.ndarray, *, relative: bool = True) -> np.ndarray:
     return wave[start:stop]
 
 
-def list_clips(roots: dict[str, Path]) -> list[sources.Clip]:
+def list_clips(roots: dict[str, Path]) -> list[sources.PackageClip]:
     """All clips of the fetched packages (``roots``: package -> extraction root)."""
-    clips: list[sources.Clip] = []
+    clips: list[sources.PackageClip] = []
     for lang in ("cs", "nl"):
         pkg = f"fillets-ng-data-{lang}"
         if pkg in roots:
@@ -166,12 +166,12 @@ def list_clips(roots: dict[str, Path]) -> list[sources.Clip]:
     return clips
 
 
-def output_path(clip: sources.Clip) -> Path:
+def output_path(clip: sources.PackageClip) -> Path:
     """Path of the prepared wav relative to the data dir."""
     return Path(clip.kind) / clip.source / f"{clip.rel}.wav"
 
 
-def _process(clip: sources.Clip, out: Path, force: bool) -> tuple[float, str]:
+def _process(clip: sources.PackageClip, out: Path, force: bool) -> tuple[float, str]:
     """Write one clip; returns ``(duration_s, "")`` or ``(0, reason)`` when skipped."""
     if out.is_file() and not force:
         return sf.info(str(out)).frames / SAMPLE_RATE, ""
@@ -184,13 +184,13 @@ def _process(clip: sources.Clip, out: Path, force: bool) -> tuple[float, str]:
     return seconds, ""
 
 
-def _raw_rel(clip: sources.Clip) -> str:
+def _raw_rel(clip: sources.PackageClip) -> str:
     parts = clip.raw.parts
     return "/".join(parts[parts.index("usr") :]) if "usr" in parts else clip.raw.name
 
 
 def build_rows(
-    clips: Sequence[sources.Clip],
+    clips: Sequence[sources.PackageClip],
     root: Path,
     *,
     force: bool = False,

@@ -74,7 +74,6 @@ def score_speakers(
     config: QualityConfig,
     *,
     score: Callable[[np.ndarray, int], dict] | None = None,
-    medians: pd.DataFrame | None = None,
     progress: Callable[[Iterable], Iterable] = iter,
 ) -> pd.DataFrame:
     """DNSMOS of a sample of every training and validation speaker's clips.

@@ -1,7 +1,7 @@
 """Enumerate the speech and noise clips inside extracted Debian packages.
 
 Each ``list_*`` function takes extraction roots (see :func:`pipeline.corpora.debian.fetch`)
-and returns :class:`Clip` records: where the raw file is, how to decode it, and the
+and returns :class:`PackageClip` records: where the raw file is, how to decode it, and the
 metadata that goes into the manifest (speaker, language, transcripts, licence).
 No audio is decoded here.
 """
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Clip:
+class PackageClip:
     """One raw clip to prepare.
 
     Attributes:
@@ -135,7 +135,7 @@ def load_fillets_dialogs(scripts_root: Path, language: str) -> dict[str, Fillets
     return table
 
 
-def list_fillets(voice_root: Path, scripts_root: Path, language: str) -> list[Clip]:
+def list_fillets(voice_root: Path, scripts_root: Path, language: str) -> list[PackageClip]:
     """Speech clips of ``fillets-ng-data-<language>`` (``sound/<level>/<lang>/<id>.ogg``).
 
     Clips without a dialog line, or whose line has no text (sound cues), are skipped.
@@ -154,7 +154,7 @@ def list_fillets(voice_root: Path, scripts_root: Path, language: str) -> list[Cl
         en = english.get(did)
         speaker = f"{language}-{line.character}"
         clips.append(
-            Clip(
+            PackageClip(
                 raw=ogg,
                 codec="sndfile",
                 kind="speech",
@@ -245,7 +245,7 @@ def list_asterisk(
     *,
     package: str = "asterisk-core-sounds-en-g722",
     english_root: Path | None = None,
-) -> list[Clip]:
+) -> list[PackageClip]:
     """One voice's G.722 prompts (default: Allison, US English). Tones (transcripts in
     ``[brackets]``) and ``silence/`` are skipped. ``english_root`` (the extracted
     ``asterisk-core-sounds-en``) supplies ``text_en`` for the other languages."""
@@ -269,7 +269,7 @@ def list_asterisk(
             skipped += 1
             continue
         clips.append(
-            Clip(
+            PackageClip(
                 raw=f,
                 codec="g722",
                 kind="speech",
@@ -341,7 +341,7 @@ def _hw_sounds(root: Path) -> Path:
     return root / "usr" / "share" / "games" / "hedgewars" / "Data"
 
 
-def list_hedgewars_voices(root: Path) -> list[Clip]:
+def list_hedgewars_voices(root: Path) -> list[PackageClip]:
     """Acted exclamations: ``Data/Sounds/voices/<pack>/<Phrase>[n].ogg``; speaker = pack."""
     package = "hedgewars-data"
     clips = []
@@ -350,7 +350,7 @@ def list_hedgewars_voices(root: Path) -> list[Clip]:
         phrase_id, phrase = hedgewars_phrase(ogg.stem)
         lang = hedgewars_language(pack)
         clips.append(
-            Clip(
+            PackageClip(
                 raw=ogg,
                 codec="sndfile",
                 kind="speech",
@@ -369,7 +369,7 @@ def list_hedgewars_voices(root: Path) -> list[Clip]:
     return clips
 
 
-def list_hedgewars_noise(root: Path, *, music: bool = True) -> list[Clip]:
+def list_hedgewars_noise(root: Path, *, music: bool = True) -> list[PackageClip]:
     """Game effects (``Data/Sounds/*.ogg``, vocal ones excluded) and music (``Data/Music``)."""
     package = "hedgewars-data"
     clips = []
@@ -387,7 +387,7 @@ def list_hedgewars_noise(root: Path, *, music: bool = True) -> list[Clip]:
 # --------------------------------------------------------------------------- lincity
 
 
-def list_lincity(root: Path) -> list[Clip]:
+def list_lincity(root: Path) -> list[PackageClip]:
     """City / industry / traffic / nature effects (``sounds/*.wav``).
 
     Variants of one effect (``Farm1``, ``Farm2``...) share a recording group so that they
@@ -402,9 +402,9 @@ def list_lincity(root: Path) -> list[Clip]:
     return clips
 
 
-def _noise(path: Path, source: str, package: str, licence: str, category: str) -> Clip:
+def _noise(path: Path, source: str, package: str, licence: str, category: str) -> PackageClip:
     group = re.sub(r"(Low|High|Med|Medium)?\d*$", "", path.stem) or path.stem
-    return Clip(
+    return PackageClip(
         raw=path,
         codec="sndfile",
         kind="noise",
@@ -422,7 +422,7 @@ def _noise(path: Path, source: str, package: str, licence: str, category: str) -
 # --------------------------------------------------------------------------- KDE words
 
 
-def list_ktuberling(root: Path) -> list[Clip]:
+def list_ktuberling(root: Path) -> list[PackageClip]:
     """Spoken object names ``ktuberling/sounds/<lang>/<id>.ogg|wav``; speaker = language.
 
     The file id names the object, not the spoken word, so ``text`` stays empty.
@@ -436,7 +436,7 @@ def list_ktuberling(root: Path) -> list[Clip]:
     return clips
 
 
-def list_klettres(root: Path) -> list[Clip]:
+def list_klettres(root: Path) -> list[PackageClip]:
     """Spoken letters / syllables ``klettres/<lang>/{alpha,syllab}/*.ogg``; speaker = language."""
     package = "klettres-data"
     base = root / "usr" / "share" / "klettres"
@@ -448,8 +448,8 @@ def list_klettres(root: Path) -> list[Clip]:
     return clips
 
 
-def _word(path: Path, source: str, package: str, lang: str, rel: str, word: str) -> Clip:
-    return Clip(
+def _word(path: Path, source: str, package: str, lang: str, rel: str, word: str) -> PackageClip:
+    return PackageClip(
         raw=path,
         codec="sndfile",
         kind="speech",

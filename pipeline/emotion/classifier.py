@@ -99,7 +99,7 @@ def utterance_features(
     return out.astype(np.float32)
 
 
-class EmotionClassifier(nn.Module):
+class EmotionJudge(nn.Module):
     """MLP over standardised utterance features.
 
     Args:

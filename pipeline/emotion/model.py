@@ -238,7 +238,7 @@ class EmotionDiscriminator(nn.Module):
         return score.mean(dim=1)
 
 
-class EmotionClassifier(nn.Module):
+class AuxEmotionClassifier(nn.Module):
     """Auxiliary emotion-domain classifier trained on real segments only (StarGAN-VC's C).
 
     It gives the generator a classification loss that does not move with the adversarial

@@ -9,7 +9,7 @@ def _f(x: float, fmt: str = "{:.2f}") -> str:
     return "n/a" if x != x else fmt.format(x)  # NaN check
 
 
-def render(g: dict) -> str:
+def render(g: dict) -> str:  # size: one markdown template with its figures filled in
     """Markdown report from the figures dict built by ``labelcheck.write_report``."""
     r = g["rules"]
     tvp = g["text_vs_phrase"]

@@ -30,9 +30,10 @@ from pipeline.corpora import data_dir
 from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
 from pipeline.emotion.human_labels import human_label_provenance
 from pipeline.emotion.losses import mean_abs_error, mean_squared_error, prosody_moment_loss
-from pipeline.emotion.model import EmotionClassifier, EmotionDiscriminator, EmotionGenerator
+from pipeline.emotion.model import AuxEmotionClassifier, EmotionDiscriminator, EmotionGenerator
 from pipeline.emotion.normalize import Normalizer, emotion_prosody_moments
-from pipeline.training import DistInfo, Export, TrainSettings, unwrap
+from pipeline.optim import clipped_step, warmup_cosine_schedulers
+from pipeline.training import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,12 @@ class EmotionLossConfig:
     d_lr_scale: float = 0.5  # discriminator lr = train.lr * this
     beta1: float = 0.5
     beta2: float = 0.999
+    #: learning rates: linear warm-up over warmup_steps, then cosine decay to lr * final_lr_scale
+    #: at train.steps (the defaults keep the rate constant, as the shipped model was trained)
+    warmup_steps: int = 0
+    final_lr_scale: float = 1.0
+    #: gradient-norm clipping of every update (0: off; the shipped model predates it)
+    grad_clip: float = 10.0
 
 
 @dataclass
@@ -94,9 +101,7 @@ class EmotionConfig:
     data: EmotionDataConfig = field(default_factory=EmotionDataConfig)
     model: EmotionModelConfig = field(default_factory=EmotionModelConfig)
     loss: EmotionLossConfig = field(default_factory=EmotionLossConfig)
-    train: TrainSettings = field(
-        default_factory=lambda: TrainSettings(lr=2e-4, out_dir="runs/emotion")
-    )
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=2e-4, out_dir="runs/emotion"))
 
 
 def _one_hot(labels: torch.Tensor) -> torch.Tensor:
@@ -148,6 +153,13 @@ class EmotionTask:
             self._collate([val_set[i] for i in range(a, min(a + 16, config.data.val_segments))])
             for a in range(0, config.data.val_segments, 16)
         ]
+        self._build_models()
+        self._log_data_summary()
+
+    def _build_models(self) -> None:
+        """Generator (with the normaliser and rate ratios inside), discriminator, auxiliary
+        classifier, their optimisers and LR schedulers."""
+        config = self.config
         m = config.model
         self.model_kwargs = {
             "n_spec": int(self.normalizer.spec_mean.shape[0]),
@@ -164,7 +176,7 @@ class EmotionTask:
         disc = EmotionDiscriminator(
             n_spec=self.model_kwargs["n_spec"], n_emotions=len(EMOTIONS), channels=m.disc_channels
         )
-        classifier = EmotionClassifier(
+        classifier = AuxEmotionClassifier(
             n_spec=self.model_kwargs["n_spec"], n_emotions=len(EMOTIONS), channels=m.cls_channels
         )
         self.modules = {"generator": generator, "discriminator": disc, "classifier": classifier}
@@ -176,7 +188,16 @@ class EmotionTask:
             ),
             "classifier": torch.optim.Adam(classifier.parameters(), lr=lr, betas=betas),
         }
-        self.schedulers: dict = {}
+        self.schedulers = warmup_cosine_schedulers(
+            self.optimizers,
+            {"generator": 1.0, "discriminator": config.loss.d_lr_scale, "classifier": 1.0},
+            config.train,
+            warmup_steps=config.loss.warmup_steps,
+            final_scale=config.loss.final_lr_scale,
+        )
+
+    def _log_data_summary(self) -> None:
+        generator = self.modules["generator"]
         counts = {
             e: sum(c.emotion == e for c in self.corpus.clips if c.split == "train")
             for e in EMOTIONS
@@ -229,16 +250,12 @@ class EmotionTask:
         scores = d(*both, torch.cat([voiced, voiced]), torch.cat([src, tgt]))
         d_real, d_fake = scores.chunk(2)
         loss_d = ((d_real - 1) ** 2).mean() + (d_fake**2).mean()
-        opt["discriminator"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt["discriminator"].step()
+        clipped_step(loss_d, d, opt["discriminator"], lc.grad_clip)
 
         # auxiliary classifier on real data only
         logits_real = c(*x, voiced)
         loss_c = F.cross_entropy(logits_real, src)
-        opt["classifier"].zero_grad(set_to_none=True)
-        loss_c.backward()
-        opt["classifier"].step()
+        clipped_step(loss_c, c, opt["classifier"], lc.grad_clip)
 
         # generator
         fake = g(*x, voiced, _one_hot(tgt))
@@ -262,9 +279,7 @@ class EmotionTask:
             + lc.lambda_id * idt
             + lc.lambda_moment * stat
         )
-        opt["generator"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt["generator"].step()
+        clipped_step(loss_g, g, opt["generator"], lc.grad_clip)
         for module in (d, c):  # G's backward left gradients there; they are not used
             module.zero_grad(set_to_none=True)
         return {

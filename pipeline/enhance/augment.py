@@ -19,7 +19,7 @@ from pipeline.constants import SAMPLE_RATE
 
 
 @dataclass
-class AugmentSettings:
+class AugmentConfig:
     """Probabilities and ranges (Hz, dB, speed factors); ``p_* = 0`` switches a transform off."""
 
     p_speed: float = 0.0
@@ -46,7 +46,7 @@ def speed(pair: torch.Tensor, factor: float) -> torch.Tensor:
     return AF.resample(pair, SAMPLE_RATE, new_rate)
 
 
-def channel(pair: torch.Tensor, rng: np.random.Generator, s: AugmentSettings) -> torch.Tensor:
+def channel(pair: torch.Tensor, rng: np.random.Generator, s: AugmentConfig) -> torch.Tensor:
     """A random high-pass + low-pass + peaking-EQ channel applied to ``(2, n)``."""
     out = AF.highpass_biquad(pair, SAMPLE_RATE, float(rng.uniform(*s.highpass_hz)))
     out = AF.lowpass_biquad(out, SAMPLE_RATE, float(rng.uniform(*s.lowpass_hz)))
@@ -60,7 +60,7 @@ def augment_pair(
     clean: np.ndarray,
     length: int,
     rng: np.random.Generator,
-    s: AugmentSettings,
+    s: AugmentConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Transform both ``(m,)`` signals identically and crop (or pad) them to ``length``.
 

@@ -24,7 +24,7 @@ from pipeline.systems import EnhancementSystem
 
 
 @dataclass(frozen=True)
-class SpectralGateSettings:
+class SpectralGateConfig:
     """Parameters of :class:`SpectralGateEnhancer` (times in seconds, levels in dB)."""
 
     n_fft: int = 512
@@ -58,9 +58,7 @@ def istft(spec: torch.Tensor, window: torch.Tensor, hop: int, length: int) -> to
     return torch.istft(spec, n_fft, hop, window=window, center=True, length=length)
 
 
-def estimate_noise_psd(
-    power: np.ndarray, settings: SpectralGateSettings, hop_s: float
-) -> np.ndarray:
+def estimate_noise_psd(power: np.ndarray, settings: SpectralGateConfig, hop_s: float) -> np.ndarray:
     """Minimum-statistics noise PSD.
 
     Args:
@@ -81,7 +79,7 @@ def estimate_noise_psd(
     return floor * settings.min_bias
 
 
-def wiener_gain(power: np.ndarray, noise: np.ndarray, settings: SpectralGateSettings) -> np.ndarray:
+def wiener_gain(power: np.ndarray, noise: np.ndarray, settings: SpectralGateConfig) -> np.ndarray:
     """Decision-directed Wiener gain, ``(bins, frames)`` in [floor, 1]."""
     noise = np.maximum(noise * settings.noise_overestimate, 1e-12)
     gamma = power / noise  # a-posteriori SNR
@@ -105,8 +103,8 @@ class SpectralGateEnhancer(EnhancementSystem):
     name = "dsp"
     sample_rate = 16_000
 
-    def __init__(self, settings: SpectralGateSettings | None = None) -> None:
-        self.settings = settings or SpectralGateSettings()
+    def __init__(self, settings: SpectralGateConfig | None = None) -> None:
+        self.settings = settings or SpectralGateConfig()
 
     @property
     def card(self) -> ModelCard:

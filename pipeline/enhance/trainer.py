@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,11 +27,12 @@ import torch
 from pipeline.constants import SAMPLE_RATE
 from pipeline.devices import grad_scaler
 from pipeline.enhance import losses as L
-from pipeline.enhance.augment import AugmentSettings, augment_pair
+from pipeline.enhance.augment import AugmentConfig, augment_pair
 from pipeline.enhance.model import MaskGenerator, MelDiscriminator, MetricDiscriminator
 from pipeline.metrics import pesq_wb, si_sdr, stoi
+from pipeline.optim import clipped_step, warmup_cosine_schedulers
 from pipeline.signals import coloured_noise, mix_at_snr, synthetic_voice
-from pipeline.training import DistInfo, Export, TrainSettings, unwrap
+from pipeline.training import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ ARCH = "enhance.mask_gan"
 
 
 @dataclass
-class GeneratorSettings:
+class EnhanceGeneratorConfig:
     n_fft: int = 512
     hop: int = 128
     hidden: int = 256
@@ -53,7 +53,7 @@ class GeneratorSettings:
 
 
 @dataclass
-class DiscriminatorSettings:
+class EnhanceDiscriminatorConfig:
     ffts: list[int] = field(default_factory=lambda: [256, 512, 1024])
     mels: list[int] = field(default_factory=lambda: [40, 64, 80])
     channels: int = 64
@@ -63,7 +63,7 @@ class DiscriminatorSettings:
 
 
 @dataclass
-class LossSettings:
+class EnhanceLossConfig:
     magnitude: float = 10.0  # compressed-magnitude MSE weight
     mrstft: float = 1.0  # multi-resolution STFT weight
     si_sdr: float = 0.0  # negative SI-SDR weight (dB scale: use ~0.01)
@@ -82,7 +82,7 @@ class LossSettings:
 
 
 @dataclass
-class DataSettings:
+class EnhanceDataConfig:
     source: str = "corpora"  # "corpora" | "synthetic"
     manifest: str = "data/manifest.csv"
     valid_pairs: str = "data/enhance_valid/pairs.csv"
@@ -92,22 +92,22 @@ class DataSettings:
     snr_db: list[float] = field(default_factory=lambda: [-5.0, 20.0])
     level_dbfs: list[float] = field(default_factory=lambda: [-35.0, -15.0])
     p_gap: float = 0.0  # probability of silent gaps in a training crop (MixConfig.p_gap)
-    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
 @dataclass
 class EnhanceTrainConfig:
-    train: TrainSettings = field(default_factory=TrainSettings)
-    generator: GeneratorSettings = field(default_factory=GeneratorSettings)
-    discriminator: DiscriminatorSettings = field(default_factory=DiscriminatorSettings)
-    loss: LossSettings = field(default_factory=LossSettings)
-    data: DataSettings = field(default_factory=DataSettings)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    generator: EnhanceGeneratorConfig = field(default_factory=EnhanceGeneratorConfig)
+    discriminator: EnhanceDiscriminatorConfig = field(default_factory=EnhanceDiscriminatorConfig)
+    loss: EnhanceLossConfig = field(default_factory=EnhanceLossConfig)
+    data: EnhanceDataConfig = field(default_factory=EnhanceDataConfig)
 
 
 class SyntheticMixtures:
     """Speech-like signals in coloured noise; item ``(noisy, clean)`` from one RNG."""
 
-    def __init__(self, data: DataSettings) -> None:
+    def __init__(self, data: EnhanceDataConfig) -> None:
         self.data = data
         self.segment = round(data.segment_seconds * SAMPLE_RATE)
 
@@ -128,7 +128,7 @@ class SyntheticMixtures:
 class CorpusMixtures:
     """Adapter over :class:`pipeline.corpora.mixing.NoisyMixtureDataset` (train split)."""
 
-    def __init__(self, data: DataSettings, seed: int) -> None:
+    def __init__(self, data: EnhanceDataConfig, seed: int) -> None:
         from pipeline.corpora.mixing import MixConfig, NoisyMixtureDataset
 
         self.augment = data.augment
@@ -204,7 +204,16 @@ class EnhanceTask:
             self.optimizers[name] = torch.optim.AdamW(
                 self.modules[name].parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
             )
-        self.schedulers: dict = {}
+        self.schedulers = warmup_cosine_schedulers(
+            self.optimizers,
+            {
+                name: 1.0 if name == "generator" else config.loss.d_lr_scale
+                for name in self.optimizers
+            },
+            config.train,
+            warmup_steps=config.loss.warmup_steps,
+            final_scale=config.loss.final_lr_scale,
+        )
         self.scaler = grad_scaler(info.torch_device, config.train.amp)
         if config.data.source == "corpora":
             self.mixtures = CorpusMixtures(config.data, seed=config.train.seed)
@@ -247,22 +256,9 @@ class EnhanceTask:
         clean = torch.from_numpy(np.stack([c for _, c in items]))
         return noisy, clean
 
-    def _lr_scale(self, step: int) -> float:
-        c = self.config.loss
-        if step < c.warmup_steps:
-            return (step + 1) / c.warmup_steps
-        progress = min(
-            1.0, (step - c.warmup_steps) / max(1, self.config.train.steps - c.warmup_steps)
-        )
-        return c.final_lr_scale + (1 - c.final_lr_scale) * 0.5 * (1 + math.cos(math.pi * progress))
-
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> dict[str, float]:
         c = self.config.loss
         gen = self.modules["generator"]
-        scale = self._lr_scale(step)
-        for name, opt in self.optimizers.items():
-            base = self.config.train.lr * (1.0 if name == "generator" else c.d_lr_scale)
-            opt.param_groups[0]["lr"] = base * scale
         noisy, clean = batch[0], batch[1]
         enhanced = gen(noisy)
         n = clean.shape[0]
@@ -328,14 +324,13 @@ class EnhanceTask:
 
     def _step(self, name: str, loss: torch.Tensor) -> float:
         """Backward ``loss`` and update module ``name`` (gradients clipped); returns the loss."""
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_(self.modules[name].parameters(), self.config.loss.grad_clip)
-        self.scaler.step(opt)
-        self.scaler.update()
-        return loss.item()
+        return clipped_step(
+            loss,
+            self.modules[name],
+            self.optimizers[name],
+            self.config.loss.grad_clip,
+            scaler=self.scaler,
+        )
 
     def _score(self, enhance) -> dict[str, float]:
         rows = []

@@ -23,27 +23,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
-import torch
-from torch import nn
 
 from pipeline.cards import ModelCard
-from pipeline.checkpoint import count_parameters, load_model, save_model
+from pipeline.checkpoint import count_parameters, load_model, read_checkpoint, save_model
 from pipeline.constants import EMOTIONS
 from pipeline.emotion.classifier import (
     FEATURE_DIM,
-    EmotionClassifier,
+    EmotionJudge,
     MelFrontEnd,
     utterance_features,
 )
 from pipeline.emotion.features import SAMPLE_RATE
+from pipeline.evaluate.judge_task import JudgeTask, JudgeTrainConfig, score
+from pipeline.training import DistInfo, TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -81,60 +81,6 @@ class JudgeFeatures:
         return np.concatenate([feats, self._transcriber.encoder_embedding(wave, sr)])
 
 
-@dataclass(frozen=True)
-class ClassifierReport:
-    """Scores of the classifier on one labelled set."""
-
-    n: int
-    accuracy: float
-    balanced_accuracy: float
-    majority_chance: float
-    uniform_chance: float
-    confusion: np.ndarray  # (K, K): rows true class, columns predicted class
-    labels: tuple[str, ...]
-
-    def markdown(self, title: str) -> str:
-        present = self.confusion.sum(axis=1) > 0
-        lines = [
-            f"**{title}** — {self.n} clips: accuracy {self.accuracy:.3f}, balanced accuracy "
-            f"{self.balanced_accuracy:.3f} (chance: majority class {self.majority_chance:.3f}, "
-            f"uniform {self.uniform_chance:.3f}).",
-            "",
-            "| true \\ predicted | " + " | ".join(self.labels) + " | recall |",
-            "|---|" + "---|" * (len(self.labels) + 1),
-        ]
-        for i, name in enumerate(self.labels):
-            if not present[i]:
-                continue
-            row = self.confusion[i]
-            recall = row[i] / row.sum()
-            lines.append(
-                f"| {name} | " + " | ".join(str(int(v)) for v in row) + f" | {recall:.2f} |"
-            )
-        return "\n".join(lines)
-
-
-def score(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> ClassifierReport:
-    """Accuracy, balanced accuracy (over classes present in ``y_true``), chance, confusion."""
-    k = len(labels)
-    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
-    confusion = np.zeros((k, k), dtype=int)
-    np.add.at(confusion, (y_true, y_pred), 1)
-    support = confusion.sum(axis=1)
-    present = support > 0
-    recalls = np.diag(confusion)[present] / support[present]
-    n = len(y_true)
-    return ClassifierReport(
-        n=n,
-        accuracy=float(np.mean(y_true == y_pred)) if n else float("nan"),
-        balanced_accuracy=float(recalls.mean()) if n else float("nan"),
-        majority_chance=float(support.max() / n) if n else float("nan"),
-        uniform_chance=1.0 / max(int(present.sum()), 1),
-        confusion=confusion,
-        labels=tuple(labels),
-    )
-
-
 def fit(
     features: np.ndarray,
     targets: np.ndarray,
@@ -147,47 +93,48 @@ def fit(
     weight_decay: float = 1e-3,
     seed: int = 0,
     valid: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[EmotionClassifier, dict]:
-    """Full-batch AdamW training with class-balanced cross-entropy.
+    grad_clip: float = 0.0,
+    out_dir: str | Path | None = None,
+) -> tuple[EmotionJudge, dict]:
+    """Full-batch AdamW training with class-balanced cross-entropy, run by the shared
+    training loop as a :class:`pipeline.evaluate.judge_task.JudgeTask` (one step per epoch).
 
     Args:
         features: ``(N, D)`` raw utterance features; targets ``(N,)`` class indices.
         valid: optional ``(features, targets)``; the epoch with the best balanced accuracy
             on it is kept (else the last epoch).
+        grad_clip: gradient-norm limit of each update (0: off, as the shipped judge was
+            trained).
+        out_dir: where the loop writes its files (log.csv, best.pt, ...); default: a
+            temporary folder, removed afterwards.
     Returns:
         ``(model in eval mode, info)`` with ``info = {"epoch": kept epoch, "valid_bacc": ...}``.
     """
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = EmotionClassifier(
-        input_dim=features.shape[1], hidden=hidden, n_classes=n_classes, dropout=dropout
+    config = JudgeTrainConfig(
+        hidden=hidden, dropout=dropout, weight_decay=weight_decay, grad_clip=grad_clip
     )
-    model.set_normalization(features)
-    x = torch.as_tensor(features, dtype=torch.float32)
-    y = torch.as_tensor(targets, dtype=torch.long)
-    counts = torch.bincount(y, minlength=n_classes).float()
-    weights = torch.where(
-        counts > 0, counts.sum() / (counts.clamp_min(1) * (counts > 0).sum()), 0.0
-    )
-    loss_fn = nn.CrossEntropyLoss(weight=weights)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    best = (-1.0, 0, None)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        noise = 0.05 * torch.randn(x.shape, generator=generator) * model.feature_std
-        loss = loss_fn(model(x + noise), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if valid is not None and (epoch % 10 == 0 or epoch == epochs):
-            pred = model.predict_proba(valid[0]).argmax(axis=1)
-            bacc = score(valid[1], pred, EMOTIONS[:n_classes]).balanced_accuracy
-            if bacc > best[0]:
-                best = (bacc, epoch, {k: v.clone() for k, v in model.state_dict().items()})
-    if best[2] is not None:
-        model.load_state_dict(best[2])
+    with tempfile.TemporaryDirectory(prefix="judge-") as scratch:
+        config.train = TrainConfig(
+            steps=epochs,
+            lr=lr,
+            seed=seed,
+            log_every=10,
+            val_every=10,
+            ckpt_every=epochs,
+            best_metric="valid_bacc",
+            out_dir=str(out_dir or scratch),
+        )
+        task = JudgeTask(config, features, targets, n_classes=n_classes, valid=valid)
+        trainer = Trainer(task, config.train, config=config, info=DistInfo())
+        result = trainer.run(resume=False)
+        model = task.modules["judge"]
+        if result.best is not None:
+            best = read_checkpoint(Path(config.train.out_dir) / "best.pt")
+            model.load_state_dict(best["state_dict"], strict=True)
     model.eval()
-    return model, {"epoch": best[1] if best[2] is not None else epochs, "valid_bacc": best[0]}
+    if result.best is None:
+        return model, {"epoch": epochs, "valid_bacc": -1.0}
+    return model, {"epoch": int(trainer.best_step), "valid_bacc": result.best}
 
 
 def _cache_name(path: Path, feature_set: str) -> str:
@@ -238,13 +185,13 @@ def balanced_subset(frame: pd.DataFrame, per_group: int, seed: int) -> pd.DataFr
     return pd.concat(parts).sort_index() if parts else frame.iloc[:0]
 
 
-def load_classifier(folder: str | Path) -> tuple[EmotionClassifier, tuple[str, ...]]:
+def load_classifier(folder: str | Path) -> tuple[EmotionJudge, tuple[str, ...]]:
     """Load ``<folder>/model.pt``; returns ``(model, label order)``."""
     model, meta = load_model(Path(folder) / "model.pt")
     return model, tuple(meta["extra"].get("labels", EMOTIONS))
 
 
-def load_judge(folder: str | Path) -> tuple[EmotionClassifier, tuple[str, ...], JudgeFeatures]:
+def load_judge(folder: str | Path) -> tuple[EmotionJudge, tuple[str, ...], JudgeFeatures]:
     """Load ``<folder>/model.pt``; returns ``(model, label order, its feature extractor)``."""
     model, meta = load_model(Path(folder) / "model.pt")
     labels = tuple(meta["extra"].get("labels", EMOTIONS))
@@ -279,22 +226,13 @@ def train_and_save(
     Returns:
         The markdown report (also written to ``<out_dir>/report.md``).
     """
-    from pipeline.corpora import data_dir
-    from pipeline.emotion.labels import LABELS_CSV, load_labels
+    from pipeline.emotion.labels import LABELS_CSV
 
     started = time.perf_counter()
     labels_path = Path(labels_path or LABELS_CSV)
-    table = load_labels(labels_path, data_dir=data_root or data_dir())
-    if "confidence" in table:
-        table = table[table["confidence"] >= min_confidence]
-    index = {e: i for i, e in enumerate(EMOTIONS)}
-    splits = {}
-    for split in ("train", "valid", "test"):
-        part = balanced_subset(table[table["split"] == split], per_group, seed)
-        x = clip_features(list(part["abs_path"]), cache_dir, progress, feature_set)
-        splits[split] = (x, part["emotion"].map(index).to_numpy(), part)
-    if len(splits["train"][1]) == 0:
-        raise ValueError(f"{labels_path}: no training clips")
+    splits = _feature_splits(
+        labels_path, data_root, min_confidence, per_group, seed, cache_dir, progress, feature_set
+    )
     valid = splits["valid"][:2] if len(splits["valid"][1]) else None
     model, info = fit(
         splits["train"][0],
@@ -332,16 +270,7 @@ def train_and_save(
         sample_rate=SAMPLE_RATE,
         extra=extra,
     )
-    lines = ["## Evaluation emotion classifier", ""]
-    for split in ("test", "valid", "train"):
-        if split in reports:
-            speakers = ", ".join(sorted(splits[split][2]["speaker"].unique()))
-            lines += [reports[split].markdown(f"{split} split (speakers: {speakers})"), ""]
-    lines.append(
-        f"Epoch kept: {info['epoch']} of {epochs} (best balanced accuracy on valid). "
-        f"Training + feature extraction took {time.perf_counter() - started:.0f} s."
-    )
-    text = "\n".join(lines) + "\n"
+    text = _report_text(reports, splits, info["epoch"], epochs, time.perf_counter() - started)
     (out / "report.md").write_text(text, encoding="utf-8")
     command = (
         f"python -m pipeline.evaluate train-classifier --epochs {epochs} --seed {seed} "
@@ -357,6 +286,48 @@ def train_and_save(
     }
     _card(model, model_kwargs, reports, labels_path, splits, settings).write(out / "card.json")
     return text
+
+
+def _feature_splits(
+    labels_path: Path,
+    data_root: str | Path | None,
+    min_confidence: float,
+    per_group: int,
+    seed: int,
+    cache_dir: str | Path | None,
+    progress: Callable[[Iterable], Iterable],
+    feature_set: str,
+) -> dict[str, tuple[np.ndarray, np.ndarray, pd.DataFrame]]:
+    """``split -> (features (N, D), targets (N,), rows)`` of the confident, balanced clips."""
+    from pipeline.corpora import data_dir
+    from pipeline.emotion.labels import load_labels
+
+    table = load_labels(labels_path, data_dir=data_root or data_dir())
+    if "confidence" in table:
+        table = table[table["confidence"] >= min_confidence]
+    index = {e: i for i, e in enumerate(EMOTIONS)}
+    splits = {}
+    for split in ("train", "valid", "test"):
+        part = balanced_subset(table[table["split"] == split], per_group, seed)
+        x = clip_features(list(part["abs_path"]), cache_dir, progress, feature_set)
+        splits[split] = (x, part["emotion"].map(index).to_numpy(), part)
+    if len(splits["train"][1]) == 0:
+        raise ValueError(f"{labels_path}: no training clips")
+    return splits
+
+
+def _report_text(reports, splits, epoch: int, epochs: int, seconds: float) -> str:
+    """The markdown report: per split (test first) with its speakers, then the kept epoch."""
+    lines = ["## Evaluation emotion classifier", ""]
+    for split in ("test", "valid", "train"):
+        if split in reports:
+            speakers = ", ".join(sorted(splits[split][2]["speaker"].unique()))
+            lines += [reports[split].markdown(f"{split} split (speakers: {speakers})"), ""]
+    lines.append(
+        f"Epoch kept: {epoch} of {epochs} (best balanced accuracy on valid). "
+        f"Training + feature extraction took {seconds:.0f} s."
+    )
+    return "\n".join(lines) + "\n"
 
 
 def _card(model, model_kwargs, reports, labels_path, splits, settings) -> ModelCard:

@@ -31,6 +31,7 @@ import soundfile as sf
 from pipeline.constants import EMOTIONS
 from pipeline.emotion.features import resynthesize
 from pipeline.emotion.prosody import prosody_stats
+from pipeline.evaluate.emotion_tables import PROSODY_KEYS
 from pipeline.registry import CHECKPOINTS, DEFAULT_GAN, Registry
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ PSEUDO_SYSTEMS = ("source", "world")
 #: name the game event, e.g. "Yessir.wav" says "Just give the word, boss"; Fish Fillets text
 #: is Czech/Dutch.) Other English clips get only the WER against the source's own transcript.
 VERBATIM_SOURCES = ("asterisk",)
-PROSODY_KEYS = ("f0_mean_st", "f0_range_st", "energy_db", "syllable_rate")
 F0_METHOD = "harvest"
 
 

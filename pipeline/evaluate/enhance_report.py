@@ -182,6 +182,36 @@ def _score_in_worker(job: tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]) 
     return _score(clean, noisy, out, sr, default_dnsmos() if use_dnsmos else None)
 
 
+def _resource_row(name: str, totals: dict[str, float], load_before: float) -> dict:
+    """One ``resources.csv`` row from a system's summed wall/CPU/audio seconds and peak RSS."""
+    audio = totals["audio"] or math.nan
+    return {
+        "system": name,
+        "audio_s": totals["audio"],
+        "wall_s": totals["wall"],
+        "cpu_s": totals["cpu"],
+        "rtf": totals["wall"] / audio,
+        "cpu_rtf": totals["cpu"] / audio,
+        "peak_rss_delta_mib": totals["peak"],
+        "load_avg_1min": (load_before + os.getloadavg()[0]) / 2,
+    }
+
+
+def _score_all(
+    outputs: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]],
+    dnsmos: DnsmosScorer | None,
+    jobs: int,
+    progress: Callable[[Iterable], Iterable],
+) -> list[dict]:
+    """Metrics of every ``(clean, noisy, output, sr)``, in ``jobs`` processes when ``jobs > 1``."""
+    if jobs > 1 and outputs:
+        work = [(c, n, o, sr, dnsmos is not None) for c, n, o, sr in outputs]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            return list(progress(pool.map(_score_in_worker, work, chunksize=4)))
+    return [_score(c, n, o, sr, dnsmos) for c, n, o, sr in progress(outputs)]
+
+
 def evaluate_enhancement(
     items: Sequence[TestItem],
     systems: Sequence[str],
@@ -248,26 +278,8 @@ def evaluate_enhancement(
             rows.append(row)
             outputs.append((clean, noisy, out, sr))
         if system is not None:
-            audio = totals["audio"] or math.nan
-            resources.append(
-                {
-                    "system": name,
-                    "audio_s": totals["audio"],
-                    "wall_s": totals["wall"],
-                    "cpu_s": totals["cpu"],
-                    "rtf": totals["wall"] / audio,
-                    "cpu_rtf": totals["cpu"] / audio,
-                    "peak_rss_delta_mib": totals["peak"],
-                    "load_avg_1min": (load_before + os.getloadavg()[0]) / 2,
-                }
-            )
-    if jobs > 1 and outputs:
-        work = [(c, n, o, sr, dnsmos is not None) for c, n, o, sr in outputs]
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            scores = list(progress(pool.map(_score_in_worker, work, chunksize=4)))
-    else:
-        scores = [_score(c, n, o, sr, dnsmos) for c, n, o, sr in progress(outputs)]
+            resources.append(_resource_row(name, totals, load_before))
+    scores = _score_all(outputs, dnsmos, jobs, progress)
     for row, score in zip(rows, scores, strict=True):
         row.update(score)
     per_file = pd.DataFrame(rows)

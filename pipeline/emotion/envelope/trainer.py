@@ -39,7 +39,7 @@ from pipeline.emotion.envelope.losses import (
 from pipeline.emotion.envelope.model import EnvelopeDiscriminator, EnvelopeGenerator
 from pipeline.emotion.features import SAMPLE_RATE
 from pipeline.emotion.normalize import Normalizer
-from pipeline.training import DistInfo, Export, TrainSettings, unwrap
+from pipeline.training import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ class EnvelopeGanConfig:
     data: EnvelopeDataConfig = field(default_factory=EnvelopeDataConfig)
     model: EnvelopeModelConfig = field(default_factory=EnvelopeModelConfig)
     loss: EnvelopeLossConfig = field(default_factory=EnvelopeLossConfig)
-    train: TrainSettings = field(
-        default_factory=lambda: TrainSettings(lr=2e-4, out_dir="runs/emotion_envelope_gan")
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(lr=2e-4, out_dir="runs/emotion_envelope_gan")
     )
 
 
