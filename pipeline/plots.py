@@ -105,10 +105,11 @@ def f0_figure(signals: Sequence[Signal]) -> Figure:
     ax.set_xlabel("time (s)")
     ax.set_ylabel("F0 (Hz)")
     ax.grid(alpha=0.3)
-    # above the axes, so the legend never covers the contours
+    # above the axes (right-aligned, clear of a UI's label at the top left), so the legend
+    # never covers the contours
     ax.legend(
-        loc="lower left",
-        bbox_to_anchor=(0.0, 1.01),
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.01),
         ncols=max(1, len(signals)),
         fontsize=8,
         frameon=False,

@@ -94,7 +94,8 @@ def data_markdown() -> str:
 ABOUT_CSS = """
 <style>
 #about-page td, #about-page th { overflow-wrap: break-word; word-break: normal; }
-#about-page table { display: block; overflow-x: auto; max-width: 100%; }
+#about-page table { display: block; overflow-x: auto; max-width: 100%; width: fit-content;
+  border: none; }
 #about-page pre, #about-page pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
 #about-page details { margin: 0.4em 0 1.2em; }
 #about-page summary { cursor: pointer; color: var(--body-text-color-subdued); }

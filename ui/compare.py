@@ -49,7 +49,8 @@ class CompareHandlers:
         self.scorer = scorer
 
     def run(self, path: str | None, *extra, progress: gr.Progress = gr.Progress()) -> list:
-        """Compare; returns notes, input cell, each system's cell, then the zip to download."""
+        """Compare; returns notes, input cell, each system's cell, the zip to download and
+        the results column made visible."""
         audio = load_input(path)
         emotion, intensity, reference = "angry", 0.8, None
         if self.task == "emotion":
@@ -76,7 +77,7 @@ class CompareHandlers:
         site = Path(tempfile.mkdtemp(prefix="studio_compare_")) / "samples"
         write_site([result], site, title=f"Audio samples: {result.title}")
         archive = zip_site(site)
-        return self._cells(result, site) + [str(archive)]
+        return self._cells(result, site) + [str(archive), gr.Column(visible=True)]
 
     def _cells(self, result: Comparison, site: Path) -> list:
         key = slug(result.title)
@@ -154,16 +155,17 @@ def _panel(registry: Registry, task: str, scorer) -> None:
         )
     notes = gr.Markdown()
     outputs: list = []
-    with gr.Row(equal_height=False, elem_id=f"compare-{task}-grid"):
-        outputs += _cell("Input", f"compare-{task}-cell-input")
-        for label, name in registry.choices(task):
-            outputs += _cell(label, f"compare-{task}-cell-{slug(name)}")
-    download = gr.File(label="Samples page (zip)", elem_id=f"compare-{task}-download", height=90)
+    with gr.Column(visible=False) as results:  # shown once there is something to show
+        with gr.Row(equal_height=False, elem_id=f"compare-{task}-grid"):
+            outputs += _cell("Input", f"compare-{task}-cell-input")
+            for label, name in registry.choices(task):
+                outputs += _cell(label, f"compare-{task}-cell-{slug(name)}")
+        download = gr.File(label="Samples page (zip)", elem_id=f"compare-{task}-download")
     clear_outputs_on_new_input(source, [notes, *outputs, download])
     button.click(
         handlers.run,
         [source, *extra],
-        [notes, *outputs, download],
+        [notes, *outputs, download, results],
         api_visibility="private",
         concurrency_limit=1,
     ).failure(lambda: FAILED_NOTE, None, notes, api_visibility="private")

@@ -36,7 +36,7 @@ h3{font-size:1.05rem;margin:1.2rem 0 .4rem}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:.8rem}
 .cell{border:1px solid #d0d7de;border-radius:8px;padding:.6rem;background:#fff}
 .cell.input{background:#f6f8fa}
-.cell h4{margin:0 0 .3rem;font-size:.95rem;overflow-wrap:anywhere}
+.cell h4{margin:0 0 .3rem;font-size:.95rem;overflow-wrap:anywhere;min-height:2.5em}
 .cell audio{width:100%}
 .cell img{width:100%;height:auto;display:block;margin:.3rem 0;border-radius:4px}
 .figs{font-size:.85rem;margin:0;padding:0;list-style:none}

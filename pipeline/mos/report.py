@@ -53,8 +53,8 @@ class Report:
             return "No ratings yet."
         if self.screened.empty:
             return (
-                f"No listener passed screening, so there is no MOS to show. "
-                f"{self.screening_text()} The table 'MOS before screening' shows all ratings."
+                "No listener passed screening, so there is no MOS to show; "
+                "'MOS before screening' below uses all ratings."
             )
         return "The kept listeners rated only check items (gold/trap), no test stimuli yet."
 
