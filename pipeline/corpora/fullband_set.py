@@ -59,7 +59,11 @@ def full_band_rows(
         if row["kind"] != kind or row["split"] not in splits:
             continue
         path = raw_path(row, extract_root)
-        if path.is_file() and sf.info(str(path)).samplerate >= MIN_NATIVE_RATE:
+        try:
+            rate = sf.info(str(path)).samplerate if path.is_file() else 0
+        except (sf.LibsndfileError, RuntimeError):  # e.g. headerless G.722 (16 kHz anyway)
+            rate = 0
+        if rate >= MIN_NATIVE_RATE:
             found.append(row)
     return found
 

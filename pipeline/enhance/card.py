@@ -54,6 +54,10 @@ LIMITATIONS = (
     "recordings with reverberation, clipping or noise types unlike the training noise. The "
     "noisy phase is kept, which limits quality at very low SNR (a complex deep-filter head "
     "grown onto this model and trained briefly did not raise PESQ, docs/EVALUATION.md). "
+    "The network sees 0-8 kHz only. Inputs at 32/44.1/48 kHz keep their upper band: above "
+    "7.5 kHz the output is the input's own spectrum scaled per frame by the gain the network "
+    "applied to its 4-8 kHz band (pipeline/fullband.py), so noise up there is reduced only as "
+    "much as at the top of the network's band. "
     "Metrics are from synthetic "
     "mixtures, not from listening tests."
 )
