@@ -74,14 +74,14 @@ def prosody_checks(
     frames = []
     for system in converting:  # per system, so a later run can reuse unchanged systems
         cached = out / f"sweep_{system}.csv"
-        if system in config.reuse and cached.is_file():
-            frames.append(pd.read_csv(cached))
+        if system in config.reuse:  # reused systems are never converted again
+            frames += [pd.read_csv(cached)] if cached.is_file() else []
             continue
         frames.append(intensity_sweep(registry, [system], paths, progress=progress))
         frames[-1].to_csv(cached, index=False)
-    sweep = pd.concat(frames, ignore_index=True)
+    sweep = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     sweep.to_csv(out / "intensity_sweep.csv", index=False)
-    mono = monotonicity(sweep)
+    mono = monotonicity(sweep) if len(sweep) else pd.DataFrame(columns=["system"])
     mono.to_csv(out / "monotonicity.csv", index=False)
     lines += [
         f"### Intensity sweep ({len(paths)} clips; mean shifts at 0, .25, .5, .75, 1)",
@@ -142,12 +142,12 @@ def prosody_checks(
     frames = []
     for system in converting:
         cached = out / f"speed_{system}.csv"
-        if system in config.reuse and cached.is_file():
-            frames.append(pd.read_csv(cached))
+        if system in config.reuse:
+            frames += [pd.read_csv(cached)] if cached.is_file() else []
             continue
         frames.append(speed_and_band(registry, [system], bench))
         frames[-1].to_csv(cached, index=False)
-    speed = pd.concat(frames, ignore_index=True)
+    speed = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["system"])
     speed.to_csv(out / "speed_band.csv", index=False)
     lines += [
         "### Real-time factor and the band above 8 kHz (angry, intensity 1)",
