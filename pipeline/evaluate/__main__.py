@@ -126,6 +126,7 @@ def _emotion(args: argparse.Namespace) -> int:
         gan=args.gan,
         min_confidence=args.min_confidence,
         sweep_clips=args.sweep_clips,
+        real_per_emotion=args.real_per_emotion,
         reference_pairs=args.reference_pairs,
     )
     text, targets = run_emotion_evaluation(config, progress=_progress("clips"))
@@ -187,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--classifier", type=Path, default=CHECKPOINTS / "emotion_classifier")
     m.add_argument("--max-clips", type=int, default=24, help="held-out neutral source clips")
     m.add_argument("--out-dir", type=Path, default=Path("runs/eval_emotion"))
+    m.add_argument(
+        "--real-per-emotion", type=int, default=60, help="real labelled clips per emotion"
+    )
     m.add_argument(
         "--sweep-clips", type=int, default=6, help="clips of the prosody checks (0: skip them)"
     )

@@ -19,6 +19,7 @@ from pipeline.evaluate.emotion_prosody import (
     intensity_sweep,
     markdown_table,
     monotonicity,
+    pearson_tracking,
     profile_table,
     reference_tracking,
     speed_and_band,
@@ -73,14 +74,14 @@ def prosody_checks(
     frames = []
     for system in converting:  # per system, so a later run can reuse unchanged systems
         cached = out / f"sweep_{system}.csv"
-        if system in config.reuse and cached.is_file():
-            frames.append(pd.read_csv(cached))
+        if system in config.reuse:  # reused systems are never converted again
+            frames += [pd.read_csv(cached)] if cached.is_file() else []
             continue
         frames.append(intensity_sweep(registry, [system], paths, progress=progress))
         frames[-1].to_csv(cached, index=False)
-    sweep = pd.concat(frames, ignore_index=True)
+    sweep = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     sweep.to_csv(out / "intensity_sweep.csv", index=False)
-    mono = monotonicity(sweep)
+    mono = monotonicity(sweep) if len(sweep) else pd.DataFrame(columns=["system"])
     mono.to_csv(out / "monotonicity.csv", index=False)
     lines += [
         f"### Intensity sweep ({len(paths)} clips; mean shifts at 0, .25, .5, .75, 1)",
@@ -108,15 +109,20 @@ def prosody_checks(
         ]
         rng = np.random.default_rng(config.seed)
         refs = [refs[i] for i in rng.permutation(len(refs))]
-        pairs, r = reference_tracking(
-            registry,
-            gan,
-            [s.path for s in sources],
-            refs,
-            pairs=config.reference_pairs,
-            progress=progress,
-        )
-        pairs.to_csv(out / "reference_pairs.csv", index=False)
+        cached = out / "reference_pairs.csv"
+        if gan in config.reuse and cached.is_file():
+            pairs = pd.read_csv(cached)
+            r = pearson_tracking(pairs)
+        else:
+            pairs, r = reference_tracking(
+                registry,
+                gan,
+                [s.path for s in sources],
+                refs,
+                pairs=config.reference_pairs,
+                progress=progress,
+            )
+            pairs.to_csv(cached, index=False)
         lines += [
             f"### Reference mode ({len(pairs)} pairs, held-out references of every label, "
             "normalised by their own speaker's mean over up to 8 clips)",
@@ -132,7 +138,16 @@ def prosody_checks(
             check(f"reference tracking r (level), {gan}", r.get("energy", np.nan), ">=", 0.7)
         )
 
-    speed = speed_and_band(registry, converting, _bench_wave([s.path for s in sources]))
+    bench = _bench_wave([s.path for s in sources])
+    frames = []
+    for system in converting:
+        cached = out / f"speed_{system}.csv"
+        if system in config.reuse:
+            frames += [pd.read_csv(cached)] if cached.is_file() else []
+            continue
+        frames.append(speed_and_band(registry, [system], bench))
+        frames[-1].to_csv(cached, index=False)
+    speed = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["system"])
     speed.to_csv(out / "speed_band.csv", index=False)
     lines += [
         "### Real-time factor and the band above 8 kHz (angry, intensity 1)",

@@ -197,11 +197,17 @@ def reference_tracking(
             }
         )
     frame = pd.DataFrame(rows)
-    r = {}
-    if len(frame) >= 3:
-        r["f0_mean"] = float(np.corrcoef(frame["ref_f0_st"], frame["d_f0_st"])[0, 1])
-        r["energy"] = float(np.corrcoef(frame["ref_energy_db"], frame["d_energy_db"])[0, 1])
-    return frame, r
+    return frame, pearson_tracking(frame)
+
+
+def pearson_tracking(pairs: pd.DataFrame) -> dict[str, float]:
+    """Pearson r between the references' moves and the outputs' moves (needs 3 pairs)."""
+    if len(pairs) < 3:
+        return {}
+    return {
+        "f0_mean": float(np.corrcoef(pairs["ref_f0_st"], pairs["d_f0_st"])[0, 1]),
+        "energy": float(np.corrcoef(pairs["ref_energy_db"], pairs["d_energy_db"])[0, 1]),
+    }
 
 
 def speed_and_band(

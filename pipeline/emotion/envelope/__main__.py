@@ -7,6 +7,7 @@ after loading it strictly and checking its size (<= 20 MB), and writes ``card.js
 from __future__ import annotations
 
 import argparse
+import csv
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +17,20 @@ from pipeline.emotion.envelope.card import build_card
 from pipeline.registry import CHECKPOINTS
 
 MAX_MB = 20.0
+
+
+def _last_validation(path: Path) -> dict[str, float | int]:
+    """The latest validation metrics of a run's ``log.csv`` (with their ``step``)."""
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["split"] == "val"]
+    if not rows:
+        return {}
+    step = max(int(r["step"]) for r in rows)
+    out: dict[str, float | int] = {"step": step}
+    out.update({r["metric"]: float(r["value"]) for r in rows if int(r["step"]) == step})
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp = args.out / ".model.pt.tmp"
     shutil.copyfile(source, tmp)
     tmp.replace(args.out / "model.pt")
+    logged = _last_validation(args.run_dir / "log.csv")
+    if logged and not meta.get("extra", {}).get("metrics"):
+        meta.setdefault("extra", {})["metrics_logged"] = logged
     card = build_card(
         args.out.name,
         meta,

@@ -38,6 +38,11 @@ def build_card(
         f"validation {k} (step {extra.get('step')})": round(float(v), 4)
         for k, v in extra.get("metrics", {}).items()
     }
+    logged = dict(extra.get("metrics_logged", {}))
+    val_step = logged.pop("step", None)
+    metrics.update(
+        {f"validation {k} (step {val_step}, log.csv)": round(v, 4) for k, v in logged.items()}
+    )
     metrics["checkpoint size (MB)"] = round(size_mb, 2)
     metrics["training clips per split"] = extra.get("clips_per_split", {})
     metrics["speakers (all splits)"] = extra.get("speakers")
