@@ -16,7 +16,7 @@ clip of the page ended after enough real play time. Clips are served as immutabl
 content-hashed files named ``audio.wav``; there is no download button and no trimming.
 
 Speed: a submit re-renders only what changes (title, clips, answer reset, status), and the
-listener events share one concurrency group sized for short, mostly-I/O handlers.
+listener events are direct calls outside Gradio's queue (see :data:`LISTENER_EVENTS`).
 """
 
 from __future__ import annotations
@@ -40,9 +40,11 @@ from pipeline.mos.strings import text
 log = logging.getLogger(__name__)
 
 BROWSER_KEY = "studio_mos_listener"
-#: the listener events (load, start, submit, continue) share this concurrency group: their
-#: handlers are short (a session file, one fsync-ed CSV line), so many may run at once
-LISTENER_CONCURRENCY = {"concurrency_id": "mos-listener", "concurrency_limit": 32}
+#: the listener events (load, start, submit, continue, player events) bypass Gradio's queue:
+#: their handlers are short (a session file, one fsync-ed CSV line), and a direct call costs a
+#: fraction of a queued one (no join + event stream, no queue polling). They run in the
+#: server's worker threads, which bound how many run at once (``max_threads``, 40).
+LISTENER_EVENTS = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
 CSS = """
 <style>
 .mos-tab {max-width: 720px; margin: 0 auto;}
@@ -125,6 +127,9 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
     flows = Flows(ratings_root)
     gr.HTML(CSS, visible=True, padding=False)
     with gr.Column(elem_classes="mos-tab"):
+        # the page's context (listener, test, page id, what the browser shows). Handlers
+        # update this dict in place and never return it: a State output would make Gradio
+        # rebuild the component's config on every event.
         state = gr.State({})
         # the anonymous id travels through a hidden textbox and lives in localStorage (read
         # and written by small js hooks); gr.BrowserState is not used because inside a tab
@@ -185,7 +190,6 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         continue_btn,
         done_col,
         done,
-        state,
     ]
 
     def show(column: str | None) -> dict:
@@ -203,9 +207,9 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         is sent (``ctx["sent"]`` remembers what the browser shows)."""
         new_shape = repr(shape(screen))
         same_shape = ctx.get("shape") == new_shape
-        sent = dict(ctx.get("sent") or {}) if same_shape else {}
-        ctx = {**ctx, "page_id": screen.page_id, "shape": new_shape, "sent": sent}
-        out = {message: note, state: ctx}
+        sent = ctx.get("sent", {}) if same_shape else {}
+        ctx.update(page_id=screen.page_id, shape=new_shape, sent=sent)
+        out = {message: note}
 
         def put(component, value) -> None:
             if sent.get(component._id, ...) != value:
@@ -244,13 +248,13 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         if reply.screen is not None:
             return render(reply.screen, ctx, reply.message)
         if reply.feedback:  # an answered practice page: show the answer, offer Continue
-            sent = {**ctx.get("sent", {}), feedback._id: reply.feedback}
+            ctx.setdefault("sent", {})[feedback._id] = reply.feedback
+            ctx["continue_shown"] = True
             return {
                 feedback: reply.feedback,
                 submit_btn: gr.update(interactive=False),
                 continue_btn: gr.update(visible=True),
                 message: reply.message,
-                state: {**ctx, "sent": sent, "continue_shown": True},
             }
         return {message: reply.message}
 
@@ -266,18 +270,19 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         return wrapper
 
     @safely
-    def on_load(stored: str, request: gr.Request):
+    def on_load(stored: str, ctx: dict, request: gr.Request):
         params = dict(request.query_params) if request else {}
         username = getattr(request, "username", None)
         listener, source = resolve_listener(params, username, stored)
         available = list_tests(flows.root)
         test_id = params.get("test") or (available[0] if len(available) == 1 else None)
-        ctx = {"listener_id": listener, "test_id": test_id, "key": params.get(KEY_PARAM)}
+        ctx.clear()
+        ctx.update(listener_id=listener, test_id=test_id, key=params.get(KEY_PARAM))
         new_store = listener if source == "new" else stored
         crowd = "1" if flows.crowd_test(params) is not None else ""
         extra = {browser: new_store, crowd_flag: crowd}
         if test_id is None:
-            out = {**show("picker" if available else None), state: ctx, **extra}
+            out = {**show("picker" if available else None), **extra}
             if available:
                 out[picker] = gr.update(choices=available, value=None)
             else:
@@ -288,7 +293,7 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
     def open_test(ctx: dict) -> dict:
         flow = flows.get(ctx["test_id"])
         if not flow.test.admits(ctx["listener_id"], ctx.get("key")):
-            ctx = {**ctx, "listener_id": None}  # no actions for this page
+            ctx["listener_id"] = None  # no actions for this page
             return render(flow.invalid(), ctx)
         return render(flow.screen(ctx["listener_id"]), ctx)
 
@@ -296,7 +301,8 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
     def on_pick(test_id: str, ctx: dict):
         if not test_id:
             return {message: text("pick_test")}
-        return open_test({**ctx, "test_id": test_id})
+        ctx["test_id"] = test_id
+        return open_test(ctx)
 
     def listener_of(ctx: dict) -> tuple[ListenerFlow, str]:
         if not ctx.get("listener_id"):
@@ -335,23 +341,16 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
     for i, player in enumerate(players):
         for event, name in (("play", "play"), ("pause", "pause"), ("stop", "end")):
             getattr(player, event)(
-                player_event(i, name),
-                inputs=[state],
-                outputs=[submit_btn],
-                queue=False,
-                show_progress="hidden",
-                api_visibility="private",
+                player_event(i, name), inputs=[state], outputs=[submit_btn], **LISTENER_EVENTS
             )
 
     root = gr.context.Context.root_block
-    private = {"api_visibility": "private"}
     root.load(
         on_load,
-        inputs=[browser],
+        inputs=[browser, state],
         outputs=[*outputs, browser, crowd_flag],
         js=f"() => window.localStorage.getItem('{BROWSER_KEY}') || ''",
-        **LISTENER_CONCURRENCY,
-        **private,
+        **LISTENER_EVENTS,
     ).then(
         None,
         inputs=[browser, crowd_flag],
@@ -359,11 +358,10 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
             f"(v, crowd) => {{ if (v) window.localStorage.setItem('{BROWSER_KEY}', v); "
             "if (!crowd) document.documentElement.classList.remove('crowd-link'); return []; }"
         ),
-        **private,
+        api_visibility="private",
     )
-    listener_events = {**LISTENER_CONCURRENCY, **private}
-    picker_btn.click(on_pick, inputs=[picker, state], outputs=outputs, **listener_events)
-    start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **listener_events)
-    submit_btn.click(on_submit, inputs=[choice, state], outputs=outputs, **listener_events)
-    continue_btn.click(on_continue, inputs=[state], outputs=outputs, **listener_events)
+    picker_btn.click(on_pick, inputs=[picker, state], outputs=outputs, **LISTENER_EVENTS)
+    start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **LISTENER_EVENTS)
+    submit_btn.click(on_submit, inputs=[choice, state], outputs=outputs, **LISTENER_EVENTS)
+    continue_btn.click(on_continue, inputs=[state], outputs=outputs, **LISTENER_EVENTS)
     return flows
