@@ -173,7 +173,7 @@ class Listener:
         r = await self.client.get(f"/?{self.params}")
         r.raise_for_status()
         loads = [
-            (n, [] if n == "open_listener_links" else [""])
+            (n, [] if n == "open_listener_links" else ["", None])
             for n in ("open_listener_links", "on_load")
             if n in self.fns
         ]
@@ -257,6 +257,8 @@ def count_rows(args, run: str) -> dict[str, int]:
         path.write_text(text)
     else:
         path = Path(args.ratings_csv)
+    if not path.is_file():
+        return {}
     frame = read_ratings(path)
     frame = frame[frame["listener_id"].str.startswith(f"lt-{run}-")]
     raw = len(frame)  # read_ratings keeps the first row per key; compare with raw lines too

@@ -349,7 +349,7 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         on_load,
         inputs=[browser, state],
         outputs=[*outputs, browser, crowd_flag],
-        js=f"() => window.localStorage.getItem('{BROWSER_KEY}') || ''",
+        js=f"(v, ctx) => [window.localStorage.getItem('{BROWSER_KEY}') || '', ctx]",
         **LISTENER_EVENTS,
     ).then(
         None,
