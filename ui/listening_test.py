@@ -124,210 +124,232 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
     visit's URL parameters name a test in crowd mode. ``registry`` is accepted for symmetry
     with the results tab (the listener side does not run models).
     """
-    flows = Flows(ratings_root)
-    gr.HTML(CSS, visible=True, padding=False)
-    with gr.Column(elem_classes="mos-tab"):
-        # the page's context (listener, test, page id, what the browser shows). Handlers
-        # update this dict in place and never return it: a State output would make Gradio
-        # rebuild the component's config on every event.
-        state = gr.State({})
-        # the anonymous id travels through a hidden textbox and lives in localStorage (read
-        # and written by small js hooks); gr.BrowserState is not used because inside a tab
-        # that is not shown yet it is not mounted when the page-load event fires.
-        browser = gr.Textbox(visible=False)
-        crowd_flag = gr.Textbox(visible=False)
-        header = gr.Markdown()
-        message = gr.Markdown(elem_id="mos-message")
-        with gr.Column(visible=False) as picker_col:
-            picker = gr.Dropdown(label=text("pick_test"), choices=[])
-            picker_btn = gr.Button(text("pick_button"))
-        with gr.Column(visible=False) as consent_col:
-            instructions = gr.Markdown()
-            consent = gr.Checkbox(label=text("consent"), value=False)
-            start_btn = gr.Button(text("start"), variant="primary")
-        with gr.Column(visible=False) as rate_col:
-            title = gr.Markdown(elem_id="mos-title")
-            prompt = gr.Markdown()
-            players = [
-                ClipPlayer(
-                    label=text("clip_a"),
-                    interactive=False,
-                    editable=False,
-                    buttons=[],
-                    type="filepath",
-                    elem_id=f"mos-player-{i}",
-                    waveform_options=gr.WaveformOptions(skip_length=0),
+    return ListeningTab(Flows(ratings_root)).flows
+
+
+def safely(handler):
+    """A tab handler whose library errors become a one-line message on the page."""
+
+    @functools.wraps(handler)
+    def wrapper(self: ListeningTab, *args, **kwargs):
+        try:
+            return handler(self, *args, **kwargs)
+        except (DefinitionError, OSError, ValueError, KeyError) as err:
+            log.warning("listening test: %s", err)
+            return {self.message: text("error", error=err)}
+
+    return wrapper
+
+
+class ListeningTab:
+    """The tab's components, how a :class:`Screen` becomes their updates, and its events."""
+
+    def __init__(self, flows: Flows) -> None:
+        self.flows = flows
+        self._layout()
+        self.columns = {"consent": self.consent_col, "rate": self.rate_col, "done": self.done_col}
+        self.outputs = [
+            self.header,
+            self.message,
+            self.picker_col,
+            self.picker,
+            self.consent_col,
+            self.instructions,
+            self.consent,
+            self.rate_col,
+            self.title,
+            self.prompt,
+            *self.players,
+            self.choice,
+            self.submit_btn,
+            self.feedback,
+            self.continue_btn,
+            self.done_col,
+            self.done,
+        ]
+        self._wire()
+
+    def _layout(self) -> None:
+        gr.HTML(CSS, visible=True, padding=False)
+        with gr.Column(elem_classes="mos-tab"):
+            # the page's context (listener, test, page id, what the browser shows). Handlers
+            # update this dict in place and never return it: a State output would make
+            # Gradio rebuild the component's config on every event.
+            self.state = gr.State({})
+            # the anonymous id travels through a hidden textbox and lives in localStorage
+            # (read and written by small js hooks); gr.BrowserState is not used because
+            # inside a tab that is not shown yet it is not mounted when the page loads.
+            self.browser = gr.Textbox(visible=False)
+            self.crowd_flag = gr.Textbox(visible=False)
+            self.header = gr.Markdown()
+            self.message = gr.Markdown(elem_id="mos-message")
+            with gr.Column(visible=False) as self.picker_col:
+                self.picker = gr.Dropdown(label=text("pick_test"), choices=[])
+                self.picker_btn = gr.Button(text("pick_button"))
+            with gr.Column(visible=False) as self.consent_col:
+                self.instructions = gr.Markdown()
+                self.consent = gr.Checkbox(label=text("consent"), value=False)
+                self.start_btn = gr.Button(text("start"), variant="primary")
+            with gr.Column(visible=False) as self.rate_col:
+                self.title = gr.Markdown(elem_id="mos-title")
+                self.prompt = gr.Markdown()
+                self.players = [
+                    ClipPlayer(
+                        label=text("clip_a"),
+                        interactive=False,
+                        editable=False,
+                        buttons=[],
+                        type="filepath",
+                        elem_id=f"mos-player-{i}",
+                        waveform_options=gr.WaveformOptions(skip_length=0),
+                    )
+                    for i in range(2)
+                ]
+                self.choice = gr.Radio(
+                    choices=[], label=" ", elem_classes="mos-choices", elem_id="mos-choice"
                 )
-                for i in range(2)
-            ]
-            choice = gr.Radio(
-                choices=[], label=" ", elem_classes="mos-choices", elem_id="mos-choice"
-            )
-            submit_btn = gr.Button(
-                text("submit"), variant="primary", interactive=False, elem_id="mos-submit"
-            )
-            feedback = gr.Markdown()
-            continue_btn = gr.Button(text("continue"), visible=False, elem_id="mos-continue")
-        with gr.Column(visible=False) as done_col:
-            done = gr.Markdown(elem_id="mos-done")
+                self.submit_btn = gr.Button(
+                    text("submit"), variant="primary", interactive=False, elem_id="mos-submit"
+                )
+                self.feedback = gr.Markdown()
+                self.continue_btn = gr.Button(
+                    text("continue"), visible=False, elem_id="mos-continue"
+                )
+            with gr.Column(visible=False) as self.done_col:
+                self.done = gr.Markdown(elem_id="mos-done")
 
-    columns = {"consent": consent_col, "rate": rate_col, "done": done_col}
-    outputs = [
-        header,
-        message,
-        picker_col,
-        picker,
-        consent_col,
-        instructions,
-        consent,
-        rate_col,
-        title,
-        prompt,
-        *players,
-        choice,
-        submit_btn,
-        feedback,
-        continue_btn,
-        done_col,
-        done,
-    ]
-
-    def show(column: str | None) -> dict:
-        out = {col: gr.update(visible=name == column) for name, col in columns.items()}
-        out[picker_col] = gr.update(visible=column == "picker")
+    # -- rendering -----------------------------------------------------------------------------
+    def show(self, column: str | None) -> dict:
+        out = {col: gr.update(visible=name == column) for name, col in self.columns.items()}
+        out[self.picker_col] = gr.update(visible=column == "picker")
         return out
 
-    def shape(screen: Screen) -> tuple:
+    @staticmethod
+    def shape(screen: Screen) -> str:
         """What a page looks like apart from its content (re-sent only when it changes)."""
         labels = tuple(clip.label for clip in screen.clips)
-        return (screen.stage, screen.form, labels, screen.submit_label)
+        return repr((screen.stage, screen.form, labels, screen.submit_label))
 
-    def render(screen: Screen, ctx: dict, note: str = "") -> dict:
+    def render(self, screen: Screen, ctx: dict, note: str = "") -> dict:
         """Updates for ``screen``. While the page keeps its shape only content that changed
         is sent (``ctx["sent"]`` remembers what the browser shows)."""
-        new_shape = repr(shape(screen))
+        new_shape = self.shape(screen)
         same_shape = ctx.get("shape") == new_shape
         sent = ctx.get("sent", {}) if same_shape else {}
         ctx.update(page_id=screen.page_id, shape=new_shape, sent=sent)
-        out = {message: note}
+        out = {self.message: note}
 
         def put(component, value) -> None:
             if sent.get(component._id, ...) != value:
                 out[component] = sent[component._id] = value
 
         if screen.clips:
-            put(title, screen.title)
-            put(prompt, screen.prompt)
-            put(feedback, "")
-            out[choice] = None  # the browser holds the previous choice
-            out[submit_btn] = gr.update(interactive=False)
-            for i, player in enumerate(players):
+            put(self.title, screen.title)
+            put(self.prompt, screen.prompt)
+            put(self.feedback, "")
+            out[self.choice] = None  # the browser holds the previous choice
+            out[self.submit_btn] = gr.update(interactive=False)
+            for i, player in enumerate(self.players):
                 put(player, screen.clips[i].path if i < len(screen.clips) else None)
             if ctx.pop("continue_shown", False):
-                out[continue_btn] = gr.update(visible=False)
+                out[self.continue_btn] = gr.update(visible=False)
         if same_shape:
             return out
-        out[header] = screen.header
+        out[self.header] = screen.header
         if screen.stage == "consent":
-            return {**out, **show("consent"), instructions: screen.instructions}
+            return {**out, **self.show("consent"), self.instructions: screen.instructions}
         if not screen.clips:  # done, or a link that is not valid
-            return {**out, **show("done"), done: screen.done_text}
-        for i, player in enumerate(players):
+            return {**out, **self.show("done"), self.done: screen.done_text}
+        return {**out, **self._new_layout(screen)}
+
+    def _new_layout(self, screen: Screen) -> dict:
+        """Players, answers and button of a clip page whose shape differs from the last."""
+        out = self.show("rate")
+        for i, player in enumerate(self.players):
             if i < len(screen.clips):
-                out[player] = gr.update(
-                    value=screen.clips[i].path, label=screen.clips[i].label, visible=True
-                )
+                clip = screen.clips[i]
+                out[player] = gr.update(value=clip.path, label=clip.label, visible=True)
             else:
                 out[player] = gr.update(value=None, visible=False)
-        out[choice] = gr.update(choices=list(screen.form.choices), value=None)
-        out[submit_btn] = gr.update(value=screen.submit_label, interactive=False)
-        out[continue_btn] = gr.update(visible=False)
-        return {**out, **show("rate")}
+        out[self.choice] = gr.update(choices=list(screen.form.choices), value=None)
+        out[self.submit_btn] = gr.update(value=screen.submit_label, interactive=False)
+        out[self.continue_btn] = gr.update(visible=False)
+        return out
 
-    def reply_updates(reply: Reply, ctx: dict) -> dict:
+    def reply_updates(self, reply: Reply, ctx: dict) -> dict:
         if reply.screen is not None:
-            return render(reply.screen, ctx, reply.message)
+            return self.render(reply.screen, ctx, reply.message)
         if reply.feedback:  # an answered practice page: show the answer, offer Continue
-            ctx.setdefault("sent", {})[feedback._id] = reply.feedback
+            ctx.setdefault("sent", {})[self.feedback._id] = reply.feedback
             ctx["continue_shown"] = True
             return {
-                feedback: reply.feedback,
-                submit_btn: gr.update(interactive=False),
-                continue_btn: gr.update(visible=True),
-                message: reply.message,
+                self.feedback: reply.feedback,
+                self.submit_btn: gr.update(interactive=False),
+                self.continue_btn: gr.update(visible=True),
+                self.message: reply.message,
             }
-        return {message: reply.message}
+        return {self.message: reply.message}
 
-    def safely(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except (DefinitionError, OSError, ValueError, KeyError) as err:
-                log.warning("listening test: %s", err)
-                return {message: text("error", error=err)}
-
-        return wrapper
-
+    # -- events ----------------------------------------------------------------------------------
     @safely
-    def on_load(stored: str, ctx: dict, request: gr.Request):
+    def on_load(self, stored: str, ctx: dict, request: gr.Request):
         params = dict(request.query_params) if request else {}
         username = getattr(request, "username", None)
         listener, source = resolve_listener(params, username, stored)
-        available = list_tests(flows.root)
+        available = list_tests(self.flows.root)
         test_id = params.get("test") or (available[0] if len(available) == 1 else None)
         ctx.clear()
         ctx.update(listener_id=listener, test_id=test_id, key=params.get(KEY_PARAM))
         new_store = listener if source == "new" else stored
-        crowd = "1" if flows.crowd_test(params) is not None else ""
-        extra = {browser: new_store, crowd_flag: crowd}
+        crowd = "1" if self.flows.crowd_test(params) is not None else ""
+        extra = {self.browser: new_store, self.crowd_flag: crowd}
         if test_id is None:
-            out = {**show("picker" if available else None), **extra}
+            out = {**self.show("picker" if available else None), **extra}
             if available:
-                out[picker] = gr.update(choices=available, value=None)
+                out[self.picker] = gr.update(choices=available, value=None)
             else:
-                out[message] = text("no_tests")
+                out[self.message] = text("no_tests")
             return out
-        return {**open_test(ctx), **extra}
+        return {**self.open_test(ctx), **extra}
 
-    def open_test(ctx: dict) -> dict:
-        flow = flows.get(ctx["test_id"])
+    def open_test(self, ctx: dict) -> dict:
+        flow = self.flows.get(ctx["test_id"])
         if not flow.test.admits(ctx["listener_id"], ctx.get("key")):
             ctx["listener_id"] = None  # no actions for this page
-            return render(flow.invalid(), ctx)
-        return render(flow.screen(ctx["listener_id"]), ctx)
+            return self.render(flow.invalid(), ctx)
+        return self.render(flow.screen(ctx["listener_id"]), ctx)
 
     @safely
-    def on_pick(test_id: str, ctx: dict):
+    def on_pick(self, test_id: str, ctx: dict):
         if not test_id:
-            return {message: text("pick_test")}
+            return {self.message: text("pick_test")}
         ctx["test_id"] = test_id
-        return open_test(ctx)
+        return self.open_test(ctx)
 
-    def listener_of(ctx: dict) -> tuple[ListenerFlow, str]:
+    def listener_of(self, ctx: dict) -> tuple[ListenerFlow, str]:
         if not ctx.get("listener_id"):
             raise KeyError("no listener on this page")
-        return flows.get(ctx.get("test_id")), ctx["listener_id"]
+        return self.flows.get(ctx.get("test_id")), ctx["listener_id"]
 
     @safely
-    def on_start(agreed: bool, ctx: dict):
-        flow, listener = listener_of(ctx)
-        return reply_updates(flow.start(listener, bool(agreed)), ctx)
+    def on_start(self, agreed: bool, ctx: dict):
+        flow, listener = self.listener_of(ctx)
+        return self.reply_updates(flow.start(listener, bool(agreed)), ctx)
 
     @safely
-    def on_submit(value, ctx: dict):
-        flow, listener = listener_of(ctx)
-        return reply_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
+    def on_submit(self, value, ctx: dict):
+        flow, listener = self.listener_of(ctx)
+        return self.reply_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
 
     @safely
-    def on_continue(ctx: dict):
-        flow, listener = listener_of(ctx)
-        return reply_updates(flow.proceed(listener, ctx.get("page_id")), ctx)
+    def on_continue(self, ctx: dict):
+        flow, listener = self.listener_of(ctx)
+        return self.reply_updates(flow.proceed(listener, ctx.get("page_id")), ctx)
 
-    def player_event(index: int, event: str):
+    def player_event(self, index: int, event: str):
         def handler(ctx: dict):
             try:
-                flow = flows.get(ctx.get("test_id"))
+                flow = self.flows.get(ctx.get("test_id"))
             except DefinitionError:
                 return gr.skip()
             ready = flow.played(ctx.get("page_id"), index, event)
@@ -338,30 +360,36 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         handler.__name__ = f"mos_player{index}_{event}"
         return handler
 
-    for i, player in enumerate(players):
-        for event, name in (("play", "play"), ("pause", "pause"), ("stop", "end")):
-            getattr(player, event)(
-                player_event(i, name), inputs=[state], outputs=[submit_btn], **LISTENER_EVENTS
-            )
-
-    root = gr.context.Context.root_block
-    root.load(
-        on_load,
-        inputs=[browser, state],
-        outputs=[*outputs, browser, crowd_flag],
-        js=f"(v, ctx) => [window.localStorage.getItem('{BROWSER_KEY}') || '', ctx]",
-        **LISTENER_EVENTS,
-    ).then(
-        None,
-        inputs=[browser, crowd_flag],
-        js=(
-            f"(v, crowd) => {{ if (v) window.localStorage.setItem('{BROWSER_KEY}', v); "
-            "if (!crowd) document.documentElement.classList.remove('crowd-link'); return []; }"
-        ),
-        api_visibility="private",
-    )
-    picker_btn.click(on_pick, inputs=[picker, state], outputs=outputs, **LISTENER_EVENTS)
-    start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **LISTENER_EVENTS)
-    submit_btn.click(on_submit, inputs=[choice, state], outputs=outputs, **LISTENER_EVENTS)
-    continue_btn.click(on_continue, inputs=[state], outputs=outputs, **LISTENER_EVENTS)
-    return flows
+    def _wire(self) -> None:
+        for i, player in enumerate(self.players):
+            for event, name in (("play", "play"), ("pause", "pause"), ("stop", "end")):
+                getattr(player, event)(
+                    self.player_event(i, name),
+                    inputs=[self.state],
+                    outputs=[self.submit_btn],
+                    **LISTENER_EVENTS,
+                )
+        root = gr.context.Context.root_block
+        root.load(
+            self.on_load,
+            inputs=[self.browser, self.state],
+            outputs=[*self.outputs, self.browser, self.crowd_flag],
+            js=f"(v, ctx) => [window.localStorage.getItem('{BROWSER_KEY}') || '', ctx]",
+            **LISTENER_EVENTS,
+        ).then(
+            None,
+            inputs=[self.browser, self.crowd_flag],
+            js=(
+                f"(v, crowd) => {{ if (v) window.localStorage.setItem('{BROWSER_KEY}', v); "
+                "if (!crowd) document.documentElement.classList.remove('crowd-link'); "
+                "return []; }"
+            ),
+            api_visibility="private",
+        )
+        state, outputs = self.state, self.outputs
+        pick, start = self.picker_btn.click, self.start_btn.click
+        submit, proceed = self.submit_btn.click, self.continue_btn.click
+        pick(self.on_pick, inputs=[self.picker, state], outputs=outputs, **LISTENER_EVENTS)
+        start(self.on_start, inputs=[self.consent, state], outputs=outputs, **LISTENER_EVENTS)
+        submit(self.on_submit, inputs=[self.choice, state], outputs=outputs, **LISTENER_EVENTS)
+        proceed(self.on_continue, inputs=[state], outputs=outputs, **LISTENER_EVENTS)
