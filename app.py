@@ -104,7 +104,7 @@ def build_app(
             None,
             [tabs, *others],
             api_visibility="private",
-            concurrency_limit=None,  # cheap: never queue page loads behind model runs
+            queue=False,  # cheap: never queue page loads behind model runs
         )
     return demo
 

@@ -4,8 +4,8 @@ Each simulated listener opens the crowd link (``GET /`` plus the page-load event
 consent, passes the headphone check, answers and continues the practice, then rates every
 clip of its session: it downloads each clip, sends the players' play and end events, waits
 the clip's real length between them, and submits. All calls are the ones the browser makes
-(Gradio's queue protocol ``/gradio_api/queue/join`` + ``/queue/data`` and, for the player
-events, ``/gradio_api/run/<name>``). At the end the ratings are counted: every acknowledged
+(``/gradio_api/run/<name>`` for events outside Gradio's queue, ``/gradio_api/queue/join`` +
+``/queue/data`` for queued ones, as the app's config says). At the end the ratings are counted: every acknowledged
 ("Saved.") rating must be a row, exactly once.
 
     # a synthetic test, an app launched here (CSV backend), 50 then 200 listeners
@@ -97,18 +97,41 @@ class Listener:
         self.values: dict[int, object] = {}
 
     async def call(self, *names_and_data: tuple[str, list]) -> None:
-        """Join the queue with these events and wait until all completed (SSE stream)."""
-        pending = {}
+        """Run these events as the page does: a direct POST for events outside the queue,
+        else join the queue with all of them and read the event stream until all completed."""
+        queued = []
         for name, data in names_and_data:
             fn = self.fns[name]
-            body = {
-                "data": data,
-                "fn_index": fn["id"],
-                "session_hash": self.session,
-                "event_data": None,
-                "trigger_id": fn["targets"][0][0],
-            }
-            r = await self.client.post(f"/gradio_api/queue/join?{self.params}", json=body)
+            if fn.get("queue") is False:
+                await self.direct(fn, data)
+            else:
+                queued.append((fn, data))
+        if queued:
+            await self.queued(queued)
+
+    def body(self, fn: dict, data: list) -> dict:
+        return {
+            "data": data,
+            "fn_index": fn["id"],
+            "session_hash": self.session,
+            "event_data": None,
+            "trigger_id": fn["targets"][0][0],
+        }
+
+    async def direct(self, fn: dict, data: list) -> None:
+        r = await self.client.post(
+            f"/gradio_api/run/{fn['api_name']}?{self.params}", json=self.body(fn, data)
+        )
+        r.raise_for_status()
+        for cid, value in zip(fn["outputs"], r.json()["data"], strict=False):
+            self.absorb(cid, value)
+
+    async def queued(self, calls: list[tuple[dict, list]]) -> None:
+        pending = {}
+        for fn, data in calls:
+            r = await self.client.post(
+                f"/gradio_api/queue/join?{self.params}", json=self.body(fn, data)
+            )
             r.raise_for_status()
             pending[r.json()["event_id"]] = fn
         url = f"/gradio_api/queue/data?session_hash={self.session}"
@@ -150,7 +173,7 @@ class Listener:
         r = await self.client.get(f"/?{self.params}")
         r.raise_for_status()
         loads = [
-            (n, [] if n == "open_listener_links" else [""])
+            (n, [] if n == "open_listener_links" else ["", None])
             for n in ("open_listener_links", "on_load")
             if n in self.fns
         ]
@@ -171,16 +194,7 @@ class Listener:
             await self.player(i, "end")
 
     async def player(self, index: int, event: str) -> None:
-        fn = self.fns[f"mos_player{index}_{event}"]
-        body = {
-            "data": [None],
-            "fn_index": fn["id"],
-            "session_hash": self.session,
-            "event_data": None,
-            "trigger_id": fn["targets"][0][0],
-        }
-        r = await self.client.post(f"/gradio_api/run/{fn['api_name']}", json=body)
-        r.raise_for_status()
+        await self.call((f"mos_player{index}_{event}", [None]))
 
     async def run(self, rng: random.Random) -> None:
         await self.page_load()
@@ -192,12 +206,12 @@ class Listener:
             title = str(self.elem("mos-title") or "")
             await self.play_page()
             if "headphone" in title.lower():
-                await self.call(("on_submit", [HEADPHONE_ANSWER, None]))
+                await self.call(("on_submit", [HEADPHONE_ANSWER, None, None, None]))
             elif "Practice" in title:
-                await self.call(("on_submit", [rng.choice([1, 2, 3, 4, 5]), None]))
+                await self.call(("on_submit", [rng.choice([1, 2, 3, 4, 5]), None, None, None]))
                 await self.call(("on_continue", [None]))
             else:
-                await self.timed("submit", ("on_submit", [rng.choice([1, 2, 3, 4, 5]), None]))
+                await self.timed("submit", ("on_submit", [rng.choice([1, 2, 3, 4, 5]), None, None, None]))
                 message = str(self.elem("mos-message") or "")
                 if message.startswith("Saved."):
                     self.stats.acks[self.name] += 1
@@ -243,6 +257,8 @@ def count_rows(args, run: str) -> dict[str, int]:
         path.write_text(text)
     else:
         path = Path(args.ratings_csv)
+    if not path.is_file():
+        return {}
     frame = read_ratings(path)
     frame = frame[frame["listener_id"].str.startswith(f"lt-{run}-")]
     raw = len(frame)  # read_ratings keeps the first row per key; compare with raw lines too

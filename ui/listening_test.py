@@ -16,7 +16,7 @@ clip of the page ended after enough real play time. Clips are served as immutabl
 content-hashed files named ``audio.wav``; there is no download button and no trimming.
 
 Speed: a submit re-renders only what changes (title, clips, answer reset, status), and the
-listener events share one concurrency group sized for short, mostly-I/O handlers.
+listener events are direct calls outside Gradio's queue (see :data:`LISTENER_EVENTS`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,15 @@ from pipeline.mos.strings import text
 
 log = logging.getLogger(__name__)
 
+#: optional answer scales of emotion pages (EmotionForm attributes of the same names)
+SCALES = ("intensity", "certainty")
+
 BROWSER_KEY = "studio_mos_listener"
-#: the listener events (load, start, submit, continue) share this concurrency group: their
-#: handlers are short (a session file, one fsync-ed CSV line), so many may run at once
-LISTENER_CONCURRENCY = {"concurrency_id": "mos-listener", "concurrency_limit": 32}
+#: the listener events (load, start, submit, continue, player events) bypass Gradio's queue:
+#: their handlers are short (a session file, one fsync-ed CSV line), and a direct call costs a
+#: fraction of a queued one (no join + event stream, no queue polling). They run in the
+#: server's worker threads, which bound how many run at once (``max_threads``, 40).
+LISTENER_EVENTS = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
 CSS = """
 <style>
 .mos-tab {max-width: 720px; margin: 0 auto;}
@@ -122,221 +127,250 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
     visit's URL parameters name a test in crowd mode. ``registry`` is accepted for symmetry
     with the results tab (the listener side does not run models).
     """
-    flows = Flows(ratings_root)
-    gr.HTML(CSS, visible=True, padding=False)
-    with gr.Column(elem_classes="mos-tab"):
-        state = gr.State({})
-        # the anonymous id travels through a hidden textbox and lives in localStorage (read
-        # and written by small js hooks); gr.BrowserState is not used because inside a tab
-        # that is not shown yet it is not mounted when the page-load event fires.
-        browser = gr.Textbox(visible=False)
-        crowd_flag = gr.Textbox(visible=False)
-        header = gr.Markdown()
-        message = gr.Markdown(elem_id="mos-message")
-        with gr.Column(visible=False) as picker_col:
-            picker = gr.Dropdown(label=text("pick_test"), choices=[])
-            picker_btn = gr.Button(text("pick_button"))
-        with gr.Column(visible=False) as consent_col:
-            instructions = gr.Markdown()
-            consent = gr.Checkbox(label=text("consent"), value=False)
-            start_btn = gr.Button(text("start"), variant="primary")
-        with gr.Column(visible=False) as rate_col:
-            title = gr.Markdown(elem_id="mos-title")
-            prompt = gr.Markdown()
-            players = [
-                ClipPlayer(
-                    label=text("clip_a"),
-                    interactive=False,
-                    editable=False,
-                    buttons=[],
-                    type="filepath",
-                    elem_id=f"mos-player-{i}",
-                    waveform_options=gr.WaveformOptions(skip_length=0),
-                )
-                for i in range(2)
-            ]
-            choice = gr.Radio(
-                choices=[], label=" ", elem_classes="mos-choices", elem_id="mos-choice"
-            )
-            # emotion tests: optional intensity / certainty scales (see EmotionForm)
-            scales = [
-                gr.Radio(
-                    choices=[], label=text(f"{name}_label"), visible=False, elem_id=f"mos-{name}"
-                )
-                for name in ("intensity", "certainty")
-            ]
-            submit_btn = gr.Button(
-                text("submit"), variant="primary", interactive=False, elem_id="mos-submit"
-            )
-            feedback = gr.Markdown()
-            continue_btn = gr.Button(text("continue"), visible=False, elem_id="mos-continue")
-        with gr.Column(visible=False) as done_col:
-            done = gr.Markdown(elem_id="mos-done")
+    return ListeningTab(Flows(ratings_root)).flows
 
-    columns = {"consent": consent_col, "rate": rate_col, "done": done_col}
-    outputs = [
-        header,
-        message,
-        picker_col,
-        picker,
-        consent_col,
-        instructions,
-        consent,
-        rate_col,
-        title,
-        prompt,
-        *players,
-        choice,
-        *scales,
-        submit_btn,
-        feedback,
-        continue_btn,
-        done_col,
-        done,
-        state,
-    ]
 
-    def show(column: str | None) -> dict:
-        out = {col: gr.update(visible=name == column) for name, col in columns.items()}
-        out[picker_col] = gr.update(visible=column == "picker")
+def safely(handler):
+    """A tab handler whose library errors become a one-line message on the page."""
+
+    @functools.wraps(handler)
+    def wrapper(self: ListeningTab, *args, **kwargs):
+        try:
+            return handler(self, *args, **kwargs)
+        except (DefinitionError, OSError, ValueError, KeyError) as err:
+            log.warning("listening test: %s", err)
+            return {self.message: text("error", error=err)}
+
+    return wrapper
+
+
+class ListeningTab:
+    """The tab's components, how a :class:`Screen` becomes their updates, and its events."""
+
+    def __init__(self, flows: Flows) -> None:
+        self.flows = flows
+        self._layout()
+        self.columns = {"consent": self.consent_col, "rate": self.rate_col, "done": self.done_col}
+        self.outputs = [
+            self.header,
+            self.message,
+            self.picker_col,
+            self.picker,
+            self.consent_col,
+            self.instructions,
+            self.consent,
+            self.rate_col,
+            self.title,
+            self.prompt,
+            *self.players,
+            self.choice,
+            *self.scales,
+            self.submit_btn,
+            self.feedback,
+            self.continue_btn,
+            self.done_col,
+            self.done,
+        ]
+        self._wire()
+
+    def _layout(self) -> None:
+        gr.HTML(CSS, visible=True, padding=False)
+        with gr.Column(elem_classes="mos-tab"):
+            # the page's context (listener, test, page id, what the browser shows). Handlers
+            # update this dict in place and never return it: a State output would make
+            # Gradio rebuild the component's config on every event.
+            self.state = gr.State({})
+            # the anonymous id travels through a hidden textbox and lives in localStorage
+            # (read and written by small js hooks); gr.BrowserState is not used because
+            # inside a tab that is not shown yet it is not mounted when the page loads.
+            self.browser = gr.Textbox(visible=False)
+            self.crowd_flag = gr.Textbox(visible=False)
+            self.header = gr.Markdown()
+            self.message = gr.Markdown(elem_id="mos-message")
+            with gr.Column(visible=False) as self.picker_col:
+                self.picker = gr.Dropdown(label=text("pick_test"), choices=[])
+                self.picker_btn = gr.Button(text("pick_button"))
+            with gr.Column(visible=False) as self.consent_col:
+                self.instructions = gr.Markdown()
+                self.consent = gr.Checkbox(label=text("consent"), value=False)
+                self.start_btn = gr.Button(text("start"), variant="primary")
+            with gr.Column(visible=False) as self.rate_col:
+                self.title = gr.Markdown(elem_id="mos-title")
+                self.prompt = gr.Markdown()
+                self.players = [
+                    ClipPlayer(
+                        label=text("clip_a"),
+                        interactive=False,
+                        editable=False,
+                        buttons=[],
+                        type="filepath",
+                        elem_id=f"mos-player-{i}",
+                        waveform_options=gr.WaveformOptions(skip_length=0),
+                    )
+                    for i in range(2)
+                ]
+                self.choice = gr.Radio(
+                    choices=[], label=" ", elem_classes="mos-choices", elem_id="mos-choice"
+                )
+                # emotion tests: optional intensity / certainty scales (see EmotionForm)
+                self.scales = [
+                    gr.Radio(
+                        choices=[],
+                        label=text(f"{name}_label"),
+                        visible=False,
+                        elem_id=f"mos-{name}",
+                    )
+                    for name in SCALES
+                ]
+                self.submit_btn = gr.Button(
+                    text("submit"), variant="primary", interactive=False, elem_id="mos-submit"
+                )
+                self.feedback = gr.Markdown()
+                self.continue_btn = gr.Button(
+                    text("continue"), visible=False, elem_id="mos-continue"
+                )
+            with gr.Column(visible=False) as self.done_col:
+                self.done = gr.Markdown(elem_id="mos-done")
+
+    # -- rendering -----------------------------------------------------------------------------
+    def show(self, column: str | None) -> dict:
+        out = {col: gr.update(visible=name == column) for name, col in self.columns.items()}
+        out[self.picker_col] = gr.update(visible=column == "picker")
         return out
 
-    def shape(screen: Screen) -> tuple:
+    @staticmethod
+    def shape(screen: Screen) -> str:
         """What a page looks like apart from its content (re-sent only when it changes)."""
         labels = tuple(clip.label for clip in screen.clips)
-        return (screen.stage, screen.form, labels, screen.submit_label)
+        return repr((screen.stage, screen.form, labels, screen.submit_label))
 
-    def render(screen: Screen, ctx: dict, note: str = "") -> dict:
+    def render(self, screen: Screen, ctx: dict, note: str = "") -> dict:
         """Updates for ``screen``. While the page keeps its shape only content that changed
         is sent (``ctx["sent"]`` remembers what the browser shows)."""
-        new_shape = repr(shape(screen))
+        new_shape = self.shape(screen)
         same_shape = ctx.get("shape") == new_shape
-        sent = dict(ctx.get("sent") or {}) if same_shape else {}
-        ctx = {**ctx, "page_id": screen.page_id, "shape": new_shape, "sent": sent}
-        out = {message: note, state: ctx}
+        sent = ctx.get("sent", {}) if same_shape else {}
+        ctx.update(page_id=screen.page_id, shape=new_shape, sent=sent)
+        out = {self.message: note}
 
         def put(component, value) -> None:
             if sent.get(component._id, ...) != value:
                 out[component] = sent[component._id] = value
 
         if screen.clips:
-            put(title, screen.title)
-            put(prompt, screen.prompt)
-            put(feedback, "")
-            out[choice] = None  # the browser holds the previous choice
-            for scale in scales:
+            put(self.title, screen.title)
+            put(self.prompt, screen.prompt)
+            put(self.feedback, "")
+            out[self.choice] = None  # the browser holds the previous choice
+            for scale in self.scales:
                 out[scale] = None
-            out[submit_btn] = gr.update(interactive=False)
-            for i, player in enumerate(players):
+            out[self.submit_btn] = gr.update(interactive=False)
+            for i, player in enumerate(self.players):
                 put(player, screen.clips[i].path if i < len(screen.clips) else None)
             if ctx.pop("continue_shown", False):
-                out[continue_btn] = gr.update(visible=False)
+                out[self.continue_btn] = gr.update(visible=False)
         if same_shape:
             return out
-        out[header] = screen.header
+        out[self.header] = screen.header
         if screen.stage == "consent":
-            return {**out, **show("consent"), instructions: screen.instructions}
+            return {**out, **self.show("consent"), self.instructions: screen.instructions}
         if not screen.clips:  # done, or a link that is not valid
-            return {**out, **show("done"), done: screen.done_text}
-        for i, player in enumerate(players):
+            return {**out, **self.show("done"), self.done: screen.done_text}
+        return {**out, **self._new_layout(screen)}
+
+    def _new_layout(self, screen: Screen) -> dict:
+        """Players, answers and button of a clip page whose shape differs from the last."""
+        out = self.show("rate")
+        for i, player in enumerate(self.players):
             if i < len(screen.clips):
-                out[player] = gr.update(
-                    value=screen.clips[i].path, label=screen.clips[i].label, visible=True
-                )
+                clip = screen.clips[i]
+                out[player] = gr.update(value=clip.path, label=clip.label, visible=True)
             else:
                 out[player] = gr.update(value=None, visible=False)
-        out[choice] = gr.update(choices=list(screen.form.choices), value=None)
-        for scale, name in zip(scales, ("intensity", "certainty"), strict=True):
+        out[self.choice] = gr.update(choices=list(screen.form.choices), value=None)
+        for scale, name in zip(self.scales, SCALES, strict=True):
             options = list(getattr(screen.form, name, ()))
             out[scale] = gr.update(choices=options, value=None, visible=bool(options))
-        out[submit_btn] = gr.update(value=screen.submit_label, interactive=False)
-        out[continue_btn] = gr.update(visible=False)
-        return {**out, **show("rate")}
+        out[self.submit_btn] = gr.update(value=screen.submit_label, interactive=False)
+        out[self.continue_btn] = gr.update(visible=False)
+        return out
 
-    def reply_updates(reply: Reply, ctx: dict) -> dict:
+    def reply_updates(self, reply: Reply, ctx: dict) -> dict:
         if reply.screen is not None:
-            return render(reply.screen, ctx, reply.message)
+            return self.render(reply.screen, ctx, reply.message)
         if reply.feedback:  # an answered practice page: show the answer, offer Continue
-            sent = {**ctx.get("sent", {}), feedback._id: reply.feedback}
+            ctx.setdefault("sent", {})[self.feedback._id] = reply.feedback
+            ctx["continue_shown"] = True
             return {
-                feedback: reply.feedback,
-                submit_btn: gr.update(interactive=False),
-                continue_btn: gr.update(visible=True),
-                message: reply.message,
-                state: {**ctx, "sent": sent, "continue_shown": True},
+                self.feedback: reply.feedback,
+                self.submit_btn: gr.update(interactive=False),
+                self.continue_btn: gr.update(visible=True),
+                self.message: reply.message,
             }
-        return {message: reply.message}
+        return {self.message: reply.message}
 
-    def safely(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except (DefinitionError, OSError, ValueError, KeyError) as err:
-                log.warning("listening test: %s", err)
-                return {message: text("error", error=err)}
-
-        return wrapper
-
+    # -- events ----------------------------------------------------------------------------------
     @safely
-    def on_load(stored: str, request: gr.Request):
+    def on_load(self, stored: str, ctx: dict, request: gr.Request):
         params = dict(request.query_params) if request else {}
         username = getattr(request, "username", None)
         listener, source = resolve_listener(params, username, stored)
-        available = list_tests(flows.root)
+        available = list_tests(self.flows.root)
         test_id = params.get("test") or (available[0] if len(available) == 1 else None)
-        ctx = {"listener_id": listener, "test_id": test_id, "key": params.get(KEY_PARAM)}
+        ctx.clear()
+        ctx.update(listener_id=listener, test_id=test_id, key=params.get(KEY_PARAM))
         new_store = listener if source == "new" else stored
-        crowd = "1" if flows.crowd_test(params) is not None else ""
-        extra = {browser: new_store, crowd_flag: crowd}
+        crowd = "1" if self.flows.crowd_test(params) is not None else ""
+        extra = {self.browser: new_store, self.crowd_flag: crowd}
         if test_id is None:
-            out = {**show("picker" if available else None), state: ctx, **extra}
+            out = {**self.show("picker" if available else None), **extra}
             if available:
-                out[picker] = gr.update(choices=available, value=None)
+                out[self.picker] = gr.update(choices=available, value=None)
             else:
-                out[message] = text("no_tests")
+                out[self.message] = text("no_tests")
             return out
-        return {**open_test(ctx), **extra}
+        return {**self.open_test(ctx), **extra}
 
-    def open_test(ctx: dict) -> dict:
-        flow = flows.get(ctx["test_id"])
+    def open_test(self, ctx: dict) -> dict:
+        flow = self.flows.get(ctx["test_id"])
         if not flow.test.admits(ctx["listener_id"], ctx.get("key")):
-            ctx = {**ctx, "listener_id": None}  # no actions for this page
-            return render(flow.invalid(), ctx)
-        return render(flow.screen(ctx["listener_id"]), ctx)
+            ctx["listener_id"] = None  # no actions for this page
+            return self.render(flow.invalid(), ctx)
+        return self.render(flow.screen(ctx["listener_id"]), ctx)
 
     @safely
-    def on_pick(test_id: str, ctx: dict):
+    def on_pick(self, test_id: str, ctx: dict):
         if not test_id:
-            return {message: text("pick_test")}
-        return open_test({**ctx, "test_id": test_id})
+            return {self.message: text("pick_test")}
+        ctx["test_id"] = test_id
+        return self.open_test(ctx)
 
-    def listener_of(ctx: dict) -> tuple[ListenerFlow, str]:
+    def listener_of(self, ctx: dict) -> tuple[ListenerFlow, str]:
         if not ctx.get("listener_id"):
             raise KeyError("no listener on this page")
-        return flows.get(ctx.get("test_id")), ctx["listener_id"]
+        return self.flows.get(ctx.get("test_id")), ctx["listener_id"]
 
     @safely
-    def on_start(agreed: bool, ctx: dict):
-        flow, listener = listener_of(ctx)
-        return reply_updates(flow.start(listener, bool(agreed)), ctx)
+    def on_start(self, agreed: bool, ctx: dict):
+        flow, listener = self.listener_of(ctx)
+        return self.reply_updates(flow.start(listener, bool(agreed)), ctx)
 
     @safely
-    def on_submit(value, intensity, certainty, ctx: dict):
-        flow, listener = listener_of(ctx)
+    def on_submit(self, value, intensity, certainty, ctx: dict):
+        flow, listener = self.listener_of(ctx)
         if intensity is not None or certainty is not None:  # an emotion page with scales
             value = {"label": value, "intensity": intensity, "certainty": certainty}
-        return reply_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
+        return self.reply_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
 
     @safely
-    def on_continue(ctx: dict):
-        flow, listener = listener_of(ctx)
-        return reply_updates(flow.proceed(listener, ctx.get("page_id")), ctx)
+    def on_continue(self, ctx: dict):
+        flow, listener = self.listener_of(ctx)
+        return self.reply_updates(flow.proceed(listener, ctx.get("page_id")), ctx)
 
-    def player_event(index: int, event: str):
+    def player_event(self, index: int, event: str):
         def handler(ctx: dict):
             try:
-                flow = flows.get(ctx.get("test_id"))
+                flow = self.flows.get(ctx.get("test_id"))
             except DefinitionError:
                 return gr.skip()
             ready = flow.played(ctx.get("page_id"), index, event)
@@ -347,38 +381,36 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
         handler.__name__ = f"mos_player{index}_{event}"
         return handler
 
-    for i, player in enumerate(players):
-        for event, name in (("play", "play"), ("pause", "pause"), ("stop", "end")):
-            getattr(player, event)(
-                player_event(i, name),
-                inputs=[state],
-                outputs=[submit_btn],
-                queue=False,
-                show_progress="hidden",
-                api_visibility="private",
-            )
-
-    root = gr.context.Context.root_block
-    private = {"api_visibility": "private"}
-    root.load(
-        on_load,
-        inputs=[browser],
-        outputs=[*outputs, browser, crowd_flag],
-        js=f"() => window.localStorage.getItem('{BROWSER_KEY}') || ''",
-        **LISTENER_CONCURRENCY,
-        **private,
-    ).then(
-        None,
-        inputs=[browser, crowd_flag],
-        js=(
-            f"(v, crowd) => {{ if (v) window.localStorage.setItem('{BROWSER_KEY}', v); "
-            "if (!crowd) document.documentElement.classList.remove('crowd-link'); return []; }"
-        ),
-        **private,
-    )
-    listener_events = {**LISTENER_CONCURRENCY, **private}
-    picker_btn.click(on_pick, inputs=[picker, state], outputs=outputs, **listener_events)
-    start_btn.click(on_start, inputs=[consent, state], outputs=outputs, **listener_events)
-    submit_btn.click(on_submit, inputs=[choice, *scales, state], outputs=outputs, **listener_events)
-    continue_btn.click(on_continue, inputs=[state], outputs=outputs, **listener_events)
-    return flows
+    def _wire(self) -> None:
+        for i, player in enumerate(self.players):
+            for event, name in (("play", "play"), ("pause", "pause"), ("stop", "end")):
+                getattr(player, event)(
+                    self.player_event(i, name),
+                    inputs=[self.state],
+                    outputs=[self.submit_btn],
+                    **LISTENER_EVENTS,
+                )
+        root = gr.context.Context.root_block
+        root.load(
+            self.on_load,
+            inputs=[self.browser, self.state],
+            outputs=[*self.outputs, self.browser, self.crowd_flag],
+            js=f"(v, ctx) => [window.localStorage.getItem('{BROWSER_KEY}') || '', ctx]",
+            **LISTENER_EVENTS,
+        ).then(
+            None,
+            inputs=[self.browser, self.crowd_flag],
+            js=(
+                f"(v, crowd) => {{ if (v) window.localStorage.setItem('{BROWSER_KEY}', v); "
+                "if (!crowd) document.documentElement.classList.remove('crowd-link'); "
+                "return []; }"
+            ),
+            api_visibility="private",
+        )
+        state, outputs = self.state, self.outputs
+        pick, start = self.picker_btn.click, self.start_btn.click
+        submit, proceed = self.submit_btn.click, self.continue_btn.click
+        pick(self.on_pick, inputs=[self.picker, state], outputs=outputs, **LISTENER_EVENTS)
+        start(self.on_start, inputs=[self.consent, state], outputs=outputs, **LISTENER_EVENTS)
+        submit(self.on_submit, inputs=[self.choice, *self.scales, state], outputs=outputs, **LISTENER_EVENTS)
+        proceed(self.on_continue, inputs=[state], outputs=outputs, **LISTENER_EVENTS)
