@@ -14,7 +14,7 @@ events, ``/gradio_api/run/<name>``). At the end the ratings are counted: every a
     # against an app you launched (e.g. on the PostgreSQL backend); the test must exist
     python scripts/loadtest_listeners.py --prepare /tmp/lt_ratings      # writes test "loadtest"
     python scripts/loadtest_listeners.py --url http://127.0.0.1:7860 --listeners 50 \
-        --ratings-export-cmd "python -m pipeline.mos export --db postgresql://... --out -"
+        --ratings-export-cmd "sh -c 'python -m pipeline.mos export --db ... --out r.csv; cat r.csv'"
 
 Prints p50/p95/max (ms) of page load, start and submit, the errors, acknowledgements vs rows,
 and the load average. Bounded: 127.0.0.1 only, at most 300 listeners, ``--time-limit``.

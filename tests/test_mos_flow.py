@@ -237,3 +237,16 @@ def test_clips_are_published_once_under_their_content_hash(tmp_path: Path):
     assert again.clips[0].path == str(path)
     after = path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_links_cli_prints_keyed_links(tmp_path: Path, capsys):
+    from pipeline.mos.__main__ import main
+
+    make_test(tmp_path, training=0)
+    argv = ["links", str(tmp_path / "demo"), "--base-url", "https://x.org/", "--ids", "P1"]
+    assert main([*argv, "--new-secret"]) == 0
+    link = capsys.readouterr().out.strip()
+    test = ListeningTest(tmp_path / "demo")
+    key = listener_key(test.definition.link_secret, "P1")
+    assert link == f"https://x.org/?test=demo&listener=P1&key={key}"
+    assert test.admits("P1", key) and not test.admits("P1", None)

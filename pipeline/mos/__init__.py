@@ -5,11 +5,16 @@ Modules (no gradio here; the tabs live in ``ui/listening_test.py`` and ``ui/resu
 * :mod:`~pipeline.mos.definition` — question types/scales and the ``definition.yaml`` schema;
 * :mod:`~pipeline.mos.builder` — runs registry systems, levels/resamples/anonymises stimuli;
 * :mod:`~pipeline.mos.assignment` — sessions on disk and balanced stimulus assignment;
-* :mod:`~pipeline.mos.listening` — listener-side logic (play-to-end, sign correction, submit);
+* :mod:`~pipeline.mos.listening` — one test's clips, sessions and submit (play-to-end timing,
+  sign correction, link keys);
+* :mod:`~pipeline.mos.session_flow` — the listener state machine the tab renders (consent →
+  headphone check → practice → rating → done), with :mod:`~pipeline.mos.forms` (one answer
+  form per question kind), :mod:`~pipeline.mos.pages` (live pages, play state per page) and
+  :mod:`~pipeline.mos.clips` (immutable content-hashed clip files);
 * :mod:`~pipeline.mos.storage` — ``RatingStore``, the one append-only, crash-safe write path;
 * :mod:`~pipeline.mos.stats` / :mod:`~pipeline.mos.report` — MOS, screening, significance;
 * :mod:`~pipeline.mos.strings` — every listener-facing string (translations);
 * :mod:`~pipeline.mos.synthetic` — a tiny tone-based test for tests, demos and benchmarks.
 
-CLI: ``python -m pipeline.mos build ...`` and ``python -m pipeline.mos report ...``.
+CLI: ``python -m pipeline.mos build|report|links ...``. Crowd deployment: ``docs/CROWD.md``.
 """

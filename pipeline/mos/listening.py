@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 import soundfile as sf
@@ -244,6 +245,15 @@ def clean_listener_id(raw: str) -> str:
 def listener_key(secret: str, listener_id: str) -> str:
     """The per-listener link key (12 hex digits of an HMAC-SHA256 of the id)."""
     return hmac.new(secret.encode(), listener_id.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def listener_link(base_url: str, definition: TestDefinition, listener_id: str) -> str:
+    """The crowd link of ``listener_id``: ``?test=…&listener=…`` plus ``&key=…`` when the test
+    has a ``link_secret``."""
+    params = {"test": definition.test_id, "listener": listener_id}
+    if definition.link_secret:
+        params[KEY_PARAM] = listener_key(definition.link_secret, listener_id)
+    return f"{base_url.rstrip('/')}/?{urlencode(params)}"
 
 
 def resolve_listener(
