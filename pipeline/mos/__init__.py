@@ -14,7 +14,14 @@ Modules (no gradio here; the tabs live in ``ui/listening_test.py`` and ``ui/resu
 * :mod:`~pipeline.mos.storage` — ``RatingStore``, the one append-only, crash-safe write path;
 * :mod:`~pipeline.mos.stats` / :mod:`~pipeline.mos.report` — MOS, screening, significance;
 * :mod:`~pipeline.mos.strings` — every listener-facing string (translations);
-* :mod:`~pipeline.mos.synthetic` — a tiny tone-based test for tests, demos and benchmarks.
+* :mod:`~pipeline.mos.synthetic` — a tiny tone-based test for tests, demos and benchmarks;
+* emotion tests (``emotion-id``, ``annotate``, ``emotion-sim``; ``docs/ANNOTATION.md``):
+  :mod:`~pipeline.mos.emotion_builder` (conversion and annotation tests),
+  :mod:`~pipeline.mos.emotion_answers` (the answer form and its storage row),
+  :mod:`~pipeline.mos.labels` (Dawid–Skene label table), :mod:`~pipeline.mos.emotion_report`
+  (identification rates, confusion, intensity, similarity MOS, agreement),
+  :mod:`~pipeline.mos.simulate` (simulated listeners), :mod:`~pipeline.mos.emotion_cli`.
 
-CLI: ``python -m pipeline.mos build|report|links ...``. Crowd deployment: ``docs/CROWD.md``.
+CLI: ``python -m pipeline.mos build|report|links|build-emotion|annotate|labels|emotion-report``.
+Crowd deployment: ``docs/CROWD.md``.
 """

@@ -26,12 +26,16 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import write_wav
-from pipeline.emotion.testsignals import synthetic_voice
 from pipeline.mos.clips import ClipCache
 from pipeline.mos.definition import EMOTION_LABELS, Stimulus
 from pipeline.mos.listening import ListeningTest
 from pipeline.mos.pages import PageBook
 from pipeline.mos.session_flow import ListenerFlow
+
+try:  # main moved the synthetic voice to pipeline.signals (architecture v2)
+    from pipeline.signals import synthetic_voice
+except ImportError:  # this branch's base still has it in pipeline.emotion.testsignals
+    from pipeline.emotion.testsignals import synthetic_voice
 
 log = logging.getLogger(__name__)
 
