@@ -16,8 +16,14 @@ Modules (no gradio here; the tabs live in ``ui/listening_test.py`` and ``ui/resu
   :mod:`~pipeline.mos.pg_sessions`; :mod:`~pipeline.mos.pg_local` starts a throwaway server);
 * :mod:`~pipeline.mos.stats` / :mod:`~pipeline.mos.report` — MOS, screening, significance;
 * :mod:`~pipeline.mos.strings` — every listener-facing string (translations);
-* :mod:`~pipeline.mos.synthetic` — a tiny tone-based test for tests, demos and benchmarks.
+* :mod:`~pipeline.mos.synthetic` — a tiny tone-based test for tests, demos and benchmarks;
+* emotion tests (``emotion-id``, ``annotate``, ``emotion-sim``; ``docs/ANNOTATION.md``):
+  :mod:`~pipeline.mos.emotion_builder` (conversion and annotation tests),
+  :mod:`~pipeline.mos.emotion_answers` (the answer form and its storage row),
+  :mod:`~pipeline.mos.labels` (Dawid–Skene label table), :mod:`~pipeline.mos.emotion_report`
+  (identification rates, confusion, intensity, similarity MOS, agreement),
+  :mod:`~pipeline.mos.simulate` (simulated listeners), :mod:`~pipeline.mos.emotion_cli`.
 
-CLI: ``python -m pipeline.mos build|report|export|links|labels|emotion-report ...``.
+CLI: ``python -m pipeline.mos build|report|export|links|build-emotion|annotate|labels|emotion-report``.
 Crowd deployment: ``docs/CROWD.md``; replicas and databases: ``docs/DEPLOY.md``.
 """

@@ -1,4 +1,4 @@
-"""``python -m pipeline.mos build|report|export|links|labels|emotion-report ...`` — build tests, analyse, export and aggregate ratings.
+"""``python -m pipeline.mos build|report|export|links|build-emotion|annotate|labels|emotion-report``.
 
 Examples::
 
@@ -7,15 +7,15 @@ Examples::
     python -m pipeline.mos build calm/*.wav --test-id emo1 --question smos --reference input \\
         --systems emotion:dsp:angry:0.8 emotion:stargan-emotion:angry:0.8
     python -m pipeline.mos report ratings/enh1/ratings.csv --out-dir runs/enh1_report
-    python -m pipeline.mos export --db postgresql://user@host/db --test enh1 --out ratings.csv
-    python -m pipeline.mos links ratings/enh1 --base-url https://study.example.org \
-        --new-secret --ids P001 P002 P003
-    python -m pipeline.mos build-emotion calm/*.wav --test-id eid1 --systems dsp stargan-emotion \
+    python -m pipeline.mos build-emotion calm/*.wav --test-id eid1 --systems dsp stargan-emotion \\
         --emotions angry happy sad --intensities 0.5 1 --controls labelled.csv --ask-intensity
-    python -m pipeline.mos annotate pipeline/emotion/data/emotion_labels.csv --test-id ann1 \
+    python -m pipeline.mos annotate pipeline/emotion/data/emotion_labels.csv --test-id ann1 \\
         --limit 300 --k 3 --gold-csv gold.csv
     python -m pipeline.mos labels ratings/ann1/ratings.csv --out labels.csv
     python -m pipeline.mos emotion-report ratings/eid1/ratings.csv --out-dir runs/eid1_report
+    python -m pipeline.mos links ratings/enh1 --base-url https://study.example.org \\
+        --new-secret --ids P001 P002 P003
+    python -m pipeline.mos export --db postgresql://user@host/db --test enh1 --out ratings.csv
 """
 
 from __future__ import annotations
@@ -29,26 +29,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline.audio import AudioError
-from pipeline.corpora import data_dir
 from pipeline.mos.backends import ENV_VAR, database_url
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
 from pipeline.mos.definition import (
     EMOTION_QUESTIONS,
     QUESTIONS,
     DefinitionError,
-    TestDefinition,
     load_definition,
     save_definition,
 )
-from pipeline.mos.emotion_builder import (
-    EmotionTestOptions,
-    LabelledClip,
-    build_annotation_test,
-    build_conversion_test,
-    read_manifest,
-)
-from pipeline.mos.emotion_report import write_emotion_report
-from pipeline.mos.labels import write_labels
+from pipeline.mos.emotion_cli import add_emotion_parsers, run_emotion_command
 from pipeline.mos.listening import clean_listener_id, listener_link
 from pipeline.mos.report import write_report
 from pipeline.mos.stats import ScreeningRules
@@ -115,23 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--db", default=None, help="postgresql:// URL (default: $STUDIO_RATINGS_DB)")
     e.add_argument("--test", required=True, help="test id")
     e.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    _emotion_parsers(sub)
-    lab = sub.add_parser("labels", help="aggregate emotion answers into a label table")
-    lab.add_argument("csv", type=Path, help="ratings CSV of an emotion-id or annotate test")
-    lab.add_argument("--out", type=Path, required=True, help="label table CSV (+ .json)")
-    lab.add_argument("--n-iter", type=int, default=100, help="Dawid-Skene EM iterations")
-    lab.add_argument(
-        "--method",
-        choices=["one-coin", "ds"],
-        default="one-coin",
-        help="one skill per listener, or a full confusion matrix per listener",
-    )
-    lab.add_argument("--min-gold-accuracy", type=float, default=0.5)
-    er = sub.add_parser("emotion-report", help="identification rates, confusion, similarity MOS")
-    er.add_argument("csv", type=Path)
-    er.add_argument("--out-dir", type=Path, required=True)
-    er.add_argument("--min-gold-accuracy", type=float, default=0.5)
     _add_links_parser(sub)
+    add_emotion_parsers(sub)
     return parser
 
 
@@ -172,113 +147,19 @@ def _links(args) -> None:
         ids += [line.strip() for line in args.ids_file.read_text().splitlines() if line.strip()]
     for listener in ids:
         print(listener_link(args.base_url, definition, clean_listener_id(listener)))
-def _emotion_parsers(sub) -> None:
-    """``build-emotion`` (emotion-id / emotion-sim of conversions) and ``annotate``."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--test-id", required=True)
-    common.add_argument("--ratings-root", type=Path, default=REPO_ROOT / "ratings")
-    common.add_argument("--title", default="")
-    common.add_argument("--instructions", default="")
-    common.add_argument("--sample-rate", type=int, default=16_000)
-    common.add_argument("--level-dbov", type=float, default=-26.0)
-    common.add_argument("--items-per-session", type=int, default=12)
-    common.add_argument("--gold-per-session", type=int, default=1)
-    common.add_argument("--ask-intensity", action="store_true")
-    common.add_argument("--ask-certainty", action="store_true")
-    common.add_argument("--completion-code", default=None)
-    common.add_argument("--seed", type=int, default=None)
-    e = sub.add_parser(
-        "build-emotion", parents=[common], help="emotion-id / emotion-sim test of conversions"
-    )
-    e.add_argument("clips", nargs="+", type=Path, help="source clips (natural speech)")
-    e.add_argument("--systems", nargs="+", required=True, help="emotion system names")
-    e.add_argument("--emotions", nargs="+", required=True, help="target emotions")
-    e.add_argument("--intensities", nargs="+", type=float, default=[1.0])
-    e.add_argument("--question", choices=["emotion-id", "emotion-sim"], default="emotion-id")
-    e.add_argument("--source-label", default=None, help="known emotion of the source clips")
-    e.add_argument(
-        "--controls", type=Path, default=None, help="CSV path,emotion of natural control clips"
-    )
-    e.add_argument("--gold", type=int, default=2, help="controls used as gold clips")
-    e.add_argument(
-        "--references",
-        nargs="+",
-        default=[],
-        metavar="EMOTION=PATH",
-        help="emotion-sim: a natural reference clip per target emotion",
-    )
-    e.add_argument("--votes-per-stimulus", type=int, default=8)
-    a = sub.add_parser("annotate", parents=[common], help="annotation test of a corpus manifest")
-    a.add_argument("manifest", type=Path, help="CSV with path (relative to --data-dir), emotion")
-    a.add_argument("--data-dir", type=Path, default=None, help="default: $STUDIO_DATA or data/")
-    a.add_argument("--k", type=int, default=3, help="listeners per clip (at least 3)")
-    a.add_argument("--limit", type=int, default=None, help="annotate a random subset")
-    a.add_argument("--sources", nargs="*", default=[], help="only these manifest sources")
-    a.add_argument("--gold-csv", type=Path, default=None, help="CSV path,emotion of gold clips")
-
-
-def _emotion_options(args, question: str, votes: int, gold: int) -> EmotionTestOptions:
-    return EmotionTestOptions(
-        test_id=args.test_id,
-        question=question,
-        title=args.title,
-        instructions=args.instructions,
-        sample_rate=args.sample_rate,
-        level_dbov=args.level_dbov,
-        items_per_session=args.items_per_session,
-        votes_per_stimulus=votes,
-        gold=gold,
-        gold_per_session=args.gold_per_session,
-        ask_intensity=args.ask_intensity,
-        ask_certainty=args.ask_certainty,
-        completion_code=args.completion_code,
-        seed=args.seed,
-    )
-
-
-def _build_emotion(args) -> TestDefinition:
-    if args.command == "annotate":
-        root = data_dir(args.data_dir)
-        clips = read_manifest(
-            args.manifest,
-            data_root=root,
-            limit=args.limit,
-            seed=args.seed or 0,
-            sources=args.sources,
-        )
-        gold = read_manifest(args.gold_csv, data_root=root) if args.gold_csv else []
-        options = _emotion_options(args, "annotate", args.k, len(gold))
-        return build_annotation_test(
-            args.ratings_root, clips, options, gold=gold, progress=lambda it: tqdm(it, unit="clip")
-        )
-    sources = [LabelledClip(p, args.source_label) for p in args.clips]
-    controls = read_manifest(args.controls, data_root=Path(".")) if args.controls else []
-    references = {}
-    for spec in args.references:
-        emotion, sep, path = spec.partition("=")
-        if not sep:
-            raise BuildError(f"--references takes EMOTION=PATH, got {spec!r}")
-        references[emotion] = Path(path)
-    options = _emotion_options(args, args.question, args.votes_per_stimulus, args.gold)
-    return build_conversion_test(
-        args.ratings_root,
-        sources,
-        args.systems,
-        args.emotions,
-        options,
-        intensities=args.intensities,
-        controls=controls,
-        references=references,
-        progress=lambda it: tqdm(it, unit="clip"),
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if run_emotion_command(args):  # build-emotion, annotate, labels, emotion-report
+            return 0
         if args.command == "links":
             _links(args)
+        elif args.command == "export":
+            count = export(args.db, args.test, args.out)
+            print(f"wrote {count} ratings of {args.test} to {args.out}")
         elif args.command == "build":
             options = BuildOptions(
                 test_id=args.test_id,
@@ -311,34 +192,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(definition.stimuli)} stimuli; {definition.notes}"
             )
             print(f"completion code: {definition.completion_code}")
-        elif args.command == "export":
-            count = export(args.db, args.test, args.out)
-            print(f"wrote {count} ratings of {args.test} to {args.out}")
-        elif args.command in ("build-emotion", "annotate"):
-            definition = _build_emotion(args)
-            print(
-                f"built {args.ratings_root / definition.test_id}: "
-                f"{len(definition.stimuli)} stimuli; {definition.notes}"
-            )
-            print(f"completion code: {definition.completion_code}")
-        elif args.command == "labels":
-            result = write_labels(
-                args.csv,
-                args.out,
-                n_iter=args.n_iter,
-                method=args.method,
-                min_gold_accuracy=args.min_gold_accuracy,
-            )
-            print(
-                f"wrote {len(result.table)} labels to {args.out} ({result.provenance()}; "
-                f"{len(result.meta['screened_out'])} listener(s) failed gold screening)"
-            )
-        elif args.command == "emotion-report":
-            report = write_emotion_report(
-                args.csv, args.out_dir, min_gold_accuracy=args.min_gold_accuracy
-            )
-            print(report.markdown())
-            print(f"\nwrote {', '.join(p.name for p in report.files.values())} to {args.out_dir}")
         else:
             rules = ScreeningRules(args.gold_tolerance, args.min_variance)
             report = write_report(args.csv, args.out_dir, rules)

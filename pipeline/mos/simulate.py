@@ -33,6 +33,11 @@ from pipeline.mos.pages import PageBook
 from pipeline.mos.session_flow import ListenerFlow
 from pipeline.signals import synthetic_voice
 
+try:  # main moved the synthetic voice to pipeline.signals (architecture v2)
+    from pipeline.signals import synthetic_voice
+except ImportError:  # this branch's base still has it in pipeline.emotion.testsignals
+    from pipeline.emotion.testsignals import synthetic_voice
+
 log = logging.getLogger(__name__)
 
 #: pairs of emotions honest listeners mix up more often than others (arousal / valence)

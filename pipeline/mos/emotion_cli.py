@@ -1,0 +1,171 @@
+"""The emotion subcommands of ``python -m pipeline.mos``: ``build-emotion``, ``annotate``,
+``labels`` and ``emotion-report`` (see docs/ANNOTATION.md)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pipeline.corpora import data_dir
+from pipeline.mos.builder import BuildError
+from pipeline.mos.definition import TestDefinition
+from pipeline.mos.emotion_builder import (
+    EmotionTestOptions,
+    LabelledClip,
+    build_annotation_test,
+    build_conversion_test,
+    read_manifest,
+)
+from pipeline.mos.emotion_report import write_emotion_report
+from pipeline.mos.labels import write_labels
+from pipeline.registry import REPO_ROOT
+
+
+def add_emotion_parsers(sub) -> None:
+    """``build-emotion``, ``annotate``, ``labels`` and ``emotion-report``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--test-id", required=True)
+    common.add_argument("--ratings-root", type=Path, default=REPO_ROOT / "ratings")
+    common.add_argument("--title", default="")
+    common.add_argument("--instructions", default="")
+    common.add_argument("--sample-rate", type=int, default=16_000)
+    common.add_argument("--level-dbov", type=float, default=-26.0)
+    common.add_argument("--items-per-session", type=int, default=12)
+    common.add_argument("--gold-per-session", type=int, default=1)
+    common.add_argument("--ask-intensity", action="store_true")
+    common.add_argument("--ask-certainty", action="store_true")
+    common.add_argument("--completion-code", default=None)
+    common.add_argument("--seed", type=int, default=None)
+    e = sub.add_parser(
+        "build-emotion", parents=[common], help="emotion-id / emotion-sim test of conversions"
+    )
+    e.add_argument("clips", nargs="+", type=Path, help="source clips (natural speech)")
+    e.add_argument("--systems", nargs="+", required=True, help="emotion system names")
+    e.add_argument("--emotions", nargs="+", required=True, help="target emotions")
+    e.add_argument("--intensities", nargs="+", type=float, default=[1.0])
+    e.add_argument("--question", choices=["emotion-id", "emotion-sim"], default="emotion-id")
+    e.add_argument("--source-label", default=None, help="known emotion of the source clips")
+    e.add_argument(
+        "--controls", type=Path, default=None, help="CSV path,emotion of natural control clips"
+    )
+    e.add_argument("--gold", type=int, default=2, help="controls used as gold clips")
+    e.add_argument(
+        "--references",
+        nargs="+",
+        default=[],
+        metavar="EMOTION=PATH",
+        help="emotion-sim: a natural reference clip per target emotion",
+    )
+    e.add_argument("--votes-per-stimulus", type=int, default=8)
+    a = sub.add_parser("annotate", parents=[common], help="annotation test of a corpus manifest")
+    a.add_argument("manifest", type=Path, help="CSV with path (relative to --data-dir), emotion")
+    a.add_argument("--data-dir", type=Path, default=None, help="default: $STUDIO_DATA or data/")
+    a.add_argument("--k", type=int, default=3, help="listeners per clip (at least 3)")
+    a.add_argument("--limit", type=int, default=None, help="annotate a random subset")
+    a.add_argument("--sources", nargs="*", default=[], help="only these manifest sources")
+    a.add_argument("--gold-csv", type=Path, default=None, help="CSV path,emotion of gold clips")
+    lab = sub.add_parser("labels", help="aggregate emotion answers into a label table")
+    lab.add_argument("csv", type=Path, help="ratings CSV of an emotion-id or annotate test")
+    lab.add_argument("--out", type=Path, required=True, help="label table CSV (+ .json)")
+    lab.add_argument("--n-iter", type=int, default=100, help="Dawid-Skene EM iterations")
+    lab.add_argument(
+        "--method",
+        choices=["one-coin", "ds"],
+        default="one-coin",
+        help="one skill per listener, or a full confusion matrix per listener",
+    )
+    lab.add_argument("--min-gold-accuracy", type=float, default=0.5)
+    er = sub.add_parser("emotion-report", help="identification rates, confusion, similarity MOS")
+    er.add_argument("csv", type=Path)
+    er.add_argument("--out-dir", type=Path, required=True)
+    er.add_argument("--min-gold-accuracy", type=float, default=0.5)
+
+
+def _emotion_options(args, question: str, votes: int, gold: int) -> EmotionTestOptions:
+    return EmotionTestOptions(
+        test_id=args.test_id,
+        question=question,
+        title=args.title,
+        instructions=args.instructions,
+        sample_rate=args.sample_rate,
+        level_dbov=args.level_dbov,
+        items_per_session=args.items_per_session,
+        votes_per_stimulus=votes,
+        gold=gold,
+        gold_per_session=args.gold_per_session,
+        ask_intensity=args.ask_intensity,
+        ask_certainty=args.ask_certainty,
+        completion_code=args.completion_code,
+        seed=args.seed,
+    )
+
+
+def _build_emotion(args) -> TestDefinition:
+    if args.command == "annotate":
+        root = data_dir(args.data_dir)
+        clips = read_manifest(
+            args.manifest,
+            data_root=root,
+            limit=args.limit,
+            seed=args.seed or 0,
+            sources=args.sources,
+        )
+        gold = read_manifest(args.gold_csv, data_root=root) if args.gold_csv else []
+        options = _emotion_options(args, "annotate", args.k, len(gold))
+        return build_annotation_test(
+            args.ratings_root, clips, options, gold=gold, progress=lambda it: tqdm(it, unit="clip")
+        )
+    sources = [LabelledClip(p, args.source_label) for p in args.clips]
+    controls = read_manifest(args.controls, data_root=Path(".")) if args.controls else []
+    references = {}
+    for spec in args.references:
+        emotion, sep, path = spec.partition("=")
+        if not sep:
+            raise BuildError(f"--references takes EMOTION=PATH, got {spec!r}")
+        references[emotion] = Path(path)
+    options = _emotion_options(args, args.question, args.votes_per_stimulus, args.gold)
+    return build_conversion_test(
+        args.ratings_root,
+        sources,
+        args.systems,
+        args.emotions,
+        options,
+        intensities=args.intensities,
+        controls=controls,
+        references=references,
+        progress=lambda it: tqdm(it, unit="clip"),
+    )
+
+
+def run_emotion_command(args) -> bool:
+    """Run an emotion subcommand; False when ``args.command`` is not one of them."""
+    if args.command in ("build-emotion", "annotate"):
+        definition = _build_emotion(args)
+        print(
+            f"built {args.ratings_root / definition.test_id}: "
+            f"{len(definition.stimuli)} stimuli; {definition.notes}"
+        )
+        print(f"completion code: {definition.completion_code}")
+    elif args.command == "labels":
+        result = write_labels(
+            args.csv,
+            args.out,
+            n_iter=args.n_iter,
+            method=args.method,
+            min_gold_accuracy=args.min_gold_accuracy,
+        )
+        print(
+            f"wrote {len(result.table)} labels to {args.out} ({result.provenance()}; "
+            f"{len(result.meta['screened_out'])} listener(s) failed gold screening)"
+        )
+    elif args.command == "emotion-report":
+        report = write_emotion_report(
+            args.csv, args.out_dir, min_gold_accuracy=args.min_gold_accuracy
+        )
+        print(report.markdown())
+        print(f"\nwrote {', '.join(p.name for p in report.files.values())} to {args.out_dir}")
+    else:
+        return False
+    return True
