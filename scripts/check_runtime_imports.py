@@ -24,8 +24,6 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -116,20 +114,13 @@ def imported_distributions() -> dict[str, set[str]]:
     return found
 
 
-def _voice(seconds: float, sr: int) -> np.ndarray:
-    """A vowel-like test voice (harmonics of a gliding 140 Hz F0 in ~4 syllables/s), peak 0.5."""
-    t = np.arange(int(seconds * sr)) / sr
-    phase = 2 * np.pi * np.cumsum(140.0 * (1 + 0.1 * np.sin(2 * np.pi * 0.7 * t))) / sr
-    wave = sum(np.sin(k * phase) / k for k in range(1, 25)) * (0.55 - 0.45 * np.cos(8 * np.pi * t))
-    return (0.5 * wave / np.max(np.abs(wave))).astype(np.float32)
-
-
 def exercise_app(all_systems: bool) -> list[str]:
     """Build the app and run its handlers on synthetic speech; returns the quality texts."""
     import numpy as np
     import soundfile as sf
 
     from app import build_app
+    from pipeline.emotion.testsignals import synthetic_voice
     from pipeline.registry import Registry
     from ui.conversion import ConversionHandlers
     from ui.enhancement import EnhancementHandlers
@@ -142,7 +133,7 @@ def exercise_app(all_systems: bool) -> list[str]:
     texts = []
     with tempfile.TemporaryDirectory() as tmp:
         clean_path, noisy_path = Path(tmp, "clean.wav"), Path(tmp, "noisy.wav")
-        clean = _voice(3.0, 16_000)
+        clean = synthetic_voice(3.0, 16_000)
         noise = 0.05 * np.random.default_rng(1).standard_normal(len(clean)).astype(np.float32)
         sf.write(clean_path, clean, 16_000, subtype="PCM_16")
         sf.write(noisy_path, clean + noise, 16_000, subtype="PCM_16")
