@@ -8,7 +8,7 @@ python -m pipeline.corpora quality [--data-dir data] [--extra data/extra/manifes
 python -m pipeline.corpora targets [--data-dir data] [--extra data/extra/manifest.csv]
     [--system deepfilternet3] [--out manifest_targets.csv] [--valid-dir enhance_valid_targets]
 python -m pipeline.corpora clean-targets [--data-dir data] [--extra data/extra/manifest.csv]
-    [--min-ovrl 2.9] [--jobs 2] [--out manifest_clean_targets.csv] [--report-only]
+    [--min-ovrl 2.8] [--jobs 2] [--out manifest_clean_targets.csv] [--report-only]
 python -m pipeline.corpora testset --studio-only     # data/enhance_test_studio (clean refs only)
 """
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--extra", type=Path, nargs="*", default=[], help="more prepared manifests")
     c.add_argument("--system", default="deepfilternet3", help="enhancement system that cleans")
     c.add_argument("--subdir", default="speech_dfn3", help="folder in the data dir (+ ledger)")
-    c.add_argument("--min-ovrl", type=float, default=2.9, help="keep clips with OVRL >= this")
+    c.add_argument("--min-ovrl", type=float, default=2.8, help="keep clips with OVRL >= this")
     c.add_argument("--out", default="manifest_clean_targets.csv", help="file name in data dir")
     c.add_argument("--valid-dir", default="enhance_valid_clean_targets", help="folder in data dir")
     c.add_argument("--jobs", type=int, default=2)

@@ -78,7 +78,7 @@ class CleanTargetsConfig:
 
     system: str = "deepfilternet3"
     subdir: str = "speech_dfn3"
-    min_ovrl: float = 2.9
+    min_ovrl: float = 2.8
     max_level_drop_db: float = 6.0
     jobs: int = 1
 

@@ -59,7 +59,7 @@ def _enhance_one(args: argparse.Namespace, test_dir: Path, out_dir: Path) -> int
         print(f"error: empty test set in {test_dir}", file=sys.stderr)
         return 2
     registry = Registry(args.checkpoints)
-    scorer = None if args.no_dnsmos else DnsmosScorer()
+    scorer = None if args.no_dnsmos else DnsmosScorer(short_clips=args.dnsmos_clips)
     systems = _csv_list(args.systems)
     if sf.info(str(items[0].noisy)).samplerate <= 16_000:  # nothing above 8 kHz to keep
         systems = [s for s in systems if not s.endswith(RESAMPLE_SUFFIX)]
@@ -155,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--gan", default=DEFAULT_GAN["enhance"], help="system the targets are about")
     e.add_argument("--per-snr", type=int, default=None, help="first N items of each SNR only")
     e.add_argument("--no-dnsmos", action="store_true")
+    e.add_argument(
+        "--dnsmos-clips",
+        choices=("reference", "single"),
+        default="reference",
+        help="short clips: the reference tiling, or one 9 s window (4-8x cheaper; --jobs 1)",
+    )
     e.add_argument("--jobs", type=int, default=1, help="worker processes for the (untimed) scoring")
     e.add_argument("--out-dir", type=Path, default=Path("runs/eval_enhance"))
 
