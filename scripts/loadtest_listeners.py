@@ -231,7 +231,10 @@ async def drive(url: str, count: int, stats: Stats, time_limit: float, run: str)
             try:
                 await listener.run(random.Random(n))
             except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as err:
-                stats.errors.append(f"{listener.name}: {type(err).__name__}: {err}")
+                where = ""
+                if isinstance(err, httpx.RequestError | httpx.HTTPStatusError):
+                    where = f" ({err.request.method} {err.request.url.path})"
+                stats.errors.append(f"{listener.name}: {type(err).__name__}{where}: {err}")
 
         async def sample_load() -> None:
             while True:
