@@ -7,7 +7,7 @@ An *inference* checkpoint is plain data loadable with ``torch.load(weights_only=
 
 ``arch`` names a constructor in :data:`ARCHITECTURES`; the model is rebuilt as
 ``cls(**model_kwargs)`` and loaded strictly. Training state (optimizers, step, RNG) lives in
-a separate file written by :mod:`pipeline.training` and is never needed for inference.
+a separate file written by :mod:`pipeline.train.loop` and is never needed for inference.
 """
 
 from __future__ import annotations

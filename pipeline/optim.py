@@ -1,7 +1,7 @@
 """Optimiser helpers shared by every training task: the LR schedule and the clipped step.
 
 :class:`WarmupCosine` is the one learning-rate scheduler of the studio. The shared loop
-(:class:`pipeline.training.Trainer`) steps every scheduler of a task once after each training
+(:class:`pipeline.train.loop.Trainer`) steps every scheduler of a task once after each training
 step and saves / restores its state with the training state, so ``--resume`` continues the
 schedule exactly. The schedule is a pure function of the step, and the base learning rate and
 length are read from the *current* config, so a run resumed with a longer ``train.steps``
@@ -91,7 +91,7 @@ def warmup_cosine_schedulers(
     final_scale: float,
 ) -> dict[str, WarmupCosine]:
     """One :class:`WarmupCosine` per optimiser, base rate ``train.lr * lr_scale[name]`` and
-    length ``train.steps`` (``train``: the run's :class:`pipeline.training.TrainConfig`)."""
+    length ``train.steps`` (``train``: the run's :class:`pipeline.train.loop.TrainConfig`)."""
     return {
         name: WarmupCosine(
             opt,

@@ -7,7 +7,7 @@ acoustic features of every hedgewars / Fish Fillets / asterisk clip (cached in
 ``<data>/emotion_labels/acoustics.csv``), applies the rules of :mod:`pipeline.emotion.labels`
 and writes
 
-* the label table ``pipeline/emotion/data/emotion_labels.csv`` (committed; see
+* the label table ``pipeline/emotion/resources/emotion_labels.csv`` (committed; see
   :data:`LABEL_COLUMNS`; paths relative to the data directory),
 * every clip's decision incl. the reason for leaving it out ``<data>/emotion_labels/decisions.csv``,
 * the report with distributions and label checks ``docs/EMOTION_LABELS.md``.

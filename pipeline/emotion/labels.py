@@ -30,7 +30,7 @@ import pandas as pd
 
 from pipeline.constants import EMOTIONS
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent / "resources"
 PHRASES_CSV = DATA / "hedgewars_phrases.csv"
 LABELS_CSV = DATA / "emotion_labels.csv"
 

@@ -1,4 +1,4 @@
-"""Losses of the emotion GAN (used by :mod:`pipeline.emotion.trainer`).
+"""Losses of the emotion GAN (used by :mod:`pipeline.emotion.train`).
 
 Features are tuples ``(spec, pros)``: ``(B, n_spec, T)`` normalised spectral envelope and
 ``(B, 2, T)`` normalised prosody (log-F0, energy); ``voiced`` is ``(B, 1, T)`` in {0, 1}.

@@ -35,9 +35,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from pipeline.constants import SAMPLE_RATE
 from pipeline.enhance import losses as L
-from pipeline.enhance.trainer import SAMPLE_RATE, EnhanceTask, EnhanceTrainConfig
-from pipeline.training import DistInfo
+from pipeline.enhance.train import EnhanceTask, EnhanceTrainConfig
+from pipeline.train.loop import DistInfo
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class StudentTask(EnhanceTask):
 def main(argv: list[str] | None = None) -> int:
     """``python -m pipeline.enhance.distill --config CFG --items N``: build the bank."""
     from pipeline.config import ConfigError, load_config
-    from pipeline.enhance.trainer import CorpusMixtures, SyntheticMixtures
+    from pipeline.enhance.data import CorpusMixtures, SyntheticMixtures
 
     parser = argparse.ArgumentParser(prog="python -m pipeline.enhance.distill", description=__doc__)
     parser.add_argument("--config", type=Path, required=True)

@@ -43,7 +43,7 @@ from pipeline.emotion.classifier import (
 )
 from pipeline.emotion.features import SAMPLE_RATE
 from pipeline.evaluate.judge_task import JudgeTask, JudgeTrainConfig, score
-from pipeline.training import DistInfo, TrainConfig, Trainer
+from pipeline.train.loop import DistInfo, TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
 

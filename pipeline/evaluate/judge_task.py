@@ -1,5 +1,5 @@
 """The evaluation emotion judge (:class:`pipeline.emotion.classifier.EmotionJudge`) as a
-:class:`pipeline.training.TrainTask`, trained by the shared :class:`pipeline.training.Trainer`.
+:class:`pipeline.train.loop.TrainTask`, trained by the shared :class:`pipeline.train.loop.Trainer`.
 
 One training step is one full-batch epoch over the utterance features: AdamW on
 class-balanced cross-entropy, with Gaussian input noise of ``input_noise`` feature standard
@@ -20,7 +20,7 @@ from torch import nn
 from pipeline.constants import EMOTIONS, SAMPLE_RATE
 from pipeline.emotion.classifier import EmotionJudge
 from pipeline.optim import clipped_step, warmup_cosine_schedulers
-from pipeline.training import Export, TrainConfig, unwrap
+from pipeline.train.loop import Export, TrainConfig, unwrap
 
 ARCH = "emotion.classifier"
 

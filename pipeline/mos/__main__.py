@@ -9,7 +9,7 @@ Examples::
     python -m pipeline.mos report ratings/enh1/ratings.csv --out-dir runs/enh1_report
     python -m pipeline.mos build-emotion calm/*.wav --test-id eid1 --systems dsp stargan-emotion \\
         --emotions angry happy sad --intensities 0.5 1 --controls labelled.csv --ask-intensity
-    python -m pipeline.mos annotate pipeline/emotion/data/emotion_labels.csv --test-id ann1 \\
+    python -m pipeline.mos annotate pipeline/emotion/resources/emotion_labels.csv --test-id ann1 \\
         --limit 300 --k 3 --gold-csv gold.csv
     python -m pipeline.mos labels ratings/ann1/ratings.csv --out labels.csv
     python -m pipeline.mos emotion-report ratings/eid1/ratings.csv --out-dir runs/eid1_report

@@ -8,7 +8,7 @@
   ``emotion-sim`` for the emotion similarity to a natural reference clip of the target
   emotion.
 * :func:`build_annotation_test` — the clips of a corpus manifest (such as
-  ``pipeline/emotion/data/emotion_labels.csv``: ``path`` relative to the data directory and
+  ``pipeline/emotion/resources/emotion_labels.csv``: ``path`` relative to the data directory and
   its rule-derived ``emotion``, kept as hidden ``truth`` so people can check the rules) for
   ``annotate``: every clip gets ``votes_per_stimulus`` (k ≥ 3) listeners, gold clips with
   known labels screen them.

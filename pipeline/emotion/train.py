@@ -33,7 +33,7 @@ from pipeline.emotion.losses import mean_abs_error, mean_squared_error, prosody_
 from pipeline.emotion.model import AuxEmotionClassifier, EmotionDiscriminator, EmotionGenerator
 from pipeline.emotion.normalize import Normalizer, emotion_prosody_moments
 from pipeline.optim import clipped_step, warmup_cosine_schedulers
-from pipeline.training import DistInfo, Export, TrainConfig, unwrap
+from pipeline.train.loop import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,11 @@ class EmotionDataConfig:
     """Where the labelled clips are and how segments are cut.
 
     ``label_table`` is a path as given (e.g. the committed
-    ``pipeline/emotion/data/emotion_labels.csv``); its audio paths and ``cache_dir`` are
+    ``pipeline/emotion/resources/emotion_labels.csv``); its audio paths and ``cache_dir`` are
     relative to the data directory (``$STUDIO_DATA`` or ``data/``).
     """
 
-    label_table: str = "pipeline/emotion/data/emotion_labels.csv"
+    label_table: str = "pipeline/emotion/resources/emotion_labels.csv"
     min_confidence: float = 0.0  # drop rows whose label confidence is lower
     #: human label table (``python -m pipeline.mos labels``; ``--labels`` on the CLI): train
     #: only on clips listeners labelled, with their label; min_confidence then applies to its
@@ -109,7 +109,7 @@ def _one_hot(labels: torch.Tensor) -> torch.Tensor:
 
 
 class EmotionTask:
-    """:class:`pipeline.training.TrainTask` for the StarGAN-style emotion converter."""
+    """:class:`pipeline.train.loop.TrainTask` for the StarGAN-style emotion converter."""
 
     config_class = EmotionConfig
 

@@ -39,7 +39,7 @@ from pipeline.emotion.envelope.losses import (
 from pipeline.emotion.envelope.model import EnvelopeDiscriminator, EnvelopeGenerator
 from pipeline.emotion.features import SAMPLE_RATE
 from pipeline.emotion.normalize import Normalizer
-from pipeline.training import DistInfo, Export, TrainConfig, unwrap
+from pipeline.train.loop import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 
 
 class EnvelopeGanTask:
-    """:class:`pipeline.training.TrainTask` of the label-free envelope GAN."""
+    """:class:`pipeline.train.loop.TrainTask` of the label-free envelope GAN."""
 
     config_class = EnvelopeGanConfig
 

@@ -1,4 +1,4 @@
-"""The enhancement GAN as a :class:`pipeline.training.TrainTask` (``python -m pipeline.train enhance``).
+"""The enhancement GAN as a :class:`pipeline.train.loop.TrainTask` (``python -m pipeline.train enhance``).
 
 Each step: the generator enhances a batch of on-the-fly noisy mixtures; the multi-resolution
 mel discriminator is updated with a least-squares GAN loss on (clean, enhanced); then the
@@ -15,24 +15,26 @@ speech and noise, SNR -5..20 dB, random gain) and the fixed validation pairs wri
 
 from __future__ import annotations
 
-import csv
 import logging
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from pipeline.constants import SAMPLE_RATE
 from pipeline.devices import grad_scaler
 from pipeline.enhance import losses as L
-from pipeline.enhance.augment import AugmentConfig, augment_pair
+from pipeline.enhance.data import (
+    CorpusMixtures,
+    EnhanceDataConfig,
+    SyntheticMixtures,
+    read_pairs,
+    synthetic_pairs,
+)
 from pipeline.enhance.model import MaskGenerator, MelDiscriminator, MetricDiscriminator
 from pipeline.metrics import pesq_wb, si_sdr, stoi
 from pipeline.optim import clipped_step, warmup_cosine_schedulers
-from pipeline.signals import coloured_noise, mix_at_snr, synthetic_voice
-from pipeline.training import DistInfo, Export, TrainConfig, unwrap
+from pipeline.train.loop import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -82,98 +84,12 @@ class EnhanceLossConfig:
 
 
 @dataclass
-class EnhanceDataConfig:
-    source: str = "corpora"  # "corpora" | "synthetic"
-    manifest: str = "data/manifest.csv"
-    valid_pairs: str = "data/enhance_valid/pairs.csv"
-    valid_items: int = 16  # validation pairs scored with PESQ/STOI
-    valid_max_snr: float = 10.0  # only pairs at or below this SNR (the 0-10 dB target range)
-    segment_seconds: float = 1.5
-    snr_db: list[float] = field(default_factory=lambda: [-5.0, 20.0])
-    level_dbfs: list[float] = field(default_factory=lambda: [-35.0, -15.0])
-    p_gap: float = 0.0  # probability of silent gaps in a training crop (MixConfig.p_gap)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-
-
-@dataclass
 class EnhanceTrainConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     generator: EnhanceGeneratorConfig = field(default_factory=EnhanceGeneratorConfig)
     discriminator: EnhanceDiscriminatorConfig = field(default_factory=EnhanceDiscriminatorConfig)
     loss: EnhanceLossConfig = field(default_factory=EnhanceLossConfig)
     data: EnhanceDataConfig = field(default_factory=EnhanceDataConfig)
-
-
-class SyntheticMixtures:
-    """Speech-like signals in coloured noise; item ``(noisy, clean)`` from one RNG."""
-
-    def __init__(self, data: EnhanceDataConfig) -> None:
-        self.data = data
-        self.segment = round(data.segment_seconds * SAMPLE_RATE)
-
-    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        clean = synthetic_voice(
-            self.data.segment_seconds,
-            SAMPLE_RATE,
-            f0_hz=float(rng.uniform(100.0, 220.0)),
-            syllable_rate=float(rng.uniform(3.0, 5.0)),
-            seed=int(rng.integers(2**31)),
-        )
-        noise = coloured_noise(float(rng.uniform(0, 2)), self.segment, rng)
-        noisy, clean = mix_at_snr(clean, noise, float(rng.uniform(*self.data.snr_db)))
-        gain = 10 ** (rng.uniform(-9, 9) / 20)
-        return (noisy * gain).astype(np.float32), (clean * gain).astype(np.float32)
-
-
-class CorpusMixtures:
-    """Adapter over :class:`pipeline.corpora.mixing.NoisyMixtureDataset` (train split)."""
-
-    def __init__(self, data: EnhanceDataConfig, seed: int) -> None:
-        from pipeline.corpora.mixing import MixConfig, NoisyMixtureDataset
-
-        self.augment = data.augment
-        self.length = round(data.segment_seconds * SAMPLE_RATE)
-        config = MixConfig(
-            segment_seconds=data.segment_seconds * (1.0 + self.augment.margin),
-            snr_db=tuple(data.snr_db),
-            level_dbfs=tuple(data.level_dbfs),
-            p_gap=data.p_gap,
-        )
-        self.dataset = NoisyMixtureDataset(data.manifest, split="train", config=config, seed=seed)
-
-    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        item = self.dataset.draw(int(rng.integers(2**62)))
-        if not self.augment.active:
-            return item["noisy"], item["clean"]
-        return augment_pair(item["noisy"], item["clean"], self.length, rng, self.augment)
-
-
-def read_pairs(
-    path: str | Path, *, limit: int, max_snr: float
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``(clean, noisy)`` 16 kHz arrays from a ``pairs.csv`` (paths relative to its folder)."""
-    path = Path(path)
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if float(r["snr_db"]) <= max_snr]
-    pairs = []
-    for row in rows[:limit]:
-        clean, sr_c = sf.read(str(path.parent / row["clean_path"]), dtype="float32")
-        noisy, sr_n = sf.read(str(path.parent / row["noisy_path"]), dtype="float32")
-        if sr_c != SAMPLE_RATE or sr_n != SAMPLE_RATE:
-            raise ValueError(f"{path}: pairs must be 16 kHz")
-        pairs.append((clean, noisy))
-    return pairs
-
-
-def synthetic_pairs(count: int, seconds: float = 2.0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Fixed synthetic validation pairs at 0/5/10 dB."""
-    out = []
-    for k in range(count):
-        voice = synthetic_voice(seconds, SAMPLE_RATE, f0_hz=110.0 + 15.0 * k, seed=10_000 + k)
-        noise = coloured_noise((k % 3) * 0.75, len(voice), 20_000 + k)
-        noisy, clean = mix_at_snr(voice, noise, 5.0 * (k % 3))
-        out.append((clean, noisy))
-    return out
 
 
 class EnhanceTask:

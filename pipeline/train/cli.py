@@ -12,7 +12,7 @@ present) and ``--amp`` (mixed precision) override the config; see ``pipeline/dev
 ``--set key=value`` overrides config entries (dotted paths, e.g. ``--set train.steps=200``).
 A task is registered in :data:`TRAINERS` as its class; the class has a
 ``config_class`` attribute (a dataclass with a ``train: TrainConfig`` field) and is
-constructed as ``Class(config, info)``. See ``pipeline/training.py``.
+constructed as ``Class(config, info)``. See ``pipeline/train/loop.py``.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ import torch
 
 from pipeline.config import ConfigError, load_config
 from pipeline.devices import DEVICES, DeviceError
-from pipeline.emotion.envelope.trainer import EnvelopeGanTask
-from pipeline.emotion.trainer import EmotionTask
+from pipeline.emotion.envelope.train import EnvelopeGanTask
+from pipeline.emotion.train import EmotionTask
 from pipeline.enhance.distill import StudentTask
-from pipeline.enhance.trainer import EnhanceTask
-from pipeline.training import init_distributed, run_training, seed_everything
+from pipeline.enhance.train import EnhanceTask
+from pipeline.train.loop import init_distributed, run_training, seed_everything
 
-#: task → class implementing :class:`pipeline.training.TrainTask`.
+#: task → class implementing :class:`pipeline.train.loop.TrainTask`.
 TRAINERS: dict[str, type] = {
     "enhance": EnhanceTask,
     "enhance_student": StudentTask,

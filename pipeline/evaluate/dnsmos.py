@@ -1,4 +1,0 @@
-"""Moved to :mod:`pipeline.metrics` (compatibility re-export for callers written before the
-move; import from ``pipeline.metrics`` instead — tests/test_layering.py flags users)."""
-
-from pipeline.metrics import DnsmosScorer, default_dnsmos, dnsmos  # noqa: F401
