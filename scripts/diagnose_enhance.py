@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.checkpoint import load_model  # noqa: E402
 from pipeline.constants import SAMPLE_RATE  # noqa: E402
-from pipeline.enhance.trainer import read_pairs  # noqa: E402
+from pipeline.enhance.data import read_pairs  # noqa: E402
 from pipeline.metrics import pause_attenuation_db, pesq_wb, stoi  # noqa: E402
 from pipeline.registry import Registry  # noqa: E402
 

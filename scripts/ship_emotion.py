@@ -6,7 +6,7 @@
 Copies the inference checkpoint (generator weights + normalisation buffers only) and the
 run's config, then writes ``card.json`` with every number taken from the run: steps and
 wall-clock from the checkpoint, validation metrics from the checkpoint or, when it has none
-(a time-budget stop), recomputed with :meth:`pipeline.emotion.trainer.EmotionTask.validate`
+(a time-budget stop), recomputed with :meth:`pipeline.emotion.train.EmotionTask.validate`
 on the run's final training state, clip counts from the feature cache, and a freshly
 measured real-time factor on this machine.
 """
@@ -28,9 +28,9 @@ from pipeline.config import load_config
 from pipeline.emotion.card import build_card, table_agreement
 from pipeline.emotion.labels import LABELS_CSV
 from pipeline.emotion.system import GanConverter
-from pipeline.emotion.trainer import EmotionConfig, EmotionTask
+from pipeline.emotion.train import EmotionConfig, EmotionTask
 from pipeline.signals import synthetic_voice
-from pipeline.training import STATE_FILE, DistInfo
+from pipeline.train.loop import STATE_FILE, DistInfo
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "checkpoints" / "emotion" / "stargan-emotion"

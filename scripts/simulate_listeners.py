@@ -155,7 +155,7 @@ def summarise(runs: list[dict]) -> dict:
 def training_run(out: Path, manifest: Path, labels_csv: Path, steps: int) -> dict:
     """A tiny emotion training run that reads the human label table."""
     from pipeline.checkpoint import read_checkpoint
-    from pipeline.train import main as train_main
+    from pipeline.train.cli import main as train_main
 
     run = out / "train_on_labels"
     config = out / "train_on_labels.yaml"

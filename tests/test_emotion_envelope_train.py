@@ -11,7 +11,7 @@ from conftest import make_emotion_corpus
 
 from pipeline.checkpoint import load_model
 from pipeline.emotion.envelope.model import EnvelopeGenerator
-from pipeline.train import main as train_main
+from pipeline.train.cli import main as train_main
 
 TINY = [
     "model.channels=16",

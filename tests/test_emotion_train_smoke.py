@@ -13,7 +13,7 @@ from pipeline.checkpoint import load_model
 from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
 from pipeline.emotion.model import EmotionGenerator
 from pipeline.emotion.normalize import Normalizer
-from pipeline.train import main as train_main
+from pipeline.train.cli import main as train_main
 
 
 def test_segments_are_deterministic_and_normalised(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.enhance.augment import AugmentConfig, augment_pair
+from pipeline.enhance.data import AugmentConfig, augment_pair
 from pipeline.signals import coloured_noise, synthetic_voice
 
 

@@ -16,8 +16,8 @@ import yaml
 
 from pipeline import train
 from pipeline.enhance import distill
-from pipeline.enhance.trainer import EnhanceDataConfig, SyntheticMixtures
-from pipeline.training import DistInfo
+from pipeline.enhance.data import EnhanceDataConfig, SyntheticMixtures
+from pipeline.train.loop import DistInfo
 
 DATA = {"source": "synthetic", "valid_items": 1, "segment_seconds": 0.5}
 

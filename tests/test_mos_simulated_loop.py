@@ -29,7 +29,7 @@ from pipeline.mos.simulate import (
     wilson_half_width,
 )
 from pipeline.mos.storage import read_ratings
-from pipeline.train import main as train_main
+from pipeline.train.cli import main as train_main
 
 
 def test_confusion_rows_are_distributions_and_planning_numbers():

@@ -70,7 +70,7 @@ def build_emotion_builder(*, ratings_root: Path, registry, authorised: gr.State)
         )
         with gr.Row():
             manifest = gr.Textbox(
-                label="annotate: manifest", value="pipeline/emotion/data/emotion_labels.csv"
+                label="annotate: manifest", value="pipeline/emotion/resources/emotion_labels.csv"
             )
             limit = gr.Number(label="clips (random subset)", value=200, precision=0)
             k = gr.Number(label="listeners per clip (k >= 3)", value=3, precision=0)
