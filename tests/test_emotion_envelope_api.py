@@ -101,7 +101,7 @@ def test_tab_handler_with_and_without_reference(registry: Registry, clips) -> No
     (sr, samples), status = handlers.convert(
         str(clips[0]), "angry", 1.0, "tiny-env", progress=_no_progress
     )
-    assert sr == 22_050 and "**angry**" in status
+    assert sr == 22_050 and "Converted to angry" in status
     (sr, samples), status = handlers.convert(
         str(clips[0]), "angry", 1.0, "tiny-env", False, str(clips[1]), progress=_no_progress
     )
