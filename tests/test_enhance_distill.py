@@ -14,9 +14,9 @@ import numpy as np
 import torch
 import yaml
 
-from pipeline import train
 from pipeline.enhance import distill
 from pipeline.enhance.data import EnhanceDataConfig, SyntheticMixtures
+from pipeline.train import cli as train
 from pipeline.train.loop import DistInfo
 
 DATA = {"source": "synthetic", "valid_items": 1, "segment_seconds": 0.5}

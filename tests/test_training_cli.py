@@ -9,8 +9,8 @@ import pytest
 import torch
 import yaml
 
-from pipeline import train
 from pipeline.checkpoint import CheckpointError, load_model
+from pipeline.train import cli as train
 
 TINY = {
     "train": {

@@ -8,8 +8,8 @@ import pytest
 import torch
 import yaml
 
-from pipeline import train
 from pipeline.devices import DeviceError, autocast, ddp_backend, resolve_device, to_device
+from pipeline.train import cli as train
 
 TINY = {
     "train": {"steps": 2, "batch_size": 2, "log_every": 1, "val_every": 2, "ckpt_every": 2},
