@@ -175,6 +175,22 @@ def serve(demo) -> Iterator[str]:
         demo.close()
 
 
+def play_until_answer_unlocked(page) -> None:
+    """Play every visible MOS clip to the end; play again while the submit button stays
+    locked (a click that lands while the player is still decoding does not start playback)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(4):
+        for player in page.locator("[id^=mos-player-]:visible").all():
+            player.locator("button.play-pause-button").click()
+            page.wait_for_timeout(900)  # 0.5 s clips
+        try:
+            page.wait_for_function("!document.querySelector('#mos-submit').disabled", timeout=3_000)
+            break
+        except PlaywrightTimeout:
+            continue
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now (bound to 127.0.0.1)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -12,8 +12,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 import yaml
-from conftest import free_port, serve
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from conftest import free_port, play_until_answer_unlocked, serve
 
 from pipeline.mos.assignment import session_file
 from pipeline.mos.storage import RatingStore, read_ratings
@@ -56,15 +55,7 @@ def play_and_rate(page, label: str) -> None:
     the player is still decoding does not start playback).
     """
     submit = page.locator("#mos-submit")
-    for _ in range(4):
-        for player in page.locator("[id^=mos-player-]:visible").all():
-            player.locator("button.play-pause-button").click()
-            page.wait_for_timeout(900)  # 0.5 s clips
-        try:
-            page.wait_for_function("!document.querySelector('#mos-submit').disabled", timeout=3_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    play_until_answer_unlocked(page)
     page.locator("#mos-choice").get_by_label(label, exact=True).check()
     submit.click()
 

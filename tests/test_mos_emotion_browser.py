@@ -7,8 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest import serve
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from conftest import play_until_answer_unlocked, serve
 
 from pipeline.mos.definition import load_definition, save_definition
 from pipeline.mos.storage import read_ratings
@@ -43,15 +42,7 @@ def app_url(tmp_path: Path):
 def play_and_answer(page, emotion: str, intensity: str) -> None:
     """Play the clip to the end (again if the answer stays locked), pick emotion and
     intensity, submit."""
-    for _ in range(4):
-        for player in page.locator("[id^=mos-player-]:visible").all():
-            player.locator("button.play-pause-button").click()
-            page.wait_for_timeout(900)  # 0.5 s clips
-        try:
-            page.wait_for_function("!document.querySelector('#mos-submit').disabled", timeout=3_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    play_until_answer_unlocked(page)
     page.locator("#mos-choice").get_by_label(emotion, exact=True).check()
     page.locator("#mos-intensity").get_by_label(intensity, exact=True).check()
     page.locator("#mos-submit").click()
