@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipeline.mos.simulate import TINY_EMOTION_GAN_SIZE
 from pipeline.signals import synthetic_voice
 
 SPEECH_PACKAGE = "asterisk-core-sounds-en-g722"
@@ -64,21 +65,11 @@ def make_emotion_corpus(root: Path, *, clips_per_cell: int = 2) -> Path:
 
 #: --set overrides for a tiny emotion GAN (smoke and DDP tests)
 TINY_EMOTION_GAN = [
-    "model.channels=16",
-    "model.n_blocks=1",
-    "model.base_2d=4",
-    "model.prosody_channels=8",
-    "model.prosody_blocks=1",
-    "model.disc_channels=16",
-    "model.cls_channels=16",
-    "data.segment_frames=32",
-    "data.val_segments=16",
-    "train.batch_size=4",
+    *TINY_EMOTION_GAN_SIZE,
     "train.log_every=2",
     "train.val_every=3",
     "train.ckpt_every=3",
     "train.best_metric=c_acc_converted",
-    "loss.reconstruction=l2",
     "loss.lambda_moment=1.0",
 ]
 
