@@ -155,6 +155,19 @@ def chromium_launch() -> dict:
     return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS)}
 
 
+@pytest.fixture(scope="module")
+def browser(chromium_launch):
+    """One headless chromium (playwright) shared by a test module's pages."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**chromium_launch)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 @contextlib.contextmanager
 def serve(demo) -> Iterator[str]:
     """Launch a Gradio Blocks on a free loopback port; yield its URL; close it afterwards."""
