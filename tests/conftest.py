@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import random
 import shutil
 import socket
 import subprocess
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipeline.mos.assignment import new_order
+from pipeline.mos.definition import Stimulus, TestDefinition
 from pipeline.mos.simulate import TINY_EMOTION_GAN_SIZE
 from pipeline.signals import synthetic_voice
 
@@ -177,6 +181,23 @@ def serve(demo) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         demo.close()
+
+
+def assign_listeners(
+    stimuli: list[Stimulus], per_session: int, listeners: int, seed: int
+) -> Iterator[tuple[list[str], Counter]]:
+    """Deal sessions of ``per_session`` stimuli to ``listeners`` listeners in turn (an ACR
+    test, ``new_order`` with a seeded rng); yield each listener's order of stimulus ids and
+    the votes per stimulus id counted so far, this listener's included."""
+    definition = TestDefinition(
+        test_id="t", title="t", question="acr", stimuli=stimuli, items_per_session=per_session
+    )
+    rng = random.Random(seed)
+    load: Counter = Counter({s.id: 0 for s in stimuli})
+    for _ in range(listeners):
+        order, _ = new_order(definition, load, rng)
+        load.update(order)
+        yield order, load
 
 
 def play_until_answer_unlocked(page) -> None:
