@@ -41,6 +41,30 @@ SPEECH_PROMPT = "vm-tocallback"  # "To call this person back, press ..." — ~2.
 STYLE = {"neutral": (1.0, 1.0), "happy": (1.35, 1.2), "angry": (1.2, 1.8), "sad": (0.85, 0.5)}
 
 
+def manifest_row(
+    path: str, kind: str, speaker: str, split: str, *, source: str = "fake", **overrides
+) -> dict:
+    """One corpus manifest row (``MANIFEST_COLUMNS``) for a fake ``source``: a 0.5 s English
+    dialogue clip (``kind="speech"``) or an ambience clip; ``overrides`` replace columns."""
+    row = {
+        "path": path,
+        "kind": kind,
+        "source": source,
+        "source_package": f"{source}-data",
+        "speaker": speaker,
+        "language": "en" if kind == "speech" else "",
+        "licence": "CC0",
+        "duration_s": 0.5,
+        "dialog_id": Path(path).stem,
+        "text": "",
+        "text_en": "",
+        "category": "dialogue" if kind == "speech" else "ambience",
+        "split": split,
+        "raw": path,
+    }
+    return row | overrides
+
+
 def make_emotion_corpus(root: Path, *, clips_per_cell: int = 2) -> Path:
     """Synthetic voices of 3 speakers x 4 emotions under ``root``; returns the label table."""
     rows = []
