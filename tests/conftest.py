@@ -224,6 +224,16 @@ def assign_listeners(
         yield order, load
 
 
+def start_phone_session(browser, address: str, *, timeout_ms: int):
+    """A phone-sized (390 x 844) page of ``browser`` at ``address`` past consent and Start."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(timeout_ms)
+    page.goto(address)
+    page.get_by_label("I agree").check()
+    page.get_by_role("button", name="Start").click()
+    return page
+
+
 def play_until_answer_unlocked(page) -> None:
     """Play every visible MOS clip to the end; play again while the submit button stays
     locked (a click that lands while the player is still decoding does not start playback)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest import play_until_answer_unlocked, serve
+from conftest import play_until_answer_unlocked, serve, start_phone_session
 
 from pipeline.mos.definition import load_definition, save_definition
 from pipeline.mos.storage import read_ratings
@@ -53,11 +53,9 @@ def test_emotion_id_session_with_reload(app_url, chromium_launch):
     url, folder = app_url
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(**chromium_launch)
-        page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(f"{url}/?PROLIFIC_PID=emo1&test=emo")
-        page.get_by_label("I agree").check()
-        page.get_by_role("button", name="Start").click()
+        page = start_phone_session(
+            browser, f"{url}/?PROLIFIC_PID=emo1&test=emo", timeout_ms=TIMEOUT_MS
+        )
         page.get_by_text("Clip 1 of 4").wait_for()
         page.get_by_text("Which emotion does the speaker express?").wait_for()
         for label in ("Neutral", "Happy", "Angry", "Sad", "Surprised", "Other / can't tell"):
