@@ -46,6 +46,23 @@ def spectrogram_db(wave: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, n
     return times, freqs, 10.0 * np.log10(np.maximum(power, 1e-12))
 
 
+def _spectrogram_panel(ax, times: np.ndarray, freqs: np.ndarray, db: np.ndarray, top: float):
+    """Draw ``db`` ``(F, T)`` (times in s, freqs in Hz, shown in kHz) on ``ax`` from
+    ``top - DYNAMIC_RANGE_DB`` to ``top`` dB; return the mesh (for a colour bar)."""
+    image = ax.pcolormesh(
+        times,
+        freqs / 1000.0,
+        db,
+        shading="auto",
+        cmap="magma",
+        vmin=top - DYNAMIC_RANGE_DB,
+        vmax=top,
+        rasterized=True,
+    )
+    ax.set_facecolor(image.cmap(0.0))  # a shorter signal's missing tail reads as silence
+    return image
+
+
 def spectrogram_figure(signals: Sequence[Signal], *, max_hz: float | None = 8_000.0) -> Figure:
     """One spectrogram panel per signal, stacked, on a shared dB colour scale.
 
@@ -59,17 +76,7 @@ def spectrogram_figure(signals: Sequence[Signal], *, max_hz: float | None = 8_00
     axes = fig.subplots(len(signals), 1, squeeze=False, sharex=True)[:, 0]
     image = None
     for ax, (label, _, sr), (times, freqs, db) in zip(axes, signals, specs, strict=True):
-        image = ax.pcolormesh(
-            times,
-            freqs / 1000.0,
-            db,
-            shading="auto",
-            cmap="magma",
-            vmin=top - DYNAMIC_RANGE_DB,
-            vmax=top,
-            rasterized=True,
-        )
-        ax.set_facecolor(image.cmap(0.0))  # a shorter signal's missing tail reads as silence
+        image = _spectrogram_panel(ax, times, freqs, db, top)
         ax.set_ylim(0, min(max_hz or sr / 2, sr / 2) / 1000.0)
         ax.set_ylabel("kHz")
         ax.set_title(label, fontsize=10, loc="left")
@@ -126,17 +133,7 @@ def spectrogram_thumbnail(wave: np.ndarray, sr: int, *, max_hz: float = 8_000.0)
     fig = Figure(figsize=(3.2, 1.5), layout="constrained")
     ax = fig.subplots()
     top = float(db.max())
-    image = ax.pcolormesh(
-        times,
-        freqs / 1000.0,
-        db,
-        shading="auto",
-        cmap="magma",
-        vmin=top - DYNAMIC_RANGE_DB,
-        vmax=top,
-        rasterized=True,
-    )
-    ax.set_facecolor(image.cmap(0.0))
+    _spectrogram_panel(ax, times, freqs, db, top)
     ax.set_ylim(0, min(max_hz, sr / 2) / 1000.0)
     ax.tick_params(labelsize=7)
     ax.set_ylabel("kHz", fontsize=7)

@@ -42,6 +42,7 @@ from pipeline.mos.emotion_builder import (  # noqa: E402
 from pipeline.mos.emotion_report import write_emotion_report  # noqa: E402
 from pipeline.mos.labels import aggregate_labels, write_labels  # noqa: E402
 from pipeline.mos.simulate import (  # noqa: E402
+    TINY_EMOTION_GAN_SIZE,
     Crowd,
     answers_for_half_width,
     confusion_matrix,
@@ -60,20 +61,10 @@ ASSUMED_RATES = {
     ("emotion/dsp", "surprise"): 0.30,
 }
 TINY_GAN = [
-    "model.channels=16",
-    "model.n_blocks=1",
-    "model.base_2d=4",
-    "model.prosody_channels=8",
-    "model.prosody_blocks=1",
-    "model.disc_channels=16",
-    "model.cls_channels=16",
-    "data.segment_frames=32",
-    "data.val_segments=16",
-    "train.batch_size=4",
+    *TINY_EMOTION_GAN_SIZE,
     "train.log_every=10",
     "train.val_every=1000",
     "train.ckpt_every=1000",
-    "loss.reconstruction=l2",
 ]
 
 

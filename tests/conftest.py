@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import random
 import shutil
 import socket
 import subprocess
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipeline.mos.assignment import new_order
+from pipeline.mos.definition import Stimulus, TestDefinition
+from pipeline.mos.simulate import TINY_EMOTION_GAN_SIZE
 from pipeline.signals import synthetic_voice
 
 SPEECH_PACKAGE = "asterisk-core-sounds-en-g722"
@@ -34,6 +39,30 @@ SPEECH_PROMPT = "vm-tocallback"  # "To call this person back, press ..." — ~2.
 
 #: emotion → (F0 factor, level factor) of the synthetic "acted" voices
 STYLE = {"neutral": (1.0, 1.0), "happy": (1.35, 1.2), "angry": (1.2, 1.8), "sad": (0.85, 0.5)}
+
+
+def manifest_row(
+    path: str, kind: str, speaker: str, split: str, *, source: str = "fake", **overrides
+) -> dict:
+    """One corpus manifest row (``MANIFEST_COLUMNS``) for a fake ``source``: a 0.5 s English
+    dialogue clip (``kind="speech"``) or an ambience clip; ``overrides`` replace columns."""
+    row = {
+        "path": path,
+        "kind": kind,
+        "source": source,
+        "source_package": f"{source}-data",
+        "speaker": speaker,
+        "language": "en" if kind == "speech" else "",
+        "licence": "CC0",
+        "duration_s": 0.5,
+        "dialog_id": Path(path).stem,
+        "text": "",
+        "text_en": "",
+        "category": "dialogue" if kind == "speech" else "ambience",
+        "split": split,
+        "raw": path,
+    }
+    return row | overrides
 
 
 def make_emotion_corpus(root: Path, *, clips_per_cell: int = 2) -> Path:
@@ -64,21 +93,11 @@ def make_emotion_corpus(root: Path, *, clips_per_cell: int = 2) -> Path:
 
 #: --set overrides for a tiny emotion GAN (smoke and DDP tests)
 TINY_EMOTION_GAN = [
-    "model.channels=16",
-    "model.n_blocks=1",
-    "model.base_2d=4",
-    "model.prosody_channels=8",
-    "model.prosody_blocks=1",
-    "model.disc_channels=16",
-    "model.cls_channels=16",
-    "data.segment_frames=32",
-    "data.val_segments=16",
-    "train.batch_size=4",
+    *TINY_EMOTION_GAN_SIZE,
     "train.log_every=2",
     "train.val_every=3",
     "train.ckpt_every=3",
     "train.best_metric=c_acc_converted",
-    "loss.reconstruction=l2",
     "loss.lambda_moment=1.0",
 ]
 
@@ -164,6 +183,19 @@ def chromium_launch() -> dict:
     return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS)}
 
 
+@pytest.fixture(scope="module")
+def browser(chromium_launch):
+    """One headless chromium (playwright) shared by a test module's pages."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**chromium_launch)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 @contextlib.contextmanager
 def serve(demo) -> Iterator[str]:
     """Launch a Gradio Blocks on a free loopback port; yield its URL; close it afterwards."""
@@ -173,6 +205,49 @@ def serve(demo) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         demo.close()
+
+
+def assign_listeners(
+    stimuli: list[Stimulus], per_session: int, listeners: int, seed: int
+) -> Iterator[tuple[list[str], Counter]]:
+    """Deal sessions of ``per_session`` stimuli to ``listeners`` listeners in turn (an ACR
+    test, ``new_order`` with a seeded rng); yield each listener's order of stimulus ids and
+    the votes per stimulus id counted so far, this listener's included."""
+    definition = TestDefinition(
+        test_id="t", title="t", question="acr", stimuli=stimuli, items_per_session=per_session
+    )
+    rng = random.Random(seed)
+    load: Counter = Counter({s.id: 0 for s in stimuli})
+    for _ in range(listeners):
+        order, _ = new_order(definition, load, rng)
+        load.update(order)
+        yield order, load
+
+
+def start_phone_session(browser, address: str, *, timeout_ms: int):
+    """A phone-sized (390 x 844) page of ``browser`` at ``address`` past consent and Start."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(timeout_ms)
+    page.goto(address)
+    page.get_by_label("I agree").check()
+    page.get_by_role("button", name="Start").click()
+    return page
+
+
+def play_until_answer_unlocked(page) -> None:
+    """Play every visible MOS clip to the end; play again while the submit button stays
+    locked (a click that lands while the player is still decoding does not start playback)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(4):
+        for player in page.locator("[id^=mos-player-]:visible").all():
+            player.locator("button.play-pause-button").click()
+            page.wait_for_timeout(900)  # 0.5 s clips
+        try:
+            page.wait_for_function("!document.querySelector('#mos-submit').disabled", timeout=3_000)
+            break
+        except PlaywrightTimeout:
+            continue
 
 
 def free_port() -> int:

@@ -17,18 +17,6 @@ DNSMOS_TIMEOUT_MS = 240_000
 
 
 @pytest.fixture(scope="module")
-def browser(chromium_launch):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(**chromium_launch)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture(scope="module")
 def page(browser, studio_url: str):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)

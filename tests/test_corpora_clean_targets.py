@@ -11,31 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import manifest_row
 
 from pipeline.audio import write_wav
 from pipeline.corpora import clean_targets as ct
 from pipeline.corpora.prepare import MANIFEST_COLUMNS, read_manifest, write_csv
 
 SR = 16_000
-
-
-def _row(path: str, kind: str, speaker: str, split: str, source: str = "fake") -> dict:
-    return {
-        "path": path,
-        "kind": kind,
-        "source": source,
-        "source_package": f"{source}-data",
-        "speaker": speaker,
-        "language": "en" if kind == "speech" else "",
-        "licence": "CC0",
-        "duration_s": 0.5,
-        "dialog_id": Path(path).stem,
-        "text": "",
-        "text_en": "",
-        "category": "dialogue" if kind == "speech" else "ambience",
-        "split": split,
-        "raw": path,
-    }
 
 
 @pytest.fixture
@@ -48,11 +30,11 @@ def manifest(tmp_path: Path) -> Path:
             for k in range(2):
                 path = f"speech/fake/{split}-{speaker}/{k}.wav"
                 write_wav(tmp_path / path, amp * np.sin(2 * np.pi * 200 * t), SR)
-                rows.append(_row(path, "speech", f"{split}-{speaker}", split))
+                rows.append(manifest_row(path, "speech", f"{split}-{speaker}", split))
     write_wav(tmp_path / "speech/fake/test/0.wav", 0.3 * np.sin(2 * np.pi * 300 * t), SR)
-    rows.append(_row("speech/fake/test/0.wav", "speech", "test-spk", "test"))
+    rows.append(manifest_row("speech/fake/test/0.wav", "speech", "test-spk", "test"))
     write_wav(tmp_path / "noise/fake/n.wav", 0.1 * np.ones(SR // 2), SR)
-    rows.append(_row("noise/fake/n.wav", "noise", "fake/n", "train"))
+    rows.append(manifest_row("noise/fake/n.wav", "noise", "fake/n", "train"))
     return write_csv(tmp_path / "manifest.csv", rows, MANIFEST_COLUMNS)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from conftest import manifest_row
 
 from pipeline.audio import write_wav
 from pipeline.corpora.fullband_set import build_fullband_test_set
@@ -15,22 +16,17 @@ from pipeline.evaluate.enhance_report import load_test_set
 
 
 def _row(path: str, kind: str, source: str, speaker: str, split: str, raw: str) -> dict:
-    return {
-        "path": path,
-        "kind": kind,
-        "source": source,
-        "source_package": f"{source}-data",
-        "speaker": speaker,
-        "language": "en",
-        "licence": "CC0",
-        "duration_s": 2.5,
-        "dialog_id": Path(path).stem,
-        "text": "",
-        "text_en": "hi" if kind == "speech" else "",
-        "category": "dialogue" if kind == "speech" else "ambience",
-        "split": split,
-        "raw": raw,
-    }
+    return manifest_row(
+        path,
+        kind,
+        speaker,
+        split,
+        source=source,
+        raw=raw,
+        language="en",
+        duration_s=2.5,
+        text_en="hi" if kind == "speech" else "",
+    )
 
 
 def _tone(sr: int, seconds: float, f0: float) -> np.ndarray:

@@ -24,18 +24,6 @@ SLOW_MS = 400_000
 TABS = ("Emotion conversion", "Speech enhancement", "Compare", "Listening test", "Results", "About")
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_launch):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(**chromium_launch)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def new_page(browser, url: str, width: int = 1280):
     page = browser.new_page(viewport={"width": width, "height": 900}, accept_downloads=True)
     page.set_default_timeout(TIMEOUT_MS)

@@ -12,8 +12,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 import yaml
-from conftest import free_port, serve
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from conftest import free_port, play_until_answer_unlocked, serve, start_phone_session
 
 from pipeline.mos.assignment import session_file
 from pipeline.mos.storage import RatingStore, read_ratings
@@ -56,15 +55,7 @@ def play_and_rate(page, label: str) -> None:
     the player is still decoding does not start playback).
     """
     submit = page.locator("#mos-submit")
-    for _ in range(4):
-        for player in page.locator("[id^=mos-player-]:visible").all():
-            player.locator("button.play-pause-button").click()
-            page.wait_for_timeout(900)  # 0.5 s clips
-        try:
-            page.wait_for_function("!document.querySelector('#mos-submit').disabled", timeout=3_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    play_until_answer_unlocked(page)
     page.locator("#mos-choice").get_by_label(label, exact=True).check()
     submit.click()
 
@@ -211,11 +202,7 @@ def test_paired_comparison_needs_both_clips_and_corrects_the_sign(ccr_url, chrom
     url, folder = ccr_url
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(**chromium_launch)
-        page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(f"{url}/?listener=cmp1")
-        page.get_by_label("I agree").check()
-        page.get_by_role("button", name="Start").click()
+        page = start_phone_session(browser, f"{url}/?listener=cmp1", timeout_ms=TIMEOUT_MS)
         page.get_by_text("Clip 1 of 2").wait_for()
         for label in ("Sample A", "Sample B"):
             assert page.get_by_text(label, exact=True).is_visible()

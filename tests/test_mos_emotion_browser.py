@@ -7,8 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest import serve
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from conftest import play_until_answer_unlocked, serve, start_phone_session
 
 from pipeline.mos.definition import load_definition, save_definition
 from pipeline.mos.storage import read_ratings
@@ -43,15 +42,7 @@ def app_url(tmp_path: Path):
 def play_and_answer(page, emotion: str, intensity: str) -> None:
     """Play the clip to the end (again if the answer stays locked), pick emotion and
     intensity, submit."""
-    for _ in range(4):
-        for player in page.locator("[id^=mos-player-]:visible").all():
-            player.locator("button.play-pause-button").click()
-            page.wait_for_timeout(900)  # 0.5 s clips
-        try:
-            page.wait_for_function("!document.querySelector('#mos-submit').disabled", timeout=3_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    play_until_answer_unlocked(page)
     page.locator("#mos-choice").get_by_label(emotion, exact=True).check()
     page.locator("#mos-intensity").get_by_label(intensity, exact=True).check()
     page.locator("#mos-submit").click()
@@ -62,11 +53,9 @@ def test_emotion_id_session_with_reload(app_url, chromium_launch):
     url, folder = app_url
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(**chromium_launch)
-        page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(f"{url}/?PROLIFIC_PID=emo1&test=emo")
-        page.get_by_label("I agree").check()
-        page.get_by_role("button", name="Start").click()
+        page = start_phone_session(
+            browser, f"{url}/?PROLIFIC_PID=emo1&test=emo", timeout_ms=TIMEOUT_MS
+        )
         page.get_by_text("Clip 1 of 4").wait_for()
         page.get_by_text("Which emotion does the speaker express?").wait_for()
         for label in ("Neutral", "Happy", "Angry", "Sad", "Surprised", "Other / can't tell"):

@@ -8,10 +8,10 @@ import random
 from collections import Counter
 from pathlib import Path
 
+from conftest import assign_listeners
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.mos.assignment import new_order
 from pipeline.mos.clips import ClipCache
 from pipeline.mos.definition import Stimulus, TestDefinition, readable_title
 from pipeline.mos.listening import ListeningTest, listener_key
@@ -178,17 +178,11 @@ def test_assignment_balances_systems_within_every_session(
         for i in range(items)
         for j in range(systems)
     ]
-    definition = TestDefinition(
-        test_id="t", title="t", question="acr", stimuli=stimuli, items_per_session=per_session
-    )
-    rng = random.Random(seed)
-    load: Counter = Counter({s.id: 0 for s in stimuli})
-    for _ in range(listeners):
-        order, _ = new_order(definition, load, rng)
-        counts = Counter(definition.by_id()[s].system for s in order)
+    system_of = {s.id: s.system for s in stimuli}
+    for order, load in assign_listeners(stimuli, per_session, listeners, seed):
+        counts = Counter(system_of[s] for s in order)
         per_system = [counts.get(f"sys{j}", 0) for j in range(systems)]
         assert max(per_system) - min(per_system) <= 1
-        load.update(order)
         assert max(load.values()) - min(load.values()) <= 2  # votes stay spread evenly
 
 

@@ -4,17 +4,16 @@ and the definition file."""
 from __future__ import annotations
 
 import json
-import random
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import assign_listeners
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.mos.assignment import new_order
-from pipeline.mos.definition import DefinitionError, Stimulus, TestDefinition, load_definition
+from pipeline.mos.definition import DefinitionError, Stimulus, load_definition
 from pipeline.mos.listening import ListeningTest, PlayTracker, resolve_listener
 from pipeline.mos.storage import read_ratings
 from pipeline.mos.synthetic import make_test
@@ -66,15 +65,8 @@ def test_sequential_assignment_is_balanced(n_stim, per_session, listeners, seed)
         Stimulus(id=f"s{i}", file=f"{i}.wav", system="x", item_id=f"i{i % 5}")
         for i in range(n_stim)
     ]
-    definition = TestDefinition(
-        test_id="t", title="t", question="acr", stimuli=stimuli, items_per_session=per_session
-    )
-    rng = random.Random(seed)
-    load: Counter = Counter({s.id: 0 for s in stimuli})
-    for _ in range(listeners):
-        order, _ = new_order(definition, load, rng)
+    for order, load in assign_listeners(stimuli, per_session, listeners, seed):
         assert len(order) == len(set(order)) == min(per_session, n_stim)
-        load.update(order)
         assert max(load.values()) - min(load.values()) <= 1
 
 

@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from pipeline.audio import resample, to_mono, write_wav
+from pipeline.audio import resample, to_mono
 from pipeline.corpora import CorpusError
-from pipeline.corpora.mixing import TEST_COLUMNS
+from pipeline.corpora.mixing import TEST_COLUMNS, write_test_pair
 from pipeline.corpora.prepare import read_manifest, write_csv
-from pipeline.signals import coloured_noise, mix_at_snr
+from pipeline.signals import coloured_noise
 
 log = logging.getLogger(__name__)
 
@@ -112,24 +112,21 @@ def build_fullband_test_set(
         clean = resample(clean, sr, RATE)
         snr = float(snrs[k % len(snrs)])
         noise_wave, noise_kind, noise_name = _noise(noise, extract_root, len(clean), rng)
-        noisy, clean = mix_at_snr(clean, noise_wave, snr, level_dbfs=-26.0)
         item_id = f"fb_{k:04d}_snr{int(snr):02d}"
-        write_wav(out_dir / "clean" / f"{item_id}.wav", clean, RATE)
-        write_wav(out_dir / "noisy" / f"{item_id}.wav", noisy, RATE)
         records.append(
-            {
-                "id": item_id,
-                "clean_path": f"clean/{item_id}.wav",
-                "noisy_path": f"noisy/{item_id}.wav",
-                "snr_db": snr,
-                "speaker": row["speaker"],
-                "source": row["source"],
-                "noise_kind": noise_kind,
-                "noise_source": "packaged original" if noise_kind == "recorded" else "synthetic",
-                "noise_path": noise_name,
-                "duration_s": round(len(clean) / RATE, 3),
-                "text_en": row["text_en"],
-            }
+            write_test_pair(
+                out_dir,
+                item_id,
+                clean,
+                noise_wave,
+                snr,
+                row=row,
+                rate=RATE,
+                level_dbfs=-26.0,
+                noise_kind=noise_kind,
+                noise_source="packaged original" if noise_kind == "recorded" else "synthetic",
+                noise_path=noise_name,
+            )
         )
     path = write_csv(out_dir / "pairs.csv", records, TEST_COLUMNS)
     log.info("wrote %d full-band pairs to %s", len(records), path)

@@ -289,6 +289,42 @@ def _pick_utterances(source: MixtureSource, count: int, lo: float, hi: float, rn
     return picked
 
 
+def write_test_pair(
+    out_dir: Path,
+    item_id: str,
+    clean: np.ndarray,
+    noise: np.ndarray,
+    snr_db: float,
+    *,
+    row: dict,
+    rate: int,
+    level_dbfs: float,
+    noise_kind: str,
+    noise_source: str,
+    noise_path: str,
+) -> dict:
+    """Mix ``clean`` ``(n,)`` with ``noise`` at ``snr_db`` (clean speech at ``level_dbfs``),
+    write ``clean/<item_id>.wav`` and ``noisy/<item_id>.wav`` at ``rate`` Hz under
+    ``out_dir``; return the pair's :data:`TEST_COLUMNS` record (speaker, source and text
+    from the corpus ``row``)."""
+    noisy, clean = mix_at_snr(clean, noise, snr_db, level_dbfs=level_dbfs)
+    write_wav(out_dir / "clean" / f"{item_id}.wav", clean, rate)
+    write_wav(out_dir / "noisy" / f"{item_id}.wav", noisy, rate)
+    return {
+        "id": item_id,
+        "clean_path": f"clean/{item_id}.wav",
+        "noisy_path": f"noisy/{item_id}.wav",
+        "snr_db": snr_db,
+        "speaker": row["speaker"],
+        "source": row["source"],
+        "noise_kind": noise_kind,
+        "noise_source": noise_source,
+        "noise_path": noise_path,
+        "duration_s": round(len(clean) / rate, 3),
+        "text_en": row["text_en"],
+    }
+
+
 def build_test_set(
     manifest: str | Path,
     out_dir: str | Path,
@@ -327,24 +363,21 @@ def build_test_set(
         n = source.frames(row)
         clean = read_segment(source.root / row["path"], 0, n)
         noise, kind, nsrc, npath, _ = source.draw_noise(n, row["speaker"], rng)
-        noisy, clean = mix_at_snr(clean, noise, snr, level_dbfs=level_dbfs)
         item_id = f"{split}_{k:04d}_snr{int(snr):02d}"
-        write_wav(out_dir / "clean" / f"{item_id}.wav", clean, SAMPLE_RATE)
-        write_wav(out_dir / "noisy" / f"{item_id}.wav", noisy, SAMPLE_RATE)
         records.append(
-            {
-                "id": item_id,
-                "clean_path": f"clean/{item_id}.wav",
-                "noisy_path": f"noisy/{item_id}.wav",
-                "snr_db": snr,
-                "speaker": row["speaker"],
-                "source": row["source"],
-                "noise_kind": kind,
-                "noise_source": nsrc,
-                "noise_path": npath,
-                "duration_s": round(n / SAMPLE_RATE, 3),
-                "text_en": row["text_en"],
-            }
+            write_test_pair(
+                out_dir,
+                item_id,
+                clean,
+                noise,
+                snr,
+                row=row,
+                rate=SAMPLE_RATE,
+                level_dbfs=level_dbfs,
+                noise_kind=kind,
+                noise_source=nsrc,
+                noise_path=npath,
+            )
         )
     path = write_csv(out_dir / "pairs.csv", records, TEST_COLUMNS)
     log.info("wrote %d pairs to %s", len(records), path)

@@ -302,6 +302,23 @@ class FeatureCorpus:
         return np.clip(out, -limit, limit)
 
 
+def segment_window(n_frames: int, length: int, rng: np.random.Generator) -> tuple[slice, int]:
+    """A random ``length``-frame window of an ``n_frames`` clip and the padding (frames)
+    needed when the clip is shorter (then the window is the whole clip)."""
+    if n_frames < length:
+        return slice(0, n_frames), length - n_frames
+    start = int(rng.integers(n_frames - length + 1))
+    return slice(start, start + length), 0
+
+
+def pad_frames(a: np.ndarray, pad: int) -> np.ndarray:
+    """``a`` ``(C, T)`` with ``pad`` frames appended: reflected, or wrapped when ``T <= pad``."""
+    if not pad:
+        return a
+    mode = "reflect" if a.shape[-1] > pad else "wrap"
+    return np.pad(a, ((0, 0), (0, pad)), mode=mode)
+
+
 class SegmentDataset(Dataset):
     """Random fixed-length segments, drawn emotion-balanced.
 
@@ -346,20 +363,14 @@ class SegmentDataset(Dataset):
         ci = int(rng.choice(idx, p=prob))
         feats, clip = self.corpus.feats[ci], self.corpus.clips[ci]
         spec, pros, voiced = self.norm.normalize(feats, *self.corpus.speaker_means[clip.speaker])
-        t = feats.n_frames
-        if t < self.n:
-            pad = self.n - t
-            spec, pros, voiced = (
-                np.pad(a, ((0, 0), (0, pad)), mode="reflect" if t > pad else "wrap")
-                for a in (spec, pros, voiced)
-            )
-            start = 0
-        else:
-            start = int(rng.integers(t - self.n + 1))
-        window = slice(start, start + self.n)
+        window, pad = segment_window(feats.n_frames, self.n, rng)
+
+        def tensor(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(pad_frames(a[:, window], pad)))
+
         return {
-            "spec": torch.from_numpy(np.ascontiguousarray(spec[:, window])),
-            "pros": torch.from_numpy(np.ascontiguousarray(pros[:, window])),
-            "voiced": torch.from_numpy(np.ascontiguousarray(voiced[:, window])),
+            "spec": tensor(spec),
+            "pros": tensor(pros),
+            "voiced": tensor(voiced),
             "label": torch.tensor(label, dtype=torch.int64),
         }

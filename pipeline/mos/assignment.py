@@ -149,6 +149,31 @@ def new_order(
     return order, flipped
 
 
+def new_session(
+    definition: TestDefinition,
+    listener_id: str,
+    sessions: Iterable[Session],
+    stored_keys: set[tuple[str, ...]],
+    rng: random.Random,
+    *,
+    now: float,
+) -> Session:
+    """A fresh session (stage ``consent``) for ``listener_id``, its order balanced against
+    the ``sessions`` there are and the stored ``(listener_id, stimulus_id)`` keys."""
+    load = stimulus_loads(definition, sessions, stored_keys, now=now)
+    order, flipped = new_order(definition, load, rng)
+    return Session(
+        test_id=definition.test_id,
+        listener_id=listener_id,
+        session_id=secrets.token_hex(6),
+        order=order,
+        flipped=flipped,
+        stage="consent",
+        created=now,
+        updated=now,
+    )
+
+
 class SessionBook:
     """Creates and resumes sessions of one test; safe across threads and processes."""
 
@@ -206,17 +231,8 @@ class SessionBook:
             existing = self.get(listener_id)
             if existing is not None:
                 return existing
-            load = stimulus_loads(self.definition, self.all(), stored_keys_fn(), now=now)
-            order, flipped = new_order(self.definition, load, rng)
-            session = Session(
-                test_id=self.definition.test_id,
-                listener_id=listener_id,
-                session_id=secrets.token_hex(6),
-                order=order,
-                flipped=flipped,
-                stage="consent",
-                created=now,
-                updated=now,
+            session = new_session(
+                self.definition, listener_id, self.all(), stored_keys_fn(), rng, now=now
             )
             write_session(self.dir, session)
         return session

@@ -57,7 +57,7 @@ def check_answer(definition: TestDefinition, answer: EmotionAnswer) -> None:
             raise ValueError(f"{name} must be 1-5, got {value!r}")
 
 
-def answer_row(
+def submit_answer(
     test: ListeningTest,
     session: Session,
     stimulus_id: str,
@@ -66,13 +66,14 @@ def answer_row(
     play_count: int,
     listened_s: float,
     response_ms: float,
-) -> dict:
-    """The storage row of ``answer`` (standard columns + ``label``/``certainty``/``truth``)."""
+) -> bool:
+    """Store the answer as a row (standard columns + ``label``/``certainty``/``truth``);
+    ``True`` if written now, ``False`` if this listener already answered."""
     if stimulus_id not in session.order:
         raise ValueError(f"stimulus {stimulus_id} is not part of this session")
     check_answer(test.definition, answer)
     stim = test.definition.by_id()[stimulus_id]
-    return {
+    row = {
         "test_id": test.test_id,
         "listener_id": session.listener_id,
         "session_id": session.session_id,
@@ -93,28 +94,6 @@ def answer_row(
         "certainty": answer.certainty,
         "truth": stim.gold_label if stim.gold_label is not None else stim.truth,
     }
-
-
-def submit_answer(
-    test: ListeningTest,
-    session: Session,
-    stimulus_id: str,
-    answer: EmotionAnswer,
-    *,
-    play_count: int,
-    listened_s: float,
-    response_ms: float,
-) -> bool:
-    """Store the answer; ``True`` if written now, ``False`` if this listener already answered."""
-    row = answer_row(
-        test,
-        session,
-        stimulus_id,
-        answer,
-        play_count=play_count,
-        listened_s=listened_s,
-        response_ms=response_ms,
-    )
     return test.record(session, row)
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict
 
 from psycopg.types.json import Jsonb
 
-from pipeline.mos.assignment import Session, new_order, stimulus_loads
+from pipeline.mos.assignment import Session, new_session
 from pipeline.mos.definition import TestDefinition
 from pipeline.mos.pg_store import ConnectionPool
 
@@ -84,17 +84,8 @@ class PgSessionBook:
             sessions = {who: _session(data) for who, data in rows}
             if listener_id in sessions:
                 return sessions[listener_id]
-            load = stimulus_loads(self.definition, sessions.values(), stored_keys_fn(), now=now)
-            order, flipped = new_order(self.definition, load, rng)
-            session = Session(
-                test_id=self.test_id,
-                listener_id=listener_id,
-                session_id=secrets.token_hex(6),
-                order=order,
-                flipped=flipped,
-                stage="consent",
-                created=now,
-                updated=now,
+            session = new_session(
+                self.definition, listener_id, sessions.values(), stored_keys_fn(), rng, now=now
             )
             conn.execute(
                 "INSERT INTO mos_sessions (test_id, listener_id, data, updated) "

@@ -40,6 +40,22 @@ except ImportError:  # this branch's base still has it in pipeline.emotion.tests
 
 log = logging.getLogger(__name__)
 
+#: ``--set`` overrides that shrink the emotion GAN to a seconds-long CPU run (the simulated
+#: loop and the tests train it on the labels the simulated crowd leaves)
+TINY_EMOTION_GAN_SIZE = (
+    "model.channels=16",
+    "model.n_blocks=1",
+    "model.base_2d=4",
+    "model.prosody_channels=8",
+    "model.prosody_blocks=1",
+    "model.disc_channels=16",
+    "model.cls_channels=16",
+    "data.segment_frames=32",
+    "data.val_segments=16",
+    "train.batch_size=4",
+    "loss.reconstruction=l2",
+)
+
 #: pairs of emotions honest listeners mix up more often than others (arousal / valence)
 CONFUSABLE = (("happy", "surprise"), ("angry", "happy"), ("sad", "neutral"))
 

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from pipeline.corpora.prepare import read_manifest
-from pipeline.emotion.data import Clip, FeatureCorpus
+from pipeline.emotion.data import Clip, FeatureCorpus, pad_frames, segment_window
 from pipeline.emotion.normalize import Normalizer
 
 log = logging.getLogger(__name__)
@@ -81,21 +81,6 @@ def table_clips(
     return _subset(kept, max_per_split, seed)
 
 
-def _window(n_frames: int, length: int, rng: np.random.Generator) -> tuple[slice, int]:
-    """A random ``length``-frame window and the padding needed when the clip is shorter."""
-    if n_frames < length:
-        return slice(0, n_frames), length - n_frames
-    start = int(rng.integers(n_frames - length + 1))
-    return slice(start, start + length), 0
-
-
-def _pad(a: np.ndarray, pad: int) -> np.ndarray:
-    if not pad:
-        return a
-    mode = "reflect" if a.shape[-1] > pad else "wrap"
-    return np.pad(a, ((0, 0), (0, pad)), mode=mode)
-
-
 class UnlabelledSegments(Dataset):
     """Random segments with a same-speaker reference stretch.
 
@@ -134,15 +119,15 @@ class UnlabelledSegments(Dataset):
         rng = np.random.default_rng((self.seed, item))
         ci = int(rng.choice(self.indices, p=self.prob))
         spec, pros, voiced = self._normalised(ci)
-        window, pad = _window(spec.shape[1], self.n, rng)
+        window, pad = segment_window(spec.shape[1], self.n, rng)
         same = self.by_speaker[self.corpus.clips[ci].speaker]
         others = same[same != ci]
         ri = int(rng.choice(others)) if len(others) else ci
         ref, _, _ = self._normalised(ri)
-        ref_window, ref_pad = _window(ref.shape[1], self.n, rng)
+        ref_window, ref_pad = segment_window(ref.shape[1], self.n, rng)
 
         def tensor(a: np.ndarray, w: slice, p: int) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(_pad(a[:, w], p)))
+            return torch.from_numpy(np.ascontiguousarray(pad_frames(a[:, w], p)))
 
         return {
             "spec": tensor(spec, window, pad),
