@@ -37,6 +37,7 @@ from ui.serving import (  # noqa: E402
     DELETE_EVERY_S,
     MAX_FILE_MB,
     RequestSizeLimit,
+    keep_build_time_files,
 )
 
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
@@ -66,6 +67,7 @@ def build_app(
     ) as demo:
         if listening_only:
             build_listening_tab(ratings_root=ratings_root, registry=registry)
+            keep_build_time_files(demo)
             return demo
         header = gr.Markdown(
             f"# Emotion & Enhancement Studio <small>v{__version__}</small>",
@@ -106,6 +108,7 @@ def build_app(
             api_visibility="private",
             queue=False,  # cheap: never queue page loads behind model runs
         )
+    keep_build_time_files(demo)
     return demo
 
 

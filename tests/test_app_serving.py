@@ -138,3 +138,15 @@ def test_launch_message_names_the_flag_not_the_function() -> None:
 
 def _quiet(*_args, **_kwargs) -> None:
     return None
+
+
+def test_example_clips_survive_the_cache_clean_up(tmp_path: Path) -> None:
+    """Gradio's delete_cache removes old files of the app, but never the example clips that
+    were cached while the app was built (else the examples break after DELETE_AFTER_S)."""
+    from gradio.route_utils import delete_files_created_by_app
+
+    demo = app.build_app(Registry(), ratings_root=tmp_path)
+    cached = set().union(*demo.temp_file_sets)
+    assert any(path.endswith(".flac") for path in cached)  # the examples/ clips
+    delete_files_created_by_app(demo, age=None)  # what shutdown or an old age does
+    assert all(Path(path).is_file() for path in cached)

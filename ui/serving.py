@@ -96,3 +96,18 @@ class RequestSizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def keep_build_time_files(demo: Any) -> int:
+    """Exempt the files a Blocks cached while it was built (the example clips) from Gradio's
+    ``delete_cache``, which otherwise removes them after ``DELETE_AFTER_S`` like any upload and
+    the examples stop working. Returns how many files were exempted.
+
+    ``demo`` is a built ``gr.Blocks``; Gradio skips every file listed in a component's
+    ``keep_in_cache`` when it deletes old files.
+    """
+    files = set().union(*demo.temp_file_sets) if demo.temp_file_sets else set()
+    if files:
+        holder = next(iter(demo.blocks.values()))
+        holder.keep_in_cache = set(getattr(holder, "keep_in_cache", set())) | files
+    return len(files)
