@@ -143,7 +143,14 @@ class Registry:
         return self.get(task, name).card
 
     def display_name(self, task: str, name: str) -> str:
-        """The system's display name: its model card's title (the id when no card loads)."""
+        """The system's display name: its model card's title (the id when no card loads).
+
+        A built-in class with a ``title`` attribute is not loaded for it (DeepFilterNet3 would
+        build its ONNX runtime just to label a dropdown at start-up)."""
+        entry = self._entry(task, name)
+        title = getattr(BUILTIN[task].get(name), "title", None) if entry.path is None else None
+        if title:
+            return title
         try:
             return self.card(task, name).title or name
         except (CheckpointError, ImportError, OSError, RuntimeError, ValueError) as err:

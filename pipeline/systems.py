@@ -13,7 +13,7 @@ import numpy as np
 
 from pipeline.audio import crossfade_blocks, fit_length, overlapping_blocks, resample
 from pipeline.cards import ModelCard
-from pipeline.constants import EMOTIONS, TASKS  # noqa: F401  (TASKS: re-exported for older callers)
+from pipeline.constants import EMOTIONS
 from pipeline.fullband import carry_upper_band
 
 

@@ -22,7 +22,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.audio import normalize_level  # noqa: E402
-from pipeline.corpora import SAMPLE_RATE  # noqa: E402
+from pipeline.constants import SAMPLE_RATE  # noqa: E402
 from pipeline.corpora.debian import fetch  # noqa: E402
 from pipeline.corpora.prepare import decode_g722  # noqa: E402
 from pipeline.demo.examples import EXAMPLES_DIR, MANIFEST_NAME  # noqa: E402

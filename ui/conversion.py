@@ -14,9 +14,9 @@ import time
 import gradio as gr
 
 from pipeline import api
+from pipeline.constants import EMOTIONS
 from pipeline.demo.examples import conversion_examples
 from pipeline.registry import Registry
-from pipeline.systems import EMOTIONS
 from ui.common import (
     FAILED_NOTE,
     AudioValue,

@@ -46,7 +46,7 @@ def build_emotion_builder(*, ratings_root: Path, registry, authorised: gr.State)
     the first ones become gold) and, for ``emotion-sim``, one reference clip per emotion
     (``<emotion>.wav`` file names). ``annotate``: a corpus manifest under the data folder.
     """
-    from pipeline.systems import EMOTIONS
+    from pipeline.constants import EMOTIONS
 
     with gr.Accordion("Build an emotion test (identification, similarity, annotation)", open=False):
         with gr.Row():

@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline.constants import SAMPLE_RATE  # noqa: F401  (re-exported for older callers)
-
 
 class CorpusError(RuntimeError):
     """A corpus could not be fetched, read or recognised. ``str(err)`` is one line."""

@@ -34,7 +34,8 @@ import numpy as np
 import soundfile as sf
 
 from pipeline.audio import rms_dbfs, write_wav
-from pipeline.corpora import SAMPLE_RATE, CorpusError
+from pipeline.constants import SAMPLE_RATE
+from pipeline.corpora import CorpusError
 from pipeline.corpora.prepare import MANIFEST_COLUMNS, write_csv
 from pipeline.corpora.quality import SCREENED_SPLITS, merged_rows
 from pipeline.corpora.targets import target_path

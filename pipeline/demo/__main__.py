@@ -21,11 +21,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline.audio import AudioError, fit_length, read_audio, resample
+from pipeline.constants import EMOTIONS, TASKS
 from pipeline.demo.compare import compare
 from pipeline.demo.examples import conversion_examples, enhancement_examples
 from pipeline.demo.site import write_site, zip_site
 from pipeline.registry import Registry, UnknownSystemError
-from pipeline.systems import EMOTIONS, TASKS
 
 
 def parse_systems(spec: str, registry: Registry) -> dict[str, list[str]]:

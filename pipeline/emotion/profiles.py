@@ -43,8 +43,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from pipeline.constants import EMOTIONS
 from pipeline.emotion.prosody import ProsodyStats
-from pipeline.systems import EMOTIONS
 
 #: limits every profile (from the literature or a reference clip) is clamped to
 F0_SHIFT_LIMIT_ST = 8.0

@@ -30,6 +30,7 @@ class DeepFilterNet3(EnhancementSystem):
     """
 
     name = "deepfilternet3"
+    title = "DeepFilterNet3 (peer, not a GAN)"  # also read without loading (Registry.display_name)
     sample_rate = 48_000
     chunk_seconds = 30.0
     overlap_seconds = 0.25
@@ -62,7 +63,7 @@ class DeepFilterNet3(EnhancementSystem):
         return ModelCard(
             name=self.name,
             task="enhance",
-            title="DeepFilterNet3 (peer, not a GAN)",
+            title=self.title,
             kind="peer",
             summary=(
                 "The strong open non-GAN reference: a two-stage ERB-gain + deep-filtering "

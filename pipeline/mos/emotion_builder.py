@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pipeline import api
 from pipeline.audio import read_audio
+from pipeline.constants import EMOTIONS
 from pipeline.mos.builder import Builder, BuildError, BuildOptions, SystemSpec, run_system
 from pipeline.mos.definition import (
     EMOTION_LABELS,
@@ -37,7 +38,6 @@ from pipeline.mos.definition import (
     save_definition,
 )
 from pipeline.registry import Registry
-from pipeline.systems import EMOTIONS
 
 log = logging.getLogger(__name__)
 

@@ -87,9 +87,6 @@ class TrainConfig:
             raise ValueError(f"best_mode must be 'max' or 'min', got {self.best_mode!r}")
 
 
-#: former name, kept for callers written before the rename (every config class is a *Config)
-TrainSettings = TrainConfig
-
 
 @dataclass(frozen=True)
 class DistInfo:
