@@ -119,3 +119,11 @@ def test_screen_table_counts_before_and_after(manifest: Path) -> None:
     assert table["minutes_before"] == pytest.approx(4 * 2 * 0.5 / 60)
     assert table["speakers_kept"] == 2 and table["minutes_kept"] == pytest.approx(2 / 60)
     assert table["median_ovrl"] == pytest.approx(2.75)
+
+
+def test_pending_jobs_interleave_sources_so_an_early_stop_covers_each():
+    jobs = [{"row": {"source": s}, "i": i} for i, s in enumerate("aaaabbc")]
+    ordered = ct.interleave_sources(jobs)
+    assert [j["row"]["source"] for j in ordered] == list("abcabaa")
+    assert sorted(j["i"] for j in ordered) == list(range(7))
+    assert [j["i"] for j in ordered if j["row"]["source"] == "a"] == [0, 1, 2, 3]

@@ -205,7 +205,25 @@ def pending_jobs(rows: Sequence[dict], root: Path, config: CleanTargetsConfig) -
             "split": row["split"],
         }
         jobs.append({"src": str(root / row["path"]), "dst": str(root / target), "row": meta})
-    return jobs
+    return interleave_sources(jobs)
+
+
+def interleave_sources(jobs: Sequence[dict]) -> list[dict]:
+    """``jobs`` reordered round-robin over their sources (order kept within a source), so a
+    run stopped early has cleaned a share of every source, not all of the first one."""
+    by_source: dict[str, list[dict]] = {}
+    for job in jobs:
+        by_source.setdefault(job["row"]["source"], []).append(job)
+    queues = [iter(group) for group in by_source.values()]
+    ordered: list[dict] = []
+    while queues:
+        for queue in list(queues):
+            job = next(queue, None)
+            if job is None:
+                queues.remove(queue)
+            else:
+                ordered.append(job)
+    return ordered
 
 
 def run_cleaning(
