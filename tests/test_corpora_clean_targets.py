@@ -127,3 +127,22 @@ def test_pending_jobs_interleave_sources_so_an_early_stop_covers_each():
     assert [j["row"]["source"] for j in ordered] == list("abcabaa")
     assert sorted(j["i"] for j in ordered) == list(range(7))
     assert [j["i"] for j in ordered if j["row"]["source"] == "a"] == [0, 1, 2, 3]
+
+
+def test_time_budget_stops_after_the_clip_in_hand_and_the_rest_stays_pending(manifest: Path):
+    root = manifest.parent
+    budget = ct.CleanTargetsConfig(min_ovrl=3.0, max_minutes=1e-9)
+    rows = read_manifest(manifest)
+    first = CountingCleaner()
+    cleaned = ct.run_cleaning(rows, root, budget, cleaner=first, scorer=level_scorer)
+    assert first.calls == 1 and cleaned == 1
+    assert len(ct.pending_jobs(rows, root, budget)) == 7
+    second = CountingCleaner()
+    rest = ct.clean_targets(
+        manifest,
+        root / "targets.csv",
+        ct.CleanTargetsConfig(min_ovrl=3.0),
+        cleaner=second,
+        scorer=level_scorer,
+    )
+    assert second.calls == 7 and rest["cleaned_now"] == 7 and rest["not_cleaned"] == 0

@@ -82,6 +82,7 @@ class CleanTargetsConfig:
     min_ovrl: float = 2.8
     max_level_drop_db: float = 6.0
     jobs: int = 1
+    max_minutes: float = 0.0  # wall-clock budget of one run (0: none); the rest stays pending
 
 
 def selected(row: dict) -> bool:
@@ -246,9 +247,26 @@ def run_cleaning(
         Path(job["dst"]).parent.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(root / config.subdir / LEDGER_NAME)
     log.info("cleaning %d clips with %s (%d jobs)", len(jobs), config.system, config.jobs)
-    for row in progress(_results(jobs, config, cleaner, scorer)):
-        ledger.append(row)
-    return len(jobs)
+    budget_s = 60.0 * config.max_minutes if config.max_minutes > 0 else float("inf")
+    started = time.monotonic()
+    results = _results(jobs, config, cleaner, scorer)
+    done = 0
+    try:
+        for row in progress(results):
+            ledger.append(row)
+            done += 1
+            if time.monotonic() - started >= budget_s:
+                log.info(
+                    "time budget of %.1f min reached: %d of %d clips cleaned, the rest stays "
+                    "pending for the next run",
+                    config.max_minutes,
+                    done,
+                    len(jobs),
+                )
+                break
+    finally:
+        results.close()
+    return done
 
 
 def _results(
@@ -264,13 +282,16 @@ def _results(
         yield from map(_clean_in_worker, jobs)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=config.jobs,
         mp_context=context,
         initializer=_init_worker,
         initargs=(config.system,),
-    ) as pool:
+    )
+    try:
         yield from pool.map(_clean_in_worker, jobs, chunksize=4)
+    finally:  # a stopped run (budget, Ctrl-C) drops the queued clips instead of finishing them
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def kept(entry: dict, config: CleanTargetsConfig) -> bool:
