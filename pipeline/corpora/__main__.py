@@ -8,7 +8,8 @@ python -m pipeline.corpora quality [--data-dir data] [--extra data/extra/manifes
 python -m pipeline.corpora targets [--data-dir data] [--extra data/extra/manifest.csv]
     [--system deepfilternet3] [--out manifest_targets.csv] [--valid-dir enhance_valid_targets]
 python -m pipeline.corpora clean-targets [--data-dir data] [--extra data/extra/manifest.csv]
-    [--min-ovrl 2.8] [--jobs 2] [--out manifest_clean_targets.csv] [--report-only]
+    [--min-ovrl 2.8] [--jobs 2] [--max-minutes M] [--out manifest_clean_targets.csv]
+    [--report-only]
 python -m pipeline.corpora testset --studio-only     # data/enhance_test_studio (clean refs only)
 """
 
@@ -70,7 +71,11 @@ def _clean_targets(root: Path, args: argparse.Namespace) -> None:
     from pipeline.corpora.quality import merged_rows
 
     config = ct.CleanTargetsConfig(
-        system=args.system, subdir=args.subdir, min_ovrl=args.min_ovrl, jobs=args.jobs
+        system=args.system,
+        subdir=args.subdir,
+        min_ovrl=args.min_ovrl,
+        jobs=args.jobs,
+        max_minutes=args.max_minutes,
     )
     rows = merged_rows(root / "manifest.csv", args.extra)
     started = time.perf_counter()
@@ -184,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--out", default="manifest_clean_targets.csv", help="file name in data dir")
     c.add_argument("--valid-dir", default="enhance_valid_clean_targets", help="folder in data dir")
     c.add_argument("--jobs", type=int, default=2)
+    c.add_argument(
+        "--max-minutes",
+        type=float,
+        default=0.0,
+        help="stop after this much wall-clock time and write the manifest from what is cleaned "
+        "(the rest stays pending for the next run; 0: no limit)",
+    )
     c.add_argument(
         "--report-only", action="store_true", help="clean nothing new; screen what is cached"
     )
