@@ -265,10 +265,9 @@ class Trainer:
         sums: dict[str, float] = defaultdict(float)
         count = 0
         stopped = False
-        bar = tqdm(
-            total=s.steps, initial=self.step, disable=not self.info.is_main, dynamic_ncols=True
-        )
-        while self.step < s.steps:
+        end = s.end_step
+        bar = tqdm(total=end, initial=self.step, disable=not self.info.is_main, dynamic_ncols=True)
+        while self.step < end:
             batch = self.task.make_batch(self.step, step_rng(s.seed, self.info.rank, self.step))
             with autocast(device, s.amp):
                 losses = self.task.train_step(to_device(batch, device), self.step)
@@ -279,20 +278,20 @@ class Trainer:
             for k, v in losses.items():
                 sums[k] += float(v)
             count += 1
-            if self.step % s.log_every == 0 or self.step == s.steps:
+            if self.step % s.log_every == 0 or self.step == end:
                 means = {k: v / count for k, v in sums.items()}
                 if csv_log is not None:
                     csv_log.write(self.step, self.elapsed, "train", means)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in list(means.items())[:4]})
                 sums.clear()
                 count = 0
-            if self.step % s.val_every == 0 or self.step == s.steps:
+            if self.step % s.val_every == 0 or self.step == end:
                 self._validate(csv_log)
             stop = self._agree(deadline_passed(s, self._started) or stop_request.requested)
-            if self.step % s.ckpt_every == 0 or self.step == s.steps or stop:
+            if self.step % s.ckpt_every == 0 or self.step == end or stop:
                 self.save_inference("last.pt")
                 self.save_state()
-            if stop and self.step < s.steps:
+            if stop and self.step < end:
                 log.warning("stopping at step %d (time budget or signal)", self.step)
                 stopped = True
                 break
@@ -307,5 +306,6 @@ def _fmt(values: dict[str, float]) -> str:
 def run_training(
     task: TrainTask, settings: TrainConfig, *, config: Any, info: DistInfo, resume: bool = False
 ) -> TrainResult:
-    """Train ``task`` to ``settings.steps`` (or the time budget); see :class:`Trainer`."""
+    """Train ``task`` to ``settings.steps`` (or ``stop_at``, or the time budget); see
+    :class:`Trainer`."""
     return Trainer(task, settings, config=config, info=info).run(resume=resume)

@@ -23,6 +23,9 @@ class TrainConfig:
     """Loop settings shared by every task (a field ``train`` of each task's config)."""
 
     steps: int = 10_000  # total optimisation steps (the run stops at this step)
+    #: end this invocation at this step although the run (its LR schedule) is ``steps`` long,
+    #: as a stage of a recipe that a later stage resumes (0: at ``steps``)
+    stop_at: int = 0
     batch_size: int = 8  # per rank
     lr: float = 1e-3  # base learning rate; tasks decide how to use it
     log_every: int = 25  # average training losses over this many steps, then log
@@ -45,8 +48,15 @@ class TrainConfig:
         if isinstance(self.deadline_utc, datetime):  # YAML parses bare timestamps
             when = self.deadline_utc
             self.deadline_utc = (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+        if self.stop_at < 0:
+            raise ValueError(f"stop_at must be >= 0, got {self.stop_at}")
         if self.best_mode not in ("max", "min"):
             raise ValueError(f"best_mode must be 'max' or 'min', got {self.best_mode!r}")
+
+    @property
+    def end_step(self) -> int:
+        """The step this invocation trains to: ``stop_at`` when set and earlier, else ``steps``."""
+        return self.stop_at if 0 < self.stop_at < self.steps else self.steps
 
 
 @dataclass(frozen=True)
