@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from pipeline.config import ConfigError, load_config
+from pipeline.config import ConfigError, add_overrides_argument, load_config
 from pipeline.devices import DEVICES, DeviceError
 from pipeline.emotion.envelope.train import EnvelopeGanTask
 from pipeline.emotion.train import EmotionTask
@@ -74,14 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="emotion: human label table from `python -m pipeline.mos labels` (data.human_labels)",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config entry, e.g. train.steps=200 (repeatable)",
-    )
+    add_overrides_argument(parser, "override a config entry, e.g. train.steps=200 (repeatable)")
     args = parser.parse_args(argv)
     if args.labels is not None:
         if args.task != "emotion":

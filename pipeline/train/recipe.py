@@ -55,7 +55,7 @@ from typing import Any
 import torch
 import yaml
 
-from pipeline.config import ConfigError, from_dict, load_config
+from pipeline.config import ConfigError, add_overrides_argument, from_dict, load_config
 from pipeline.devices import DEVICES
 from pipeline.train.state import STATE_FILE
 
@@ -314,14 +314,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where the stages run (default: runs/recipes/<recipe file name>)",
     )
     parser.add_argument("--device", choices=DEVICES, default=None, help="for every training stage")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config entry in every training stage (repeatable)",
-    )
+    add_overrides_argument(parser, "override a config entry in every training stage (repeatable)")
     parser.add_argument(
         "--dry-run", action="store_true", help="print each stage's status and command, run none"
     )
