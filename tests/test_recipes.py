@@ -102,6 +102,8 @@ def test_a_failing_command_stops_the_recipe_with_a_clear_error(tmp_path, capsys)
         ([{"name": "a", "task": "enhance", "config": "c.yaml", "run": "ls"}], "either"),
         ([{"name": "a", "task": "nope", "config": "c.yaml"}], "task must be"),
         ([{"name": "a", "run": "ls"}, {"name": "a", "run": "ls"}], "unique"),
+        ([{"name": "a", "run": "ls", "creates": "out.txt"}], "list of paths"),
+        ([{"run": "ls"}], "name"),
     ],
 )
 def test_bad_recipes_are_rejected_with_the_reason(tmp_path, stages, message):

@@ -107,11 +107,14 @@ def load_recipe(path: str | Path) -> Recipe:
         raise ConfigError(f"cannot read recipe {path}: {err}") from err
     if not isinstance(data, dict) or not isinstance(data.get("stages"), list):
         raise ConfigError(f"{path}: a recipe is a mapping with a list of stages")
-    stages = [
-        from_dict(Stage, item, where=f"{path}: stage {i + 1}: ")
-        for i, item in enumerate(data.pop("stages"))
-    ]
-    recipe = from_dict(Recipe, {**data, "stages": stages}, where=f"{path}: ")
+    try:
+        stages = [
+            from_dict(Stage, item, where=f"{path}: stage {i + 1}: ")
+            for i, item in enumerate(data.pop("stages"))
+        ]
+        recipe = from_dict(Recipe, {**data, "stages": stages}, where=f"{path}: ")
+    except TypeError as err:  # a required key (name) is missing
+        raise ConfigError(f"{path}: {err}") from err
     _check(recipe, path)
     return recipe
 
@@ -124,6 +127,8 @@ def _check(recipe: Recipe, path: Path) -> None:
         where = f"{path}: stage {stage.name!r}"
         if not stage.name or stage.name in seen or "/" in stage.name:
             raise ConfigError(f"{where}: stage names must be unique, non-empty, without '/'")
+        if not isinstance(stage.set, dict) or not isinstance(stage.creates, list):
+            raise ConfigError(f"{where}: set is a mapping (key: value), creates a list of paths")
         if stage.is_training == bool(stage.run):
             raise ConfigError(f"{where}: give either task + config or run")
         if stage.is_training and (stage.task not in TRAINERS or not stage.config):
