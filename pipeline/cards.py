@@ -32,6 +32,7 @@ class ModelCard:
     training_data: str = ""
     label_provenance: str = ""
     training_command: str = ""
+    recipe: str = ""  # the recipe file (recipes/*.yaml) that produced the weights, if any
     training_steps: int | None = None
     training_time: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -115,6 +116,11 @@ class ModelCard:
             ("Licence", self.license),
         ]
         lines = ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows if v]
+        if self.recipe:
+            lines += [
+                "",
+                f"**Training recipe.** `{self.recipe}` (stages, configs and resume points).",
+            ]
         if self.training_command:
             lines += ["", "**Training command.**", "", f"```\n{self.training_command}\n```"]
         if self.metrics_table or self.metrics:
@@ -127,6 +133,11 @@ class ModelCard:
         if self.citation:
             lines += ["", f"**Citation.** {self.citation}"]
         return lines
+
+
+def recipe_command(recipe: str) -> str:
+    """The one command that runs (or resumes) the recipe file ``recipe``."""
+    return f"python -m pipeline.train recipe {recipe}"
 
 
 def table_row(markdown: str, name: str) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ dataclass fields are rebuilt recursively, and dotted overrides such as
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import tempfile
@@ -67,6 +68,13 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                 raise ConfigError(f"override {item!r}: {part} is not a section")
         node[leaf] = yaml.safe_load(raw)
     return out
+
+
+def add_overrides_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """Add the repeatable ``--set KEY=VALUE`` option (into ``args.overrides``) to ``parser``."""
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help
+    )
 
 
 def load_config(cls: type[T], path: str | Path | None, overrides: list[str] | None = None) -> T:

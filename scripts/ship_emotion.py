@@ -1,6 +1,7 @@
 """Ship a trained emotion GAN run as ``checkpoints/emotion/stargan-emotion/``.
 
     python -m scripts.ship_emotion runs/emotion_stargan --command "python -m pipeline.train ..."
+        (or --recipe recipes/emotion_stargan.yaml)
         [--which best|last] [--out checkpoints/emotion/stargan-emotion]
 
 Copies the inference checkpoint (generator weights + normalisation buffers only) and the
@@ -77,7 +78,8 @@ def main() -> None:
     parser.add_argument(
         "--labels", type=Path, default=LABELS_CSV, help="the label table trained on"
     )
-    parser.add_argument("--command", required=True, help="the exact training command that was run")
+    parser.add_argument("--command", default="", help="the exact training command that was run")
+    parser.add_argument("--recipe", default="", help="or the recipe file that produced the run")
     args = parser.parse_args()
 
     payload = read_checkpoint(args.run / f"{args.which}.pt")
@@ -116,7 +118,13 @@ def main() -> None:
         for e, r in zip(extra.get("emotions", []), log_rate, strict=False)
     )
     card = build_card(
-        args.out.name, payload, model, labels=args.labels, command=args.command, metrics=metrics
+        args.out.name,
+        payload,
+        model,
+        labels=args.labels,
+        command=args.command,
+        metrics=metrics,
+        recipe=args.recipe,
     )
     card.write(args.out / "card.json")
     print(card.to_markdown())

@@ -1,8 +1,8 @@
 """Ship a trained enhancement GAN: copy its inference checkpoint, config and a measured card.
 
     # 1. model.pt + config.yaml + card.json (no test metrics yet)
-    python scripts/ship_enhance_checkpoint.py export --run runs/enhance_mask_gan \
-        --command "python -m pipeline.train enhance --config configs/enhance_mask_gan.yaml"
+    python scripts/ship_enhance_checkpoint.py export --run runs/recipes/enhance_mask_gan/long3 \
+        --which last.pt --recipe recipes/enhance_mask_gan.yaml   # or --command "..."
     # 2. measure on the fixed test set (the evaluation CLI loads the shipped folder)
     python -m pipeline.evaluate enhance --systems noisy,dsp,mask-gan --no-dnsmos \
         --out-dir runs/eval_enhance_card
@@ -42,7 +42,13 @@ def export(args: argparse.Namespace) -> None:
         extra=extra,
     )
     shutil.copyfile(Path(args.run) / "config.yaml", out / "config.yaml")
-    card = build_card(out / "model.pt", name=out.name, manifest=args.manifest, command=args.command)
+    card = build_card(
+        out / "model.pt",
+        name=out.name,
+        manifest=args.manifest,
+        command=args.command,
+        recipe=args.recipe,
+    )
     card.write(out / "card.json")
     size = (out / "model.pt").stat().st_size / 2**20
     print(
@@ -68,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--which", default="best.pt")
     e.add_argument("--out", default=str(DEFAULT_OUT))
     e.add_argument("--manifest", default="data/manifest.csv")
-    e.add_argument("--command", required=True, help="the exact training command, for the card")
+    e.add_argument("--command", default="", help="the exact training command, for the card")
+    e.add_argument("--recipe", default="", help="or the recipe file that produced the run")
     m = sub.add_parser("metrics")
     m.add_argument("--out", default=str(DEFAULT_OUT))
     m.add_argument("--eval-dir", required=True)

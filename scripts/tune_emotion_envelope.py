@@ -28,7 +28,7 @@ from pipeline.checkpoint import atomic_torch_save, read_checkpoint  # noqa: E402
 from pipeline.corpora import data_dir  # noqa: E402
 from pipeline.emotion.labels import LABELS_CSV, load_labels  # noqa: E402
 from pipeline.evaluate.classifier_train import load_judge  # noqa: E402
-from pipeline.evaluate.speaker import SpeakerEncoder  # noqa: E402
+from pipeline.evaluate.speaker import ResemblyzerEncoder  # noqa: E402
 from pipeline.registry import CHECKPOINTS, Registry  # noqa: E402
 
 TARGETS = ("happy", "angry", "sad", "surprise")
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     registry = Registry()
     gan, dsp = registry.get("emotion", args.model), registry.get("emotion", "dsp")
     judge, labels, features = load_judge(args.classifier)
-    speaker = SpeakerEncoder()
+    speaker = ResemblyzerEncoder()
     table = load_labels(LABELS_CSV, data_dir=data_dir())
     pool = table[
         (table["split"] == "valid")

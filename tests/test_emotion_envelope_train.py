@@ -71,6 +71,12 @@ def test_tiny_envelope_training_checkpoint_and_resume(
     assert float(model.spec_std.min()) > 0
     assert train_main([*args, "--set", "train.steps=5", "--resume"]) == 0
     assert torch.load(out / "train_state.pt", weights_only=True)["step"] == 5
+    # its learning-rate schedules are saved and resumed with the state (constant by default)
+    schedulers = torch.load(out / "train_state.pt", weights_only=True)["schedulers"]
+    assert {k: v["last_step"] for k, v in schedulers.items()} == {
+        "generator": 5,
+        "discriminator": 5,
+    }
 
 
 def test_unknown_device_is_refused(tmp_path: Path) -> None:

@@ -104,3 +104,24 @@ def test_judge_features_with_whisper_and_checkpoint_match(tmp_path):
     )
     with pytest.raises(ValueError, match="does not match"):
         load_judge(path.parent)  # an acoustic-size model claiming whisper features
+
+
+@pytest.mark.slow
+def test_train_and_save_writes_a_loadable_judge_report_and_card(tmp_path):
+    """``python -m pipeline.evaluate train-classifier``'s body, on a tiny synthetic label table."""
+    from conftest import make_emotion_corpus
+
+    from pipeline.cards import ModelCard
+    from pipeline.evaluate.classifier_train import load_judge, train_and_save
+
+    table = make_emotion_corpus(tmp_path, clips_per_cell=1)
+    out = tmp_path / "judge"
+    text = train_and_save(
+        labels_path=table, out_dir=out, data_root=tmp_path, epochs=3, per_group=2, min_confidence=0
+    )
+    assert "valid split" in text and (out / "report.md").read_text(encoding="utf-8") == text
+    model, labels, features = load_judge(out)
+    assert labels == EMOTIONS and features.feature_set == "acoustic"
+    assert isinstance(model, EmotionJudge) and not model.training
+    card = ModelCard.read(out / "card.json")
+    assert "--epochs 3" in card.training_command and card.metrics["train_clips"] == 8

@@ -44,10 +44,10 @@ def test_dnsmos_rejects_empty():
 
 
 def test_speaker_similarity_same_vs_other(real_speech):
-    from pipeline.evaluate.speaker import SpeakerEncoder, cosine
+    from pipeline.evaluate.speaker import ResemblyzerEncoder, cosine
 
     wave, sr = sf.read(real_speech, dtype="float32")
-    enc = SpeakerEncoder()
+    enc = ResemblyzerEncoder()
     half = len(wave) // 2
     same = enc.similarity(wave[:half], sr, wave[half:], sr)
     other = enc.similarity(wave, sr, synthetic_voice(2.0, sr, f0_hz=220.0), sr)

@@ -16,9 +16,10 @@ import numpy as np
 
 from pipeline.audio import fit_length, resample
 from pipeline.constants import EMOTIONS
-from pipeline.demo.compare import Comparison, Scorer, compare
+from pipeline.demo.compare import Comparison, compare
 from pipeline.demo.examples import conversion_examples, enhancement_examples
 from pipeline.demo.site import slug, write_site, zip_site
+from pipeline.quality import Scorer
 from pipeline.registry import Registry
 from ui.common import (
     FAILED_NOTE,

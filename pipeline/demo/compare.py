@@ -17,13 +17,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
 from pipeline import api
 from pipeline.audio import validate
 from pipeline.checkpoint import CheckpointError
+from pipeline.quality import Scorer, default_scorer
 from pipeline.registry import Registry, UnknownSystemError
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,6 @@ SYSTEM_ERRORS = (
     RuntimeError,
     ValueError,
 )
-
-
-class Scorer(Protocol):
-    """Non-intrusive quality scorer (:class:`pipeline.metrics.DnsmosScorer`)."""
-
-    def score(self, wave: np.ndarray, sr: int) -> dict[str, float]: ...
 
 
 @dataclass
@@ -172,7 +166,7 @@ class _Measurer:
 
     def __init__(self, task, wave, sr, reference, scorer, notes: list[str]) -> None:
         self.task, self.sr, self.reference, self.notes = task, sr, reference, notes
-        self._scorer_factory = scorer or _default_scorer
+        self._scorer_factory = scorer or default_scorer
         self._scorer: Scorer | None = None
         self._scorer_failed = False
         self.use_dnsmos = True
@@ -213,12 +207,6 @@ class _Measurer:
             self._scorer_failed = True
             self.notes.append(f"DNSMOS unavailable ({err}); other figures are shown.")
             return {}
-
-
-def _default_scorer() -> Scorer:
-    from pipeline.metrics import default_dnsmos
-
-    return default_dnsmos()
 
 
 def _median_f0(wave: np.ndarray, sr: int) -> float:

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from pipeline.cards import ModelCard
+from pipeline.cards import ModelCard, recipe_command
 from pipeline.checkpoint import count_parameters
 from pipeline.constants import EMOTIONS
 from pipeline.emotion.human_labels import NO_HUMAN_TEST
@@ -146,6 +146,7 @@ def build_card(
     labels: Path,
     command: str,
     metrics: dict[str, object],
+    recipe: str = "",
 ) -> ModelCard:
     """The card of an emotion GAN checkpoint.
 
@@ -154,7 +155,8 @@ def build_card(
         payload: the checkpoint as read by :func:`pipeline.checkpoint.read_checkpoint`.
         model: the generator loaded from it (for the parameter count).
         labels: the label table the run trained on (clip counts are read from it).
-        command: the exact training command that was run.
+        command: the exact training command that was run ("": the recipe's command).
+        recipe: the recipe file that produced the run (``recipes/*.yaml``), if any.
         metrics: measured numbers (validation, RTF, size, clip counts) for the card.
     """
     extra = payload["extra"]
@@ -186,7 +188,8 @@ def build_card(
             table=repo_relative(labels), min_conf=min_conf, counts=label_counts(labels, min_conf)
         ),
         label_provenance=card_provenance(extra),
-        training_command=command,
+        training_command=command or (recipe_command(recipe) if recipe else ""),
+        recipe=recipe,
         training_steps=int(extra.get("step", 0)),
         training_time=f"{float(extra.get('elapsed_s', 0)) / 60:.0f} min wall-clock on 2 shared CPU cores (1 torch thread)",
         metrics=metrics,

@@ -1,6 +1,6 @@
 """WORLD feature cache and segment dataset for training the emotion GAN.
 
-Pipeline: a list of :class:`Clip` (audio file, speaker, emotion) → WORLD analysis once per
+Pipeline: a list of :class:`EmotionClip` (audio file, speaker, emotion) → WORLD analysis once per
 clip (:mod:`pipeline.emotion.features`, DIO at 16 kHz, the same analysis the system uses at
 inference) → one ``.npz`` cache file → :class:`SegmentDataset` drawing random ``N``-frame
 segments, emotion-balanced.
@@ -42,7 +42,7 @@ CACHE_VERSION = 1
 
 
 @dataclass(frozen=True)
-class Clip:
+class EmotionClip:
     """One labelled recording: ``path`` to audio, ``speaker`` id, ``emotion`` in EMOTIONS."""
 
     path: str
@@ -107,7 +107,7 @@ def read_label_table(
     root: str | Path | None = None,
     min_confidence: float = 0.0,
     human_labels: str | Path | None = None,
-) -> list[Clip]:
+) -> list[EmotionClip]:
     """Read a label table CSV with columns ``path, speaker, emotion`` (and optional ``split``).
 
     Extra columns are ignored; rows whose emotion is not in :data:`EMOTIONS`, or whose
@@ -140,7 +140,7 @@ def read_label_table(
             if not audio.is_absolute():
                 audio = next((b / audio for b in bases if (b / audio).exists()), bases[0] / audio)
             clips.append(
-                Clip(str(audio), row["speaker"], row["emotion"], row.get("split") or "train")
+                EmotionClip(str(audio), row["speaker"], row["emotion"], row.get("split") or "train")
             )
     return clips
 
@@ -168,7 +168,7 @@ def cached_clip_features(
     return feats
 
 
-def _cache_key(clips: Sequence[Clip], dim: int) -> str:
+def _cache_key(clips: Sequence[EmotionClip], dim: int) -> str:
     blob = json.dumps(
         [CACHE_VERSION, dim, [(c.path, c.speaker, c.emotion, c.split) for c in clips]]
     )
@@ -176,7 +176,11 @@ def _cache_key(clips: Sequence[Clip], dim: int) -> str:
 
 
 def build_cache(
-    clips: Sequence[Clip], cache_dir: str | Path, *, dim: int = wf.CODED_DIM, progress: bool = False
+    clips: Sequence[EmotionClip],
+    cache_dir: str | Path,
+    *,
+    dim: int = wf.CODED_DIM,
+    progress: bool = False,
 ) -> Path:
     """Analyse every clip once and store all features in one ``.npz`` (reused if present).
 
@@ -191,7 +195,7 @@ def build_cache(
     path = Path(cache_dir) / f"emotion_world_{_cache_key(clips, dim)}.npz"
     if path.is_file():
         return path
-    iterator: Iterable[Clip] = clips
+    iterator: Iterable[EmotionClip] = clips
     if progress:
         from tqdm import tqdm
 
@@ -235,7 +239,7 @@ class FeatureCorpus:
     """All cached clips in memory, with per-speaker prosody means.
 
     Attributes:
-        clips: list of :class:`Clip`; ``feats[i]`` are clip ``i``'s :class:`FrameFeatures`.
+        clips: list of :class:`EmotionClip`; ``feats[i]`` are clip ``i``'s :class:`FrameFeatures`.
         syllable_rates: ``(n_clips,)`` syllables / s (NaN where undefined).
     """
 
@@ -249,7 +253,7 @@ class FeatureCorpus:
                 for a, b in zip(bounds[:-1], bounds[1:], strict=True)
             ]
             self.clips = [
-                Clip(str(p), str(s), str(e), str(sp))
+                EmotionClip(str(p), str(s), str(e), str(sp))
                 for p, s, e, sp in zip(
                     data["path"], data["speaker"], data["emotion"], data["split"], strict=True
                 )

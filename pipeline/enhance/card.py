@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from pipeline.cards import ModelCard
+from pipeline.cards import ModelCard, recipe_command
 from pipeline.checkpoint import count_parameters, load_model
 
 SUMMARY = (
@@ -140,9 +140,14 @@ def build_card(
     *,
     name: str,
     manifest: str | Path,
-    command: str,
+    command: str = "",
+    recipe: str = "",
 ) -> ModelCard:
-    """The card without test-set metrics (see :func:`add_measured_metrics`)."""
+    """The card without test-set metrics (see :func:`add_measured_metrics`).
+
+    ``recipe``: the recipe file that produced the run (``recipes/*.yaml``); ``command``
+    defaults to the command that runs it.
+    """
     model, meta = load_model(model_path)
     extra: dict[str, Any] = meta.get("extra", {})
     config = extra.get("config", {})
@@ -183,7 +188,8 @@ def build_card(
         training_data=training_data_text(manifest)
         + f" Mixtures at SNR {data.get('snr_db')} dB, speech level {data.get('level_dbfs')} dBFS.",
         label_provenance=LABELS + target_provenance(manifest),
-        training_command=command,
+        training_command=command or (recipe_command(recipe) if recipe else ""),
+        recipe=recipe,
         training_steps=int(extra.get("step", 0)),
         training_time=f"{elapsed / 3600:.2f} h wall-clock on a shared 2-core CPU "
         f"({train.get('num_threads')} torch thread)",

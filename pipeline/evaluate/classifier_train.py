@@ -42,12 +42,11 @@ from pipeline.emotion.classifier import (
     utterance_features,
 )
 from pipeline.emotion.features import SAMPLE_RATE
-from pipeline.evaluate.judge_task import JudgeTask, JudgeTrainConfig, score
+from pipeline.evaluate.judge_task import ARCH, JudgeTask, JudgeTrainConfig, score
 from pipeline.train.loop import DistInfo, TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
 
-ARCH = "emotion.classifier"
 FEATURE_VERSION = 1
 F0_METHOD = "harvest"
 FEATURE_SETS = ("acoustic", "acoustic+whisper")
@@ -244,10 +243,11 @@ def train_and_save(
         seed=seed,
         valid=valid,
     )
-    reports = {}
-    for split, (x, y, _) in splits.items():
-        if len(y):
-            reports[split] = score(y, model.predict_proba(x).argmax(axis=1), EMOTIONS)
+    reports = {
+        split: score(y, model.predict_proba(x).argmax(axis=1), EMOTIONS)
+        for split, (x, y, _) in splits.items()
+        if len(y)
+    }
     out = Path(out_dir)
     model_kwargs = {
         "input_dim": int(splits["train"][0].shape[1]),
@@ -255,37 +255,38 @@ def train_and_save(
         "n_classes": len(EMOTIONS),
         "dropout": dropout,
     }
-    extra = {
-        "labels": list(EMOTIONS),
-        "feature_version": FEATURE_VERSION,
-        "feature_set": feature_set,
-        "f0_method": F0_METHOD,
-        "epoch": int(info["epoch"]),
-    }
-    save_model(
-        out / "model.pt",
-        model,
-        arch=ARCH,
-        model_kwargs=model_kwargs,
-        sample_rate=SAMPLE_RATE,
-        extra=extra,
-    )
+    _save_judge(out / "model.pt", model, model_kwargs, feature_set, int(info["epoch"]))
     text = _report_text(reports, splits, info["epoch"], epochs, time.perf_counter() - started)
     (out / "report.md").write_text(text, encoding="utf-8")
-    command = (
-        f"python -m pipeline.evaluate train-classifier --epochs {epochs} --seed {seed} "
-        f"--per-group {per_group} --min-confidence {min_confidence} --hidden {hidden} "
-        f"--dropout {dropout} --weight-decay {weight_decay} --features {feature_set}"
-    )
     settings = {
         "per_group": per_group,
         "min_confidence": min_confidence,
-        "command": command,
+        "command": (
+            f"python -m pipeline.evaluate train-classifier --epochs {epochs} --seed {seed} "
+            f"--per-group {per_group} --min-confidence {min_confidence} --hidden {hidden} "
+            f"--dropout {dropout} --weight-decay {weight_decay} --features {feature_set}"
+        ),
         "weight_decay": weight_decay,
         "feature_set": feature_set,
     }
     _card(model, model_kwargs, reports, labels_path, splits, settings).write(out / "card.json")
     return text
+
+
+def _save_judge(
+    path: Path, model: EmotionJudge, model_kwargs: dict, feature_set: str, epoch: int
+) -> None:
+    """Write the judge's studio checkpoint (``extra``: label order, feature settings, epoch)."""
+    extra = {
+        "labels": list(EMOTIONS),
+        "feature_version": FEATURE_VERSION,
+        "feature_set": feature_set,
+        "f0_method": F0_METHOD,
+        "epoch": epoch,
+    }
+    save_model(
+        path, model, arch=ARCH, model_kwargs=model_kwargs, sample_rate=SAMPLE_RATE, extra=extra
+    )
 
 
 def _feature_splits(

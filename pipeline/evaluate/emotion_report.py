@@ -123,12 +123,12 @@ class Judges:
     def __init__(self, classifier_dir: Path) -> None:
         from pipeline.evaluate.asr import default_transcriber
         from pipeline.evaluate.classifier_train import load_judge
-        from pipeline.evaluate.speaker import SpeakerEncoder
+        from pipeline.evaluate.speaker import ResemblyzerEncoder
         from pipeline.metrics import DnsmosScorer
 
         self.classifier, self.labels, self.features = load_judge(classifier_dir)
         self.dnsmos = DnsmosScorer(short_clips="single")  # many 1-3 s clips: one window each
-        self.speaker = SpeakerEncoder()
+        self.speaker = ResemblyzerEncoder()
         self.asr = default_transcriber()  # shared with the judge features
 
     def measure(self, wave: np.ndarray, sr: int, *, english: bool) -> dict:

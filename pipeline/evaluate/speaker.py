@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 ENCODER_RATE = 16_000
 
 
-class SpeakerEncoder:
+class ResemblyzerEncoder:
     """Resemblyzer ``VoiceEncoder`` on CPU, loaded once per object."""
 
     def __init__(self) -> None:
@@ -48,6 +48,6 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @lru_cache(maxsize=1)
-def default_speaker_encoder() -> SpeakerEncoder:
-    """A process-wide :class:`SpeakerEncoder` (created on first use)."""
-    return SpeakerEncoder()
+def default_speaker_encoder() -> ResemblyzerEncoder:
+    """A process-wide :class:`ResemblyzerEncoder` (created on first use)."""
+    return ResemblyzerEncoder()

@@ -47,7 +47,7 @@ MAX_HEADPHONE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
-class Clip:
+class PlayerClip:
     """A player: its label and the file to play (an immutable published copy)."""
 
     label: str
@@ -64,7 +64,7 @@ class Screen:
     instructions: str = ""
     title: str = ""
     prompt: str = ""
-    clips: tuple[Clip, ...] = ()
+    clips: tuple[PlayerClip, ...] = ()
     form: AnswerForm | None = None
     submit_label: str = ""
     done_text: str = ""
@@ -218,7 +218,7 @@ class ListenerFlow:
         page = Page(self.test.test_id, session.listener_id, kind, ref, form, trackers)
         page_id = self.pages.add(page)
         shown = tuple(
-            Clip(label, str(self.clips.publish(self.test.path(rel)))) for label, rel in clips
+            PlayerClip(label, str(self.clips.publish(self.test.path(rel)))) for label, rel in clips
         )
         return Screen(
             kind,

@@ -1,6 +1,6 @@
 """Training CLI shared by every task.
 
-    python -m pipeline.train enhance --config configs/enhance_mask_gan.yaml [--resume]
+    python -m pipeline.train enhance --config configs/enhance_mask_gan_crn.yaml [--resume]
     python -m pipeline.train emotion --config configs/emotion_stargan.yaml --labels labels.csv
     torchrun --nproc_per_node=2 -m pipeline.train enhance --config ... # DDP (gloo on CPU)
     torchrun --nproc_per_node=4 -m pipeline.train enhance --config ... --device cuda --amp
@@ -8,6 +8,10 @@
 
 ``--device auto|cpu|cuda`` (default: the config's ``train.device``, itself ``auto``: CUDA when
 present) and ``--amp`` (mixed precision) override the config; see ``pipeline/devices.py``.
+
+A multi-stage run is a recipe file, run and resumed stage by stage (:mod:`pipeline.train.recipe`):
+
+    python -m pipeline.train recipe recipes/enhance_mask_gan.yaml [--device ...] [--dry-run]
 
 ``--set key=value`` overrides config entries (dotted paths, e.g. ``--set train.steps=200``).
 A task is registered in :data:`TRAINERS` as its class; the class has a
@@ -24,12 +28,13 @@ from pathlib import Path
 
 import torch
 
-from pipeline.config import ConfigError, load_config
+from pipeline.config import ConfigError, add_overrides_argument, load_config
 from pipeline.devices import DEVICES, DeviceError
 from pipeline.emotion.envelope.train import EnvelopeGanTask
 from pipeline.emotion.train import EmotionTask
 from pipeline.enhance.distill import StudentTask
 from pipeline.enhance.train import EnhanceTask
+from pipeline.train import recipe
 from pipeline.train.loop import init_distributed, run_training, seed_everything
 
 #: task → class implementing :class:`pipeline.train.loop.TrainTask`.
@@ -52,7 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.train", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("task", choices=sorted(TRAINERS), help="which model family to train")
+    parser.add_argument(
+        "task",
+        choices=sorted(TRAINERS),
+        help="which model family to train (or `recipe FILE`: see python -m pipeline.train recipe -h)",
+    )
     parser.add_argument("--config", type=Path, required=True, help="YAML config file")
     parser.add_argument("--resume", action="store_true", help="continue from out_dir's state")
     parser.add_argument(
@@ -65,14 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="emotion: human label table from `python -m pipeline.mos labels` (data.human_labels)",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config entry, e.g. train.steps=200 (repeatable)",
-    )
+    add_overrides_argument(parser, "override a config entry, e.g. train.steps=200 (repeatable)")
     args = parser.parse_args(argv)
     if args.labels is not None:
         if args.task != "emotion":
@@ -82,6 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["recipe"]:
+        return recipe.main(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     task_cls = resolve_trainer(args.task)

@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ship.add_argument("--checkpoint", default="last.pt")
     ship.add_argument("--out", type=Path, default=CHECKPOINTS / "emotion" / "envelope-gan")
     ship.add_argument("--training-command", default="")
+    ship.add_argument("--recipe", default="", help="the recipe file that produced the run")
     ship.add_argument("--training-time", default="")
     args = parser.parse_args(argv)
     source = args.run_dir / args.checkpoint
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         training_command=args.training_command,
         training_time=args.training_time,
         size_mb=size_mb,
+        recipe=args.recipe,
     )
     card.write(args.out / "card.json")
     print(f"shipped {source} → {args.out} ({size_mb:.2f} MB)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.cards import ModelCard
+from pipeline.cards import ModelCard, recipe_command
 from pipeline.emotion.profiles import PROFILE_SOURCES, PROFILES
 
 
@@ -30,8 +30,11 @@ def build_card(
     training_command: str,
     training_time: str,
     size_mb: float,
+    recipe: str = "",
 ) -> ModelCard:
-    """The card of a shipped envelope-GAN checkpoint (``meta``: its checkpoint metadata)."""
+    """The card of a shipped envelope-GAN checkpoint (``meta``: its checkpoint metadata;
+    ``recipe``: the recipe file that produced it, whose command is the default
+    ``training_command``)."""
     extra = meta.get("extra", {})
     kw = meta.get("model_kwargs", {})
     metrics = {
@@ -99,7 +102,8 @@ def build_card(
             "and on random profile-like prosody moves, judged by a prosody-conditioned "
             "discriminator on real speech."
         ),
-        training_command=training_command,
+        training_command=training_command or (recipe_command(recipe) if recipe else ""),
+        recipe=recipe,
         training_steps=extra.get("step"),
         training_time=training_time,
         metrics=metrics,

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from pipeline.corpora.prepare import read_manifest
-from pipeline.emotion.data import Clip, FeatureCorpus, pad_frames, segment_window
+from pipeline.emotion.data import EmotionClip, FeatureCorpus, pad_frames, segment_window
 from pipeline.emotion.normalize import Normalizer
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,8 @@ UNLABELLED = "unlabelled"
 
 def unlabelled_clips(
     manifest: str | Path, root: str | Path, *, max_per_split: int = 0, seed: int = 0
-) -> list[Clip]:
-    """Speech clips of the manifest (train and valid splits) as :class:`Clip` with emotion
+) -> list[EmotionClip]:
+    """Speech clips of the manifest (train and valid splits) as :class:`EmotionClip` with emotion
     ``"unlabelled"``.
 
     Args:
@@ -40,13 +40,15 @@ def unlabelled_clips(
     """
     rows = [r for r in read_manifest(manifest) if r["kind"] == "speech" and r["split"] != "test"]
     clips = [
-        Clip(str(Path(root) / r["path"]), f"{r['source']}/{r['speaker']}", UNLABELLED, r["split"])
+        EmotionClip(
+            str(Path(root) / r["path"]), f"{r['source']}/{r['speaker']}", UNLABELLED, r["split"]
+        )
         for r in rows
     ]
     return _subset(clips, max_per_split, seed)
 
 
-def _subset(clips: list[Clip], max_per_split: int, seed: int) -> list[Clip]:
+def _subset(clips: list[EmotionClip], max_per_split: int, seed: int) -> list[EmotionClip]:
     """At most ``max_per_split`` clips of each split (seeded random subset; 0: all)."""
     if not max_per_split:
         return clips
@@ -63,7 +65,7 @@ def _subset(clips: list[Clip], max_per_split: int, seed: int) -> list[Clip]:
 
 def table_clips(
     table: str | Path, root: str | Path, *, max_per_split: int = 0, seed: int = 0
-) -> list[Clip]:
+) -> list[EmotionClip]:
     """Clips from any CSV with ``path, speaker, split`` columns (paths relative to ``root``),
     e.g. the committed label table: **every other column, emotion included, is ignored**.
     Rows whose audio file does not exist (yet) and ``test``-split rows (held out from
@@ -71,7 +73,9 @@ def table_clips(
     with Path(table).open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     clips = [
-        Clip(str(Path(root) / r["path"]), r["speaker"], UNLABELLED, r.get("split") or "train")
+        EmotionClip(
+            str(Path(root) / r["path"]), r["speaker"], UNLABELLED, r.get("split") or "train"
+        )
         for r in rows
         if (r.get("split") or "train") != "test"
     ]

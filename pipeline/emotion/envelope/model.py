@@ -52,7 +52,7 @@ class ProsodyFiLMBlock(nn.Module):
         return h + y * (1.0 + gamma) + beta
 
 
-class SpeakerEncoder(nn.Module):
+class SpeakerCodeEncoder(nn.Module):
     """``(B, n_spec, T)`` envelope → ``(B, speaker_dim)`` code (convs + mean over time)."""
 
     def __init__(self, n_spec: int, speaker_dim: int, channels: int) -> None:
@@ -96,7 +96,7 @@ class EnvelopeGenerator(nn.Module):
             nn.LeakyReLU(0.2),
             nn.Conv1d(channels, channels, 5, padding=2),
         )
-        self.speaker = SpeakerEncoder(n_spec, speaker_dim, channels)
+        self.speaker = SpeakerCodeEncoder(n_spec, speaker_dim, channels)
         self.speaker_mean = nn.Linear(speaker_dim, n_spec)
         self.blocks = nn.ModuleList(
             ProsodyFiLMBlock(channels, speaker_dim, kernel, 2 ** (i % 4)) for i in range(n_blocks)

@@ -14,6 +14,8 @@ stretch ``r`` of the same speaker:
 
 The discriminator is conditioned on the prosody, so ``mov`` only scores as real when its
 envelope fits the moved F0 and energy: that is where "how real it sounds" is learned.
+Both updates are gradient-norm clipped (``loss.grad_clip``); the learning rates follow
+:class:`pipeline.optim.WarmupCosine` (constant by default), saved and resumed by the loop.
 Validation (held-out speakers): reconstruction L1, the discriminator's scores and the mean
 envelope change per +6 dB of energy (how much the model lets effort reshape the envelope).
 """
@@ -39,6 +41,7 @@ from pipeline.emotion.envelope.losses import (
 from pipeline.emotion.envelope.model import EnvelopeDiscriminator, EnvelopeGenerator
 from pipeline.emotion.features import SAMPLE_RATE
 from pipeline.emotion.normalize import Normalizer
+from pipeline.optim import clipped_step, warmup_cosine_schedulers
 from pipeline.train.loop import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,12 @@ class EnvelopeLossConfig:
     d_lr_scale: float = 0.5
     beta1: float = 0.5
     beta2: float = 0.999
+    #: learning rates: linear warm-up over warmup_steps, then cosine decay to lr * final_lr_scale
+    #: at train.steps (the defaults keep the rate constant, as the shipped model was trained)
+    warmup_steps: int = 0
+    final_lr_scale: float = 1.0
+    #: gradient-norm clipping of every update (0: off; the shipped model was trained without)
+    grad_clip: float = 10.0
 
 
 @dataclass
@@ -152,7 +161,13 @@ class EnvelopeGanTask:
                 disc.parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
             ),
         }
-        self.schedulers: dict = {}
+        self.schedulers = warmup_cosine_schedulers(
+            self.optimizers,
+            {"generator": 1.0, "discriminator": config.loss.d_lr_scale},
+            config.train,
+            warmup_steps=config.loss.warmup_steps,
+            final_scale=config.loss.final_lr_scale,
+        )
         self.scale = torch.from_numpy(self.normalizer.prosody_scale)
         log.info(
             "envelope GAN: %d train / %d valid clips, %d speakers, no emotion labels",
@@ -188,16 +203,12 @@ class EnvelopeGanTask:
         scores = d(torch.cat([spec, fake.detach()]), torch.cat([pros, both_pros]), voiced3)
         real_score, *fake_scores = scores.chunk(3)
         loss_d = lsgan_d(real_score, fake_scores)
-        self.optimizers["discriminator"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["discriminator"].step()
+        clipped_step(loss_d, d, self.optimizers["discriminator"], lc.grad_clip)
 
         adv = lsgan_g(list(d(fake, both_pros, torch.cat([voiced, voiced])).chunk(2)))
         rec_l1 = reconstruction_l1(rec, spec)
         loss_g = lc.lambda_adv * adv + lc.lambda_rec * rec_l1
-        self.optimizers["generator"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["generator"].step()
+        clipped_step(loss_g, g, self.optimizers["generator"], lc.grad_clip)
         d.zero_grad(set_to_none=True)
         return {
             "d": loss_d.item(),
