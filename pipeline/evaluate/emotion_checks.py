@@ -42,19 +42,27 @@ def _bench_wave(paths: list[Path], seconds: float = 5.0) -> np.ndarray:
     return np.concatenate(pieces)[: int(seconds * 16_000)]
 
 
-def prosody_checks(
-    rows, table, sources, registry, config, systems, progress
-) -> tuple[str, list[Target]]:
-    """Markdown section and targets (see the module docstring); CSVs go to ``config.out_dir``."""
-    out = Path(config.out_dir)
-    converting = [s for s in systems if s not in PSEUDO]
-    gan = config.gan
-    targets: list[Target] = []
-    lines = ["## Prosody targets (issue 14)", ""]
+def _per_system_frames(
+    systems: list[str], reuse: tuple[str, ...], out: Path, prefix: str, compute
+) -> list[pd.DataFrame]:
+    """``compute(system)`` for each system, cached as ``out/<prefix>_<system>.csv``; systems in
+    ``reuse`` are never run again (their cached CSV is read when it exists)."""
+    frames = []
+    for system in systems:  # per system, so a later run can reuse unchanged systems
+        cached = out / f"{prefix}_{system}.csv"
+        if system in reuse:
+            frames += [pd.read_csv(cached)] if cached.is_file() else []
+            continue
+        frames.append(compute(system))
+        frames[-1].to_csv(cached, index=False)
+    return frames
 
+
+def _profile_section(rows: pd.DataFrame, out: Path, gan: str) -> tuple[list[str], list[Target]]:
+    """Shifts at intensity 1 vs the literature profile; the direction rule per emotion."""
     prof = profile_table(rows)
     prof.to_csv(out / "profile_shifts.csv", index=False)
-    lines += [
+    lines = [
         "### Prosody shifts at intensity 1 vs the literature profile, and the direction rule",
         "",
         "Output minus source on the same clip: F0 mean and F0 spread (SD) in semitones, level "
@@ -65,91 +73,105 @@ def prosody_checks(
         markdown_table(prof),
         "",
     ]
-    for _, r in prof[prof["system"] == gan].iterrows():
-        targets.append(
-            check(f"direction rule, {gan}, {r['emotion']}", r["direction_ok"], ">=", 0.9)
-        )
+    targets = [
+        check(f"direction rule, {gan}, {r['emotion']}", r["direction_ok"], ">=", 0.9)
+        for _, r in prof[prof["system"] == gan].iterrows()
+    ]
+    return lines, targets
 
+
+def _sweep_section(
+    sources, registry, config, converting: list[str], progress
+) -> tuple[list[str], list[Target]]:
+    """Mean shifts along the intensity sweep and whether they rise monotonically."""
+    out, gan = Path(config.out_dir), config.gan
     paths = [s.path for s in sources[: config.sweep_clips]]
-    frames = []
-    for system in converting:  # per system, so a later run can reuse unchanged systems
-        cached = out / f"sweep_{system}.csv"
-        if system in config.reuse:  # reused systems are never converted again
-            frames += [pd.read_csv(cached)] if cached.is_file() else []
-            continue
-        frames.append(intensity_sweep(registry, [system], paths, progress=progress))
-        frames[-1].to_csv(cached, index=False)
+    frames = _per_system_frames(
+        converting,
+        config.reuse,
+        out,
+        "sweep",
+        lambda system: intensity_sweep(registry, [system], paths, progress=progress),
+    )
     sweep = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     sweep.to_csv(out / "intensity_sweep.csv", index=False)
     mono = monotonicity(sweep) if len(sweep) else pd.DataFrame(columns=["system"])
     mono.to_csv(out / "monotonicity.csv", index=False)
-    lines += [
+    lines = [
         f"### Intensity sweep ({len(paths)} clips; mean shifts at 0, .25, .5, .75, 1)",
         "",
         markdown_table(mono),
         "",
     ]
     g = mono[mono["system"] == gan]
-    if len(g):
-        ok = g[["f0_monotone", "energy_monotone", "rate_monotone"]].to_numpy().all(axis=1)
-        targets.append(
-            check(
-                f"intensity monotone (F0, level, rate), {gan}: share of emotions",
-                float(ok.mean()),
-                ">=",
-                1.0,
-            )
-        )
+    if not len(g):
+        return lines, []
+    ok = g[["f0_monotone", "energy_monotone", "rate_monotone"]].to_numpy().all(axis=1)
+    target = check(
+        f"intensity monotone (F0, level, rate), {gan}: share of emotions",
+        float(ok.mean()),
+        ">=",
+        1.0,
+    )
+    return lines, [target]
 
-    if config.reference_pairs > 0 and gan in converting:
-        test = table[table["split"] == "test"]
-        refs = [
-            ReferenceClip(Path(p), s)
-            for p, s in zip(test["abs_path"], test["speaker"], strict=True)
-        ]
-        rng = np.random.default_rng(config.seed)
-        refs = [refs[i] for i in rng.permutation(len(refs))]
-        cached = out / "reference_pairs.csv"
-        if gan in config.reuse and cached.is_file():
-            pairs = pd.read_csv(cached)
-            r = pearson_tracking(pairs)
-        else:
-            pairs, r = reference_tracking(
-                registry,
-                gan,
-                [s.path for s in sources],
-                refs,
-                pairs=config.reference_pairs,
-                progress=progress,
-            )
-            pairs.to_csv(cached, index=False)
-        lines += [
-            f"### Reference mode ({len(pairs)} pairs, held-out references of every label, "
-            "normalised by their own speaker's mean over up to 8 clips)",
-            "",
-            f"Pearson r, reference move vs output move: F0 mean {r.get('f0_mean', float('nan')):.3f}, "
-            f"level {r.get('energy', float('nan')):.3f}.",
-            "",
-        ]
-        targets.append(
-            check(f"reference tracking r (F0 mean), {gan}", r.get("f0_mean", np.nan), ">=", 0.7)
-        )
-        targets.append(
-            check(f"reference tracking r (level), {gan}", r.get("energy", np.nan), ">=", 0.7)
-        )
 
+def _reference_section(
+    table, sources, registry, config, progress
+) -> tuple[list[str], list[Target]]:
+    """Reference mode: does the output follow a held-out reference's prosody (Pearson r)?"""
+    out, gan = Path(config.out_dir), config.gan
+    test = table[table["split"] == "test"]
+    refs = [
+        ReferenceClip(Path(p), s) for p, s in zip(test["abs_path"], test["speaker"], strict=True)
+    ]
+    rng = np.random.default_rng(config.seed)
+    refs = [refs[i] for i in rng.permutation(len(refs))]
+    cached = out / "reference_pairs.csv"
+    if gan in config.reuse and cached.is_file():
+        pairs = pd.read_csv(cached)
+        r = pearson_tracking(pairs)
+    else:
+        pairs, r = reference_tracking(
+            registry,
+            gan,
+            [s.path for s in sources],
+            refs,
+            pairs=config.reference_pairs,
+            progress=progress,
+        )
+        pairs.to_csv(cached, index=False)
+    lines = [
+        f"### Reference mode ({len(pairs)} pairs, held-out references of every label, "
+        "normalised by their own speaker's mean over up to 8 clips)",
+        "",
+        f"Pearson r, reference move vs output move: F0 mean {r.get('f0_mean', float('nan')):.3f}, "
+        f"level {r.get('energy', float('nan')):.3f}.",
+        "",
+    ]
+    targets = [
+        check(f"reference tracking r (F0 mean), {gan}", r.get("f0_mean", np.nan), ">=", 0.7),
+        check(f"reference tracking r (level), {gan}", r.get("energy", np.nan), ">=", 0.7),
+    ]
+    return lines, targets
+
+
+def _speed_section(
+    sources, registry, config, converting: list[str]
+) -> tuple[list[str], list[Target]]:
+    """Real-time factor at 16 and 48 kHz input, and the level change above 8 kHz."""
+    out, gan = Path(config.out_dir), config.gan
     bench = _bench_wave([s.path for s in sources])
-    frames = []
-    for system in converting:
-        cached = out / f"speed_{system}.csv"
-        if system in config.reuse:
-            frames += [pd.read_csv(cached)] if cached.is_file() else []
-            continue
-        frames.append(speed_and_band(registry, [system], bench))
-        frames[-1].to_csv(cached, index=False)
+    frames = _per_system_frames(
+        converting,
+        config.reuse,
+        out,
+        "speed",
+        lambda system: speed_and_band(registry, [system], bench),
+    )
     speed = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["system"])
     speed.to_csv(out / "speed_band.csv", index=False)
-    lines += [
+    lines = [
         "### Real-time factor and the band above 8 kHz (angry, intensity 1)",
         "",
         "RTF = processing time / audio duration for 5 s of held-out speech, analysis and "
@@ -162,19 +184,38 @@ def prosody_checks(
         "",
     ]
     row = speed[speed["system"] == gan]
-    if len(row):
-        row = row.iloc[0]
-        for sr in ("16k", "48k"):
-            targets.append(
-                check(f"RTF (wall) at {sr} input, {gan}", row[f"rtf_wall_{sr}"], "<=", 0.3)
-            )
-        targets.append(
-            check(
-                f"band > 8 kHz change vs whole-band level change, {gan} (|dB|)",
-                abs(row["band8k_vs_level_db"]),
-                "<=",
-                6.0,
-            )
+    if not len(row):
+        return lines, []
+    row = row.iloc[0]
+    targets = [
+        check(f"RTF (wall) at {sr} input, {gan}", row[f"rtf_wall_{sr}"], "<=", 0.3)
+        for sr in ("16k", "48k")
+    ]
+    targets.append(
+        check(
+            f"band > 8 kHz change vs whole-band level change, {gan} (|dB|)",
+            abs(row["band8k_vs_level_db"]),
+            "<=",
+            6.0,
         )
+    )
+    return lines, targets
+
+
+def prosody_checks(
+    rows, table, sources, registry, config, systems, progress
+) -> tuple[str, list[Target]]:
+    """Markdown section and targets (see the module docstring); CSVs go to ``config.out_dir``."""
+    converting = [s for s in systems if s not in PSEUDO]
+    lines = ["## Prosody targets (issue 14)", ""]
+    section, targets = _profile_section(rows, Path(config.out_dir), config.gan)
+    lines += section
+    section, more = _sweep_section(sources, registry, config, converting, progress)
+    lines, targets = lines + section, targets + more
+    if config.reference_pairs > 0 and config.gan in converting:
+        section, more = _reference_section(table, sources, registry, config, progress)
+        lines, targets = lines + section, targets + more
+    section, more = _speed_section(sources, registry, config, converting)
+    lines, targets = lines + section, targets + more
     lines += ["### Prosody target checks", "", targets_markdown(targets)]
     return "\n".join(lines), targets
