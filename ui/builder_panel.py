@@ -47,62 +47,51 @@ class MosBuilderPanel:
 
 
 def mos_builder_section(registry) -> MosBuilderPanel:
+    """Lay the panel out (inside the current column); components in the panel's field order."""
+    panel: dict = {}
     with gr.Accordion("Build a new test", open=False):
-        clips = gr.File(
+        panel["clips"] = gr.File(
             label="Input clips",
             file_count="multiple",
             file_types=["audio"],
             type="filepath",
             elem_id="builder-clips",
         )
-        clean = gr.File(
+        panel["clean"] = gr.File(
             label="Clean references (same file names; optional)",
             file_count="multiple",
             file_types=["audio"],
             type="filepath",
         )
         with gr.Row():
-            test_id = gr.Textbox(label="Test id", placeholder="my_test_1")
-            question = gr.Dropdown(
+            panel["test_id"] = gr.Textbox(label="Test id", placeholder="my_test_1")
+            panel["question"] = gr.Dropdown(
                 label="Question",
                 choices=sorted(set(QUESTIONS) - set(EMOTION_QUESTIONS)),
                 value="acr",
             )
-            reference = gr.Dropdown(
+            panel["reference"] = gr.Dropdown(
                 label="Reference (paired questions)",
                 choices=["none", "input", "clean"],
                 value="none",
             )
-        systems = gr.CheckboxGroup(
+        panel["systems"] = gr.CheckboxGroup(
             label="Systems",
             choices=system_specs(registry),
             value=["input", "enhance:dsp"],
         )
         with gr.Row():
-            items = gr.Number(label="Items per session", value=10, precision=0)
-            votes = gr.Number(label="Votes per stimulus", value=8, precision=0)
-            level = gr.Number(label="Level (dBov)", value=-26.0)
-            rate = gr.Dropdown(label="Sample rate", choices=[16000, 22050, 48000], value=16000)
-        title = gr.Textbox(label="Title")
-        instructions = gr.Textbox(label="Instructions (optional)", lines=3)
-        build = gr.Button("Build test", variant="primary", elem_id="builder-build")
-        message = gr.Markdown(elem_id="builder-message")
-    return MosBuilderPanel(
-        clips,
-        clean,
-        test_id,
-        question,
-        reference,
-        systems,
-        items,
-        votes,
-        level,
-        rate,
-        title,
-        instructions,
-        build,
-        message,
-    )
+            panel["items"] = gr.Number(label="Items per session", value=10, precision=0)
+            panel["votes"] = gr.Number(label="Votes per stimulus", value=8, precision=0)
+            panel["level"] = gr.Number(label="Level (dBov)", value=-26.0)
+            panel["rate"] = gr.Dropdown(
+                label="Sample rate", choices=[16000, 22050, 48000], value=16000
+            )
+        panel["title"] = gr.Textbox(label="Title")
+        panel["instructions"] = gr.Textbox(label="Instructions (optional)", lines=3)
+        panel["build"] = gr.Button("Build test", variant="primary", elem_id="builder-build")
+        panel["message"] = gr.Markdown(elem_id="builder-message")
+    return MosBuilderPanel(**panel)
 
 
 def build_test_from_panel(ratings_root: Path, registry, values: dict, progress: gr.Progress) -> str:

@@ -239,6 +239,20 @@ def _testsets(root: Path, args: argparse.Namespace) -> None:
         print(f"wrote {csv_path}")
 
 
+def _manifest_step(step, root: Path, args: argparse.Namespace, config, progress, **more):
+    """Run a manifest-to-manifest step (``quality``, ``targets``) on the data folder's manifest
+    and ``--extra`` manifests, writing ``--out`` and the validation set ``--valid-dir``."""
+    return step(
+        root / "manifest.csv",
+        root / args.out,
+        config,
+        extras=args.extra,
+        valid_dir=root / args.valid_dir,
+        progress=progress,
+        **more,
+    )
+
+
 def _quality(root: Path, args: argparse.Namespace) -> None:
     from pipeline.corpora.quality import QualityConfig, screen
 
@@ -246,14 +260,13 @@ def _quality(root: Path, args: argparse.Namespace) -> None:
     import pandas as pd
 
     medians = pd.read_csv(args.medians) if args.medians else None
-    verdicts = screen(
-        root / "manifest.csv",
-        root / args.out,
+    verdicts = _manifest_step(
+        screen,
+        root,
+        args,
         config,
-        extras=args.extra,
-        valid_dir=root / args.valid_dir,
+        lambda it: tqdm(list(it), desc="DNSMOS", unit="clip"),
         medians=medians,
-        progress=lambda it: tqdm(list(it), desc="DNSMOS", unit="clip"),
     )
     print(verdicts.to_string(index=False, float_format="%.2f"))
 
@@ -262,15 +275,11 @@ def _targets(root: Path, args: argparse.Namespace) -> None:
     from pipeline.corpora.targets import TargetsConfig, clean_targets
 
     config = TargetsConfig(system=args.system, sources=tuple(args.sources), jobs=args.jobs)
-    counts = clean_targets(
-        root / "manifest.csv",
-        root / args.out,
-        config,
-        extras=args.extra,
-        valid_dir=root / args.valid_dir,
-        progress=lambda it: tqdm(it, desc=args.system, unit="clip"),
+    print(
+        _manifest_step(
+            clean_targets, root, args, config, lambda it: tqdm(it, desc=args.system, unit="clip")
+        )
     )
-    print(counts)
 
 
 #: subcommand -> what it runs, given the data folder and the parsed arguments

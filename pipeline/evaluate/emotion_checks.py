@@ -27,6 +27,8 @@ from pipeline.evaluate.emotion_prosody import (
 from pipeline.evaluate.targets import Target, check, targets_markdown
 
 PSEUDO = ("source", "world")
+#: the joined per-system tables (cached per system as ``<name>_<system>.csv``)
+TABLE_FILES = {"sweep": "intensity_sweep.csv", "speed": "speed_band.csv"}
 
 
 def _bench_wave(paths: list[Path], seconds: float = 5.0) -> np.ndarray:
@@ -42,20 +44,22 @@ def _bench_wave(paths: list[Path], seconds: float = 5.0) -> np.ndarray:
     return np.concatenate(pieces)[: int(seconds * 16_000)]
 
 
-def _per_system_frames(
-    systems: list[str], reuse: tuple[str, ...], out: Path, prefix: str, compute
-) -> list[pd.DataFrame]:
-    """``compute(system)`` for each system, cached as ``out/<prefix>_<system>.csv``; systems in
-    ``reuse`` are never run again (their cached CSV is read when it exists)."""
+def _per_system_table(config, systems: list[str], name: str, compute, empty: pd.DataFrame):
+    """``compute(system)`` of every system, each cached as ``<out>/<name>_<system>.csv`` (systems
+    in ``config.reuse`` are never run again: their cached CSV is read when it exists), joined
+    (``empty`` when there is nothing) and written as ``<out>/<table file of name>``."""
+    out = Path(config.out_dir)
     frames = []
     for system in systems:  # per system, so a later run can reuse unchanged systems
-        cached = out / f"{prefix}_{system}.csv"
-        if system in reuse:
+        cached = out / f"{name}_{system}.csv"
+        if system in config.reuse:
             frames += [pd.read_csv(cached)] if cached.is_file() else []
             continue
         frames.append(compute(system))
         frames[-1].to_csv(cached, index=False)
-    return frames
+    table = pd.concat(frames, ignore_index=True) if frames else empty
+    table.to_csv(out / TABLE_FILES[name], index=False)
+    return table
 
 
 def _profile_section(rows: pd.DataFrame, out: Path, gan: str) -> tuple[list[str], list[Target]]:
@@ -86,15 +90,13 @@ def _sweep_section(
     """Mean shifts along the intensity sweep and whether they rise monotonically."""
     out, gan = Path(config.out_dir), config.gan
     paths = [s.path for s in sources[: config.sweep_clips]]
-    frames = _per_system_frames(
+    sweep = _per_system_table(
+        config,
         converting,
-        config.reuse,
-        out,
         "sweep",
         lambda system: intensity_sweep(registry, [system], paths, progress=progress),
+        pd.DataFrame(),
     )
-    sweep = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    sweep.to_csv(out / "intensity_sweep.csv", index=False)
     mono = monotonicity(sweep) if len(sweep) else pd.DataFrame(columns=["system"])
     mono.to_csv(out / "monotonicity.csv", index=False)
     lines = [
@@ -160,17 +162,15 @@ def _speed_section(
     sources, registry, config, converting: list[str]
 ) -> tuple[list[str], list[Target]]:
     """Real-time factor at 16 and 48 kHz input, and the level change above 8 kHz."""
-    out, gan = Path(config.out_dir), config.gan
+    gan = config.gan
     bench = _bench_wave([s.path for s in sources])
-    frames = _per_system_frames(
+    speed = _per_system_table(
+        config,
         converting,
-        config.reuse,
-        out,
         "speed",
         lambda system: speed_and_band(registry, [system], bench),
+        pd.DataFrame(columns=["system"]),
     )
-    speed = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["system"])
-    speed.to_csv(out / "speed_band.csv", index=False)
     lines = [
         "### Real-time factor and the band above 8 kHz (angry, intensity 1)",
         "",

@@ -64,22 +64,24 @@ class SystemSpec:
     emotion: str = ""
     intensity: float = 1.0
 
+    def _parts(self) -> list[str]:
+        """kind, then the system name (enhance, emotion), then emotion and intensity (emotion)."""
+        if self.kind in ("input", "clean"):
+            return [self.kind]
+        if self.kind == "enhance":
+            return [self.kind, self.name]
+        return [self.kind, self.name, self.emotion, f"{self.intensity:g}"]
+
     @property
     def label(self) -> str:
-        if self.kind in ("input", "clean"):
-            return self.kind
-        if self.kind == "enhance":
-            return f"enhance/{self.name}"
-        return f"emotion/{self.name}/{self.emotion}@{self.intensity:g}"
+        """``input``, ``enhance/<name>`` or ``emotion/<name>/<emotion>@<intensity>``."""
+        parts = self._parts()
+        return "/".join(parts[:3]) + "".join(f"@{p}" for p in parts[3:])
 
     @property
     def text(self) -> str:
         """The spec as written on the CLI and in the builder panel (inverse of :meth:`parse`)."""
-        if self.kind in ("input", "clean"):
-            return self.kind
-        if self.kind == "enhance":
-            return f"enhance:{self.name}"
-        return f"emotion:{self.name}:{self.emotion}:{self.intensity:g}"
+        return ":".join(self._parts())
 
     @classmethod
     def parse(cls, text: str) -> SystemSpec:
@@ -180,6 +182,28 @@ def run_system(
     if spec.kind == "enhance":
         return api.enhance(wave, sr, model=spec.name, registry=registry)
     return api.convert(wave, sr, spec.emotion, spec.intensity, model=spec.name, registry=registry)
+
+
+#: definition fields every builder copies unchanged from its options
+COPIED_OPTIONS = (
+    "test_id",
+    "question",
+    "instructions",
+    "items_per_session",
+    "votes_per_stimulus",
+    "sample_rate",
+    "level_dbov",
+)
+
+
+def definition_fields(options) -> dict:
+    """The :class:`TestDefinition` fields a builder takes from its options (:class:`BuildOptions`
+    or the emotion builders' options): :data:`COPIED_OPTIONS`, the title (default: the test
+    id) and the completion code (default: random)."""
+    fields = {name: getattr(options, name) for name in COPIED_OPTIONS}
+    fields["title"] = options.title or options.test_id
+    fields["completion_code"] = options.completion_code or secrets.token_hex(4).upper()
+    return fields
 
 
 def test_folder(root: str | Path, test_id: str) -> Path:
@@ -300,21 +324,13 @@ def build_test(
     training = training_anchors(builder, built.natural, built.references, rng)
     check = headphone_check(builder, rng)
     definition = TestDefinition(
-        test_id=options.test_id,
-        title=options.title or options.test_id,
-        question=options.question,
+        **definition_fields(options),
         stimuli=stimuli,
-        instructions=options.instructions,
         attribute=options.attribute,
-        items_per_session=options.items_per_session,
-        votes_per_stimulus=options.votes_per_stimulus,
         gold_per_session=1 if any(s.gold is not None for s in stimuli) else 0,
         trap_per_session=1 if any(s.trap is not None for s in stimuli) else 0,
-        completion_code=options.completion_code or secrets.token_hex(4).upper(),
         training=training,
         headphone_check=check,
-        sample_rate=options.sample_rate,
-        level_dbov=options.level_dbov,
         notes=(
             f"Levels: every stimulus normalised to {options.level_dbov:g} dBov RMS "
             f"(peak-limited to 0.99; {builder.limited} clip(s) hit the limiter and are "

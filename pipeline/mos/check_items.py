@@ -49,6 +49,11 @@ def beeps(count: int, sr: int, *, level_dbov: float = -32.0) -> np.ndarray:
     return normalize_level(wave, level_dbov)
 
 
+def paired_reference(builder: Builder, references: dict[str, str], item: str) -> str | None:
+    """The reference file of ``item`` when the test's question is paired, else ``None``."""
+    return references.get(item) if QUESTIONS[builder.options.question].paired else None
+
+
 def check_stimuli(
     builder: Builder,
     natural: list[tuple[str, np.ndarray, int]],
@@ -58,11 +63,10 @@ def check_stimuli(
     """Gold items (strongly degraded, known answer) and trap items (attention checks)."""
     options = builder.options
     q = options.question
-    paired = QUESTIONS[q].paired
 
     def check_stimulus(rel: str, system: str, item: str, **answer) -> Stimulus:
         """A gold or trap item: a check with a known answer, not a system under test."""
-        reference = references.get(item) if paired else None
+        reference = paired_reference(builder, references, item)
         return Stimulus(
             id="s" + Path(rel).stem,
             file=rel,
@@ -92,14 +96,12 @@ def training_anchors(
     rng: np.random.Generator,
 ) -> list[TrainingClip]:
     """The training page's anchors: the last clip unchanged (good) and degraded (bad)."""
-    options = builder.options
-    q = options.question
-    if not options.training or not natural:
+    q = builder.options.question
+    if not builder.options.training or not natural:
         return []
-    paired = QUESTIONS[q].paired
     item, wave, sr = natural[-1]
-    ref = references.get(item) if paired else None
-    good = ref if paired else builder.write(wave, sr)
+    ref = paired_reference(builder, references, item)
+    good = ref if QUESTIONS[q].paired else builder.write(wave, sr)
     training = [TrainingClip(good, IDENTICAL_EXPECTED[q], reference=ref, note="anchor_good")]
     if q in DEGRADED_EXPECTED:
         bad = builder.write(degrade(wave, sr, rng), sr)

@@ -22,7 +22,6 @@ import csv
 import logging
 import math
 import random
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from pipeline.mos.builder import (
     BuildError,
     BuildOptions,
     SystemSpec,
+    definition_fields,
     run_system,
     test_folder,
 )
@@ -99,18 +99,10 @@ def _finish(
     folder: Path, builder: Builder, options: EmotionTestOptions, stimuli: list[Stimulus], notes: str
 ) -> TestDefinition:
     definition = TestDefinition(
-        test_id=options.test_id,
-        title=options.title or options.test_id,
-        question=options.question,
+        **definition_fields(options),
         stimuli=stimuli,
-        instructions=options.instructions,
-        items_per_session=options.items_per_session,
-        votes_per_stimulus=options.votes_per_stimulus,
         gold_per_session=options.gold_per_session if any(s.kind == "gold" for s in stimuli) else 0,
         trap_per_session=0,
-        completion_code=options.completion_code or secrets.token_hex(4).upper(),
-        sample_rate=options.sample_rate,
-        level_dbov=options.level_dbov,
         labels=list(options.labels),
         ask_intensity=options.ask_intensity,
         ask_certainty=options.ask_certainty,
