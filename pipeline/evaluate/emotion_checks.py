@@ -62,24 +62,30 @@ def _per_system_table(config, systems: list[str], name: str, compute, empty: pd.
     return table
 
 
+def _table_section(
+    heading: list[str], table: pd.DataFrame, gan: str
+) -> tuple[list[str], pd.DataFrame]:
+    """A section's lines (``heading``, then ``table`` in markdown) and ``table``'s rows of
+    ``gan``, which its targets check."""
+    return [*heading, "", markdown_table(table), ""], table[table["system"] == gan]
+
+
 def _profile_section(rows: pd.DataFrame, out: Path, gan: str) -> tuple[list[str], list[Target]]:
     """Shifts at intensity 1 vs the literature profile; the direction rule per emotion."""
     prof = profile_table(rows)
     prof.to_csv(out / "profile_shifts.csv", index=False)
-    lines = [
+    heading = [
         "### Prosody shifts at intensity 1 vs the literature profile, and the direction rule",
         "",
         "Output minus source on the same clip: F0 mean and F0 spread (SD) in semitones, level "
         "in dB, rate = source / output duration. `direction_ok` = share of clips obeying the "
         "rule (happy/angry/surprise: F0 up and (spread or level up); sad: F0 down and "
         "(level or spread down)).",
-        "",
-        markdown_table(prof),
-        "",
     ]
+    lines, rows_of_gan = _table_section(heading, prof, gan)
     targets = [
         check(f"direction rule, {gan}, {r['emotion']}", r["direction_ok"], ">=", 0.9)
-        for _, r in prof[prof["system"] == gan].iterrows()
+        for _, r in rows_of_gan.iterrows()
     ]
     return lines, targets
 
@@ -99,13 +105,8 @@ def _sweep_section(
     )
     mono = monotonicity(sweep) if len(sweep) else pd.DataFrame(columns=["system"])
     mono.to_csv(out / "monotonicity.csv", index=False)
-    lines = [
-        f"### Intensity sweep ({len(paths)} clips; mean shifts at 0, .25, .5, .75, 1)",
-        "",
-        markdown_table(mono),
-        "",
-    ]
-    g = mono[mono["system"] == gan]
+    heading = [f"### Intensity sweep ({len(paths)} clips; mean shifts at 0, .25, .5, .75, 1)"]
+    lines, g = _table_section(heading, mono, gan)
     if not len(g):
         return lines, []
     ok = g[["f0_monotone", "energy_monotone", "rate_monotone"]].to_numpy().all(axis=1)
@@ -171,7 +172,7 @@ def _speed_section(
         lambda system: speed_and_band(registry, [system], bench),
         pd.DataFrame(columns=["system"]),
     )
-    lines = [
+    heading = [
         "### Real-time factor and the band above 8 kHz (angry, intensity 1)",
         "",
         "RTF = processing time / audio duration for 5 s of held-out speech, analysis and "
@@ -179,11 +180,8 @@ def _speed_section(
         "`load_avg` is the 1-minute load average at the time). Band: 3 s synthetic voice at "
         "48 kHz with speech-following noise at 9-15 kHz (`full_band_voice`); level above 8 kHz "
         "before/after, and that change minus the conversion's whole-band level change.",
-        "",
-        markdown_table(speed),
-        "",
     ]
-    row = speed[speed["system"] == gan]
+    lines, row = _table_section(heading, speed, gan)
     if not len(row):
         return lines, []
     row = row.iloc[0]

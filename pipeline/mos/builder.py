@@ -37,7 +37,12 @@ from pipeline.audio import (
     rms_dbfs,
     write_wav,
 )
-from pipeline.mos.check_items import check_stimuli, headphone_check, training_anchors
+from pipeline.mos.check_items import (
+    NaturalClips,
+    check_stimuli,
+    headphone_check,
+    training_anchors,
+)
 from pipeline.mos.definition import (
     EMOTION_QUESTIONS,
     QUESTIONS,
@@ -250,12 +255,11 @@ def _read_clip(clip: Path, clean_dir: Path | None) -> tuple[Audio, np.ndarray | 
 
 @dataclass
 class _BuiltStimuli:
-    """What the system pass writes: stimuli, each item's reference file (paired questions) and
-    each item's natural clip ``(item, wave, rate)`` for the check items and the anchors."""
+    """What the system pass writes: the stimuli, and the natural clips (with the references
+    of paired questions) that the check items and the anchors are made from."""
 
     stimuli: list[Stimulus] = field(default_factory=list)
-    references: dict[str, str] = field(default_factory=dict)
-    natural: list[tuple[str, np.ndarray, int]] = field(default_factory=list)
+    natural: NaturalClips = field(default_factory=NaturalClips)
 
 
 def _system_stimuli(
@@ -278,9 +282,9 @@ def _system_stimuli(
             ref = run_system(
                 SystemSpec(options.reference), audio.wave, audio.sample_rate, clean, registry
             )
-            built.references[item] = builder.write(ref, audio.sample_rate)
+            built.natural.references[item] = builder.write(ref, audio.sample_rate)
             natural = ref
-        built.natural.append((item, natural, audio.sample_rate))
+        built.natural.clips.append((item, natural, audio.sample_rate))
         for spec in specs:
             out = run_system(spec, audio.wave, audio.sample_rate, clean, registry)
             rel = builder.write(out, audio.sample_rate)
@@ -291,7 +295,7 @@ def _system_stimuli(
                     system=spec.label,
                     item_id=item,
                     condition=spec.emotion and f"{spec.emotion}@{spec.intensity:g}",
-                    reference=built.references.get(item),
+                    reference=built.natural.references.get(item),
                 )
             )
     return built
@@ -320,8 +324,8 @@ def build_test(
     built = _system_stimuli(
         builder, progress(iter(clips)), specs, clean_dir=clean_dir, registry=registry
     )
-    stimuli = built.stimuli + check_stimuli(builder, built.natural, built.references, rng)
-    training = training_anchors(builder, built.natural, built.references, rng)
+    stimuli = built.stimuli + check_stimuli(builder, built.natural, rng)
+    training = training_anchors(builder, built.natural, rng)
     check = headphone_check(builder, rng)
     definition = TestDefinition(
         **definition_fields(options),

@@ -4,13 +4,13 @@ Gold items and the "bad" anchor are strongly degraded clips (:func:`degrade`: 1 
 limit plus noise at 0 dB SNR) whose expected score is :data:`DEGRADED_EXPECTED`; the "good"
 anchor is the natural clip (:data:`IDENTICAL_EXPECTED`); trap items are ordinary clips whose
 page asks for a stated answer; the headphone check asks to count quiet beeps (:func:`beeps`).
-``natural`` below is the builder's ``(item, wave, rate)`` per input clip and ``references``
-the reference file of each item (paired questions).
+Each is made from the builder's :class:`NaturalClips`.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,16 +49,21 @@ def beeps(count: int, sr: int, *, level_dbov: float = -32.0) -> np.ndarray:
     return normalize_level(wave, level_dbov)
 
 
-def paired_reference(builder: Builder, references: dict[str, str], item: str) -> str | None:
-    """The reference file of ``item`` when the test's question is paired, else ``None``."""
-    return references.get(item) if QUESTIONS[builder.options.question].paired else None
+@dataclass
+class NaturalClips:
+    """Per input clip, ``(item, wave, rate)`` of its natural version (the clean counterpart or,
+    for paired questions, the reference), and each item's reference file (paired questions)."""
+
+    clips: list[tuple[str, np.ndarray, int]] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)
+
+    def paired_reference(self, builder: Builder, item: str) -> str | None:
+        """The reference file of ``item`` when the test's question is paired, else ``None``."""
+        return self.references.get(item) if QUESTIONS[builder.options.question].paired else None
 
 
 def check_stimuli(
-    builder: Builder,
-    natural: list[tuple[str, np.ndarray, int]],
-    references: dict[str, str],
-    rng: np.random.Generator,
+    builder: Builder, natural: NaturalClips, rng: np.random.Generator
 ) -> list[Stimulus]:
     """Gold items (strongly degraded, known answer) and trap items (attention checks)."""
     options = builder.options
@@ -66,7 +71,7 @@ def check_stimuli(
 
     def check_stimulus(rel: str, system: str, item: str, **answer) -> Stimulus:
         """A gold or trap item: a check with a known answer, not a system under test."""
-        reference = paired_reference(builder, references, item)
+        reference = natural.paired_reference(builder, item)
         return Stimulus(
             id="s" + Path(rel).stem,
             file=rel,
@@ -77,11 +82,11 @@ def check_stimuli(
         )
 
     checks = []
-    for item, wave, sr in natural[: options.gold] if q in DEGRADED_EXPECTED else []:
+    for item, wave, sr in natural.clips[: options.gold] if q in DEGRADED_EXPECTED else []:
         rel = builder.write(degrade(wave, sr, rng), sr)
         checks.append(check_stimulus(rel, "gold", item, gold=DEGRADED_EXPECTED[q]))
     scale = QUESTIONS[q].scores
-    for n, (item, wave, sr) in enumerate(natural[: options.traps]):
+    for n, (item, wave, sr) in enumerate(natural.clips[: options.traps]):
         # an attention check: an ordinary-sounding clip whose page asks for a given answer
         rel = builder.write(wave, sr)
         trap = scale[(len(scale) // 2 + 1 + n) % len(scale)]
@@ -90,17 +95,14 @@ def check_stimuli(
 
 
 def training_anchors(
-    builder: Builder,
-    natural: list[tuple[str, np.ndarray, int]],
-    references: dict[str, str],
-    rng: np.random.Generator,
+    builder: Builder, natural: NaturalClips, rng: np.random.Generator
 ) -> list[TrainingClip]:
     """The training page's anchors: the last clip unchanged (good) and degraded (bad)."""
     q = builder.options.question
-    if not builder.options.training or not natural:
+    if not builder.options.training or not natural.clips:
         return []
-    item, wave, sr = natural[-1]
-    ref = paired_reference(builder, references, item)
+    item, wave, sr = natural.clips[-1]
+    ref = natural.paired_reference(builder, item)
     good = ref if QUESTIONS[q].paired else builder.write(wave, sr)
     training = [TrainingClip(good, IDENTICAL_EXPECTED[q], reference=ref, note="anchor_good")]
     if q in DEGRADED_EXPECTED:
