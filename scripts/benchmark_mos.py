@@ -81,7 +81,7 @@ def worker(folder, names, barrier, rounds, double_rate, queue):
     queue.put(results)
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -90,21 +90,12 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=10, help="ratings per listener")
     parser.add_argument("--double-rate", type=float, default=0.2)
     parser.add_argument("--dir", type=Path, default=None, help="where to put the test")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    root = args.dir or Path(tempfile.mkdtemp(prefix="mos_bench_"))
-    # enough stimuli that sessions differ: 4 systems x 25 items, 4 votes wanted
-    make_test(
-        root,
-        test_id="bench",
-        systems=("a", "b", "c", "d"),
-        items=25,
-        seconds=0.3,
-        items_per_session=args.items,
-        votes=4,
-        training=0,
-    )
-    folder = root / "bench"
+
+def run_listeners(args: argparse.Namespace, folder: Path) -> tuple[list, float]:
+    """Every listener's ``(name, stimulus, saved, latency s, double-click results)`` and the
+    wall-clock seconds of the whole run (listeners spread over ``args.processes``)."""
     names = [f"P{i:03d}" for i in range(args.listeners)]
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(args.listeners)
@@ -120,8 +111,26 @@ def main() -> int:
     results = [r for _ in procs for r in queue.get(timeout=600)]
     for p in procs:
         p.join()
-    wall = time.perf_counter() - wall
+    return results, time.perf_counter() - wall
 
+
+def fsync_ms(folder: Path, writes: int = 20) -> float:
+    """Mean time (ms) of one 200-byte append + fsync in ``folder``."""
+    probe = folder / "fsync_probe"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    start = time.perf_counter()
+    for _ in range(writes):
+        os.write(fd, b"x" * 200)
+        os.fsync(fd)
+    elapsed = (time.perf_counter() - start) / writes * 1000
+    os.close(fd)
+    probe.unlink()
+    return elapsed
+
+
+def check_exactly_once(args: argparse.Namespace, folder: Path, results: list, wall: float) -> bool:
+    """Print the latency figures and the exactly-once counts; True when every acknowledged
+    rating is on disk once and nothing else is."""
     latencies = np.array([lat for *_, lat, _ in results]) * 1000
     acked = Counter()
     dup_attempts = dup_acked = 0
@@ -137,18 +146,10 @@ def main() -> int:
     missing = len(acked_keys - set(on_disk))
     unacked = len(set(on_disk) - acked_keys)
     dupes_on_disk = sum(v > 1 for v in on_disk.values())
-    probe = folder / "fsync_probe"
-    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    start = time.perf_counter()
-    for _ in range(20):
-        os.write(fd, b"x" * 200)
-        os.fsync(fd)
-    fsync_ms = (time.perf_counter() - start) / 20 * 1000
-    os.close(fd)
-    probe.unlink()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"machine: {os.cpu_count()} cores, load average {load}; one write+fsync {fsync_ms:.1f} ms"
+        f"machine: {os.cpu_count()} cores, load average {load}; "
+        f"one write+fsync {fsync_ms(folder):.1f} ms"
     )
     print(
         f"listeners: {args.listeners} in {args.processes} processes, "
@@ -170,10 +171,29 @@ def main() -> int:
         f"keys on disk twice: {dupes_on_disk}  keys acknowledged twice: {multi_ack}  "
         f"double clicks acknowledged: {dup_acked}"
     )
-    ok = (
+    return (
         missing == unacked == dupes_on_disk == multi_ack == 0
         and raw_rows == len(acked_keys) == len(frame) == args.listeners * args.items
     )
+
+
+def main() -> int:
+    args = parse_args()
+    root = args.dir or Path(tempfile.mkdtemp(prefix="mos_bench_"))
+    # enough stimuli that sessions differ: 4 systems x 25 items, 4 votes wanted
+    make_test(
+        root,
+        test_id="bench",
+        systems=("a", "b", "c", "d"),
+        items=25,
+        seconds=0.3,
+        items_per_session=args.items,
+        votes=4,
+        training=0,
+    )
+    folder = root / "bench"
+    results, wall = run_listeners(args, folder)
+    ok = check_exactly_once(args, folder, results, wall)
     print("exactly-once: OK" if ok else "exactly-once: FAILED")
     return 0 if ok else 1
 

@@ -10,6 +10,7 @@ import soundfile as sf
 import torch
 
 from pipeline.corpora import CorpusError
+from pipeline.corpora.emotion_labels import map_emotion
 from pipeline.corpora.layouts import (
     load_crema_d,
     load_emotion_manifest,
@@ -17,7 +18,6 @@ from pipeline.corpora.layouts import (
     load_paired_folder,
     load_ravdess,
     load_voicebank_demand,
-    map_emotion,
 )
 from pipeline.corpora.paired import PairedEnhancementDataset
 

@@ -12,12 +12,8 @@ import soundfile as sf
 
 from pipeline.constants import EMOTIONS
 from pipeline.evaluate.emotion_tables import build_report, real_effects, summarize, system_means
-from pipeline.evaluate.enhance_report import (
-    evaluate_enhancement,
-    load_test_set,
-    markdown_report,
-    write_outputs,
-)
+from pipeline.evaluate.enhance_markdown import markdown_report
+from pipeline.evaluate.enhance_report import evaluate_enhancement, load_test_set, write_outputs
 from pipeline.registry import Registry
 from pipeline.signals import synthetic_voice
 
@@ -293,7 +289,7 @@ def test_select_sources_round_robin_and_transcripts():
 
 
 def test_breakdown_by_source_and_noise_kind():
-    from pipeline.evaluate.enhance_report import breakdown_markdown
+    from pipeline.evaluate.enhance_markdown import breakdown_markdown
 
     rows = []
     for system, bonus in (("noisy", 0.0), ("gan", 0.5)):

@@ -123,9 +123,7 @@ def _clean_targets(root: Path, args: argparse.Namespace) -> None:
         )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.corpora", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_prepare_testset_summary(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prepare", help="fetch Debian packages and build data/manifest.csv")
     p.add_argument("--data-dir", type=Path, default=None, help="default: $STUDIO_DATA or data/")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: <data-dir>/cache")
@@ -149,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     s = sub.add_parser("summary", help="minutes / clips / speakers per source and split")
     s.add_argument("--data-dir", type=Path, default=None)
+
+
+def _add_quality(sub: argparse._SubParsersAction) -> None:
     q = sub.add_parser(
         "quality", help="DNSMOS-screen train/valid speakers into a clean-target manifest"
     )
@@ -162,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument(
         "--medians", type=Path, default=None, help="reuse a speakers CSV instead of scoring"
     )
+
+
+def _add_target_cleaning(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser(
         "targets", help="clean the train/valid speech of noisy-floor sources into a new manifest"
     )
@@ -199,74 +203,114 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument(
         "--report-only", action="store_true", help="clean nothing new; screen what is cached"
     )
-    args = parser.parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's parser: one subcommand per step (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline.corpora", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_prepare_testset_summary(sub)
+    _add_quality(sub)
+    _add_target_cleaning(sub)
+    return parser
+
+
+def _prepare(root: Path, args: argparse.Namespace) -> None:
+    from pipeline.corpora.prepare import PrepareConfig, prepare
+
+    config = PrepareConfig(
+        data_dir=root,
+        cache_dir=args.cache_dir or root / "cache",
+        packages=tuple(args.packages),
+        seed=args.seed,
+        force=args.force,
+    )
+    prepare(config, progress=lambda it: tqdm(it, desc="clips", unit="clip"))
+    _summary(root)
+
+
+def _testsets(root: Path, args: argparse.Namespace) -> None:
+    """The fixed test and validation sets, or only the special ones when asked for."""
+    if args.studio_only or args.full_band:
+        _special_testsets(root, args)
+        return
+    from pipeline.corpora.mixing import build_test_set
+
+    for name, split, per_snr, snrs in (
+        ("enhance_test", "test", args.per_snr, (0.0, 5.0, 10.0, 15.0)),
+        ("enhance_valid", "valid", args.valid_items // 4, (0.0, 5.0, 10.0, 15.0)),
+    ):
+        csv_path = build_test_set(
+            root / "manifest.csv",
+            root / name,
+            split=split,
+            snrs=snrs,
+            per_snr=per_snr,
+            seed=args.seed,
+        )
+        print(f"wrote {csv_path}")
+
+
+def _manifest_step(step, root: Path, args: argparse.Namespace, config, progress, **more):
+    """Run a manifest-to-manifest step (``quality``, ``targets``) on the data folder's manifest
+    and ``--extra`` manifests, writing ``--out`` and the validation set ``--valid-dir``."""
+    return step(
+        root / "manifest.csv",
+        root / args.out,
+        config,
+        extras=args.extra,
+        valid_dir=root / args.valid_dir,
+        progress=progress,
+        **more,
+    )
+
+
+def _quality(root: Path, args: argparse.Namespace) -> None:
+    from pipeline.corpora.quality import QualityConfig, screen
+
+    config = QualityConfig(args.clips_per_speaker, args.min_ovrl, args.min_bak)
+    import pandas as pd
+
+    medians = pd.read_csv(args.medians) if args.medians else None
+    verdicts = _manifest_step(
+        screen,
+        root,
+        args,
+        config,
+        lambda it: tqdm(list(it), desc="DNSMOS", unit="clip"),
+        medians=medians,
+    )
+    print(verdicts.to_string(index=False, float_format="%.2f"))
+
+
+def _targets(root: Path, args: argparse.Namespace) -> None:
+    from pipeline.corpora.targets import TargetsConfig, clean_targets
+
+    config = TargetsConfig(system=args.system, sources=tuple(args.sources), jobs=args.jobs)
+    print(
+        _manifest_step(
+            clean_targets, root, args, config, lambda it: tqdm(it, desc=args.system, unit="clip")
+        )
+    )
+
+
+#: subcommand -> what it runs, given the data folder and the parsed arguments
+COMMANDS = {
+    "prepare": _prepare,
+    "testset": _testsets,
+    "summary": lambda root, args: _summary(root),
+    "quality": _quality,
+    "targets": _targets,
+    "clean-targets": _clean_targets,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     root = data_dir(args.data_dir)
     try:
-        if args.command == "prepare":
-            from pipeline.corpora.prepare import PrepareConfig, prepare
-
-            config = PrepareConfig(
-                data_dir=root,
-                cache_dir=args.cache_dir or root / "cache",
-                packages=tuple(args.packages),
-                seed=args.seed,
-                force=args.force,
-            )
-            prepare(config, progress=lambda it: tqdm(it, desc="clips", unit="clip"))
-            _summary(root)
-        elif args.command == "testset" and (args.studio_only or args.full_band):
-            _special_testsets(root, args)
-        elif args.command == "testset":
-            from pipeline.corpora.mixing import build_test_set
-
-            for name, split, per_snr, snrs in (
-                ("enhance_test", "test", args.per_snr, (0.0, 5.0, 10.0, 15.0)),
-                ("enhance_valid", "valid", args.valid_items // 4, (0.0, 5.0, 10.0, 15.0)),
-            ):
-                csv_path = build_test_set(
-                    root / "manifest.csv",
-                    root / name,
-                    split=split,
-                    snrs=snrs,
-                    per_snr=per_snr,
-                    seed=args.seed,
-                )
-                print(f"wrote {csv_path}")
-        elif args.command == "quality":
-            from pipeline.corpora.quality import QualityConfig, screen
-
-            config = QualityConfig(args.clips_per_speaker, args.min_ovrl, args.min_bak)
-            import pandas as pd
-
-            medians = pd.read_csv(args.medians) if args.medians else None
-            verdicts = screen(
-                root / "manifest.csv",
-                root / args.out,
-                config,
-                extras=args.extra,
-                valid_dir=root / args.valid_dir,
-                medians=medians,
-                progress=lambda it: tqdm(list(it), desc="DNSMOS", unit="clip"),
-            )
-            print(verdicts.to_string(index=False, float_format="%.2f"))
-        elif args.command == "targets":
-            from pipeline.corpora.targets import TargetsConfig, clean_targets
-
-            config = TargetsConfig(system=args.system, sources=tuple(args.sources), jobs=args.jobs)
-            counts = clean_targets(
-                root / "manifest.csv",
-                root / args.out,
-                config,
-                extras=args.extra,
-                valid_dir=root / args.valid_dir,
-                progress=lambda it: tqdm(it, desc=args.system, unit="clip"),
-            )
-            print(counts)
-        elif args.command == "clean-targets":
-            _clean_targets(root, args)
-        else:
-            _summary(root)
+        COMMANDS[args.command](root, args)
     except CorpusError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -27,71 +27,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.constants import EMOTIONS
 from pipeline.corpora import CorpusError
+from pipeline.corpora.emotion_labels import (
+    CREMAD_EMOTIONS,
+    CREMAD_SENTENCES,
+    RAVDESS_EMOTIONS,
+    RAVDESS_STATEMENTS,
+    map_emotion,
+)
 
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
-EMOTION_ALIASES = {
-    "neutral": "neutral",
-    "neu": "neutral",
-    "calm": "neutral",
-    "happy": "happy",
-    "happiness": "happy",
-    "hap": "happy",
-    "joy": "happy",
-    "angry": "angry",
-    "anger": "angry",
-    "ang": "angry",
-    "sad": "sad",
-    "sadness": "sad",
-    "surprise": "surprise",
-    "surprised": "surprise",
-    "sur": "surprise",
-}
-RAVDESS_EMOTIONS = {
-    "01": "neutral",
-    "02": "calm",
-    "03": "happy",
-    "04": "sad",
-    "05": "angry",
-    "06": "fearful",
-    "07": "disgust",
-    "08": "surprised",
-}
-RAVDESS_STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
-CREMAD_EMOTIONS = {
-    "ANG": "angry",
-    "DIS": "disgust",
-    "FEA": "fear",
-    "HAP": "happy",
-    "NEU": "neutral",
-    "SAD": "sad",
-}
-CREMAD_SENTENCES = {
-    "IEO": "It's eleven o'clock",
-    "TIE": "That is exactly what happened",
-    "IOM": "I'm on my way to the meeting",
-    "IWW": "I wonder what this is about",
-    "TAI": "The airplane is almost full",
-    "MTI": "Maybe tomorrow it will be cold",
-    "IWL": "I would like a new alarm clock",
-    "ITH": "I think I have a doctor's appointment",
-    "DFA": "Don't forget a jacket",
-    "ITS": "I think I've seen this before",
-    "TSI": "The surface is slick",
-    "WSI": "We'll stop in a couple of minutes",
-}
 _RAVDESS_RE = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
 _CREMAD_RE = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
-
-
-def map_emotion(name: str) -> str | None:
-    """Studio emotion for a corpus label (case-insensitive), ``None`` if outside the set."""
-    mapped = EMOTION_ALIASES.get(name.strip().lower())
-    return mapped if mapped in EMOTIONS else None
 
 
 @dataclass(frozen=True)

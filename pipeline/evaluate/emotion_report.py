@@ -232,13 +232,11 @@ def real_statistics(
     return keep.merge(merged, on="path", how="left")
 
 
-def run_emotion_evaluation(
-    config: EmotionEvalConfig, progress: Callable[[Iterable], Iterable] = lambda it: it
-) -> tuple[str, list]:
-    """Run everything, write CSVs and ``report.md``; returns ``(markdown, targets)``."""
+def _labelled_table(config: EmotionEvalConfig) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The label table (rows at ``min_confidence`` or above whose audio exists, with
+    ``abs_path``) and the corpus manifest (``None`` when the data folder has none)."""
     from pipeline.corpora import data_dir
     from pipeline.emotion.labels import LABELS_CSV, load_labels
-    from pipeline.evaluate.emotion_tables import build_report
 
     root = Path(config.data_root or data_dir())
     table = load_labels(config.labels_path or LABELS_CSV, data_dir=root)
@@ -254,8 +252,13 @@ def run_emotion_evaluation(
             "%d of %d labelled clips are missing on disk: skipped", (~present).sum(), len(table)
         )
         table = table[present]
-    out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    return table, manifest
+
+
+def _held_out_sources(
+    config: EmotionEvalConfig, table: pd.DataFrame, manifest: pd.DataFrame | None, out: Path
+) -> list[SourceClip]:
+    """The source clips, listed in ``out/sources.csv`` (reused with the ``source`` rows)."""
     listed = out / "sources.csv"
     if "source" in config.reuse and listed.is_file():  # the same clips as the reused rows
         sources = [
@@ -267,15 +270,22 @@ def run_emotion_evaluation(
         pd.DataFrame([vars(s) for s in sources]).to_csv(listed, index=False)
     if not sources:
         raise ValueError("no held-out neutral clips in the label table's test split")
+    return sources
+
+
+def _system_rows(
+    config: EmotionEvalConfig,
+    systems: Sequence[str],
+    sources: Sequence[SourceClip],
+    registry: Registry,
+    out: Path,
+    progress: Callable[[Iterable], Iterable],
+) -> pd.DataFrame:
+    """Per-clip rows of every system in ``systems``, each cached as ``out/rows_<system>.csv``
+    (read back for the systems in ``config.reuse``)."""
     judges = Judges(Path(config.classifier_dir))
-    registry = Registry(config.checkpoints)
-    available = set(registry.names("emotion")) | set(PSEUDO_SYSTEMS)
-    systems = ["source", *[s for s in config.systems if s != "source"]]
     frames = []
     for name in systems:
-        if name not in available:
-            log.warning("emotion system %r not available; skipped", name)
-            continue
         path = out / f"rows_{name}.csv"
         if name in config.reuse and path.is_file():
             frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
@@ -292,7 +302,27 @@ def run_emotion_evaluation(
             )
             frame.to_csv(path, index=False)
         frames.append(frame)
-    rows = pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_emotion_evaluation(
+    config: EmotionEvalConfig, progress: Callable[[Iterable], Iterable] = lambda it: it
+) -> tuple[str, list]:
+    """Run everything, write CSVs and ``report.md``; returns ``(markdown, targets)``."""
+    from pipeline.evaluate.emotion_tables import build_report
+
+    table, manifest = _labelled_table(config)
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sources = _held_out_sources(config, table, manifest, out)
+    registry = Registry(config.checkpoints)
+    available = set(registry.names("emotion")) | set(PSEUDO_SYSTEMS)
+    systems = ["source", *[s for s in config.systems if s != "source"]]
+    for name in systems:
+        if name not in available:
+            log.warning("emotion system %r not available; skipped", name)
+    evaluated = [s for s in systems if s in available]
+    rows = _system_rows(config, evaluated, sources, registry, out, progress)
     rows.to_csv(out / "per_clip.csv", index=False)
     real = real_statistics(table, config.real_per_emotion, config.seed, config.cache_dir, progress)
     real.to_csv(out / "real_prosody.csv", index=False)
@@ -306,15 +336,7 @@ def run_emotion_evaluation(
     if config.sweep_clips > 0:
         from pipeline.evaluate.emotion_checks import prosody_checks
 
-        more, extra = prosody_checks(
-            rows,
-            table,
-            sources,
-            registry,
-            config,
-            [s for s in systems if s in available],
-            progress,
-        )
+        more, extra = prosody_checks(rows, table, sources, registry, config, evaluated, progress)
         text, targets = text + "\n\n" + more, targets + extra
     (out / "report.md").write_text(text, encoding="utf-8")
     pd.DataFrame([t.as_dict() for t in targets]).to_csv(out / "targets.csv", index=False)

@@ -221,6 +221,115 @@ def _intensity(value: float) -> str:
     return "–" if not np.isfinite(value) else f"{value:g}"
 
 
+def _judge_section(classifier_dir: Path) -> list[str]:
+    """The judge classifier's own report, when ``classifier_dir`` holds one."""
+    report = classifier_dir / "report.md"
+    if not report.is_file():
+        return []
+    return [
+        "### The judge: emotion classifier on real held-out speech",
+        "",
+        report.read_text(encoding="utf-8").replace("## Evaluation emotion classifier", "").strip(),
+        "",
+    ]
+
+
+def _system_averages_section(means: pd.DataFrame) -> list[str]:
+    """One row per system: its means over the non-neutral targets."""
+    lines = [
+        "### System averages over happy, angry, sad, surprise",
+        "",
+        "| system | intensity | emotion acc. | speaker sim. | DNSMOS OVRL | OVRL drop | WER | WER vs source | duration ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in means.iterrows():
+        lines.append(
+            f"| `{r['system']}` | {_intensity(r['intensity'])} | {_f(r['accuracy'])} | "
+            f"{_f(r['speaker_sim'])} | {_f(r['dnsmos_ovrl'])} | {_f(r['ovrl_drop'])} | "
+            f"{_f(r['wer'])} | {_f(r['wer_vs_source'])} | {_f(r['duration_ratio'])} |"
+        )
+    return lines + [
+        "",
+        "For `source`/`world` the accuracy column is the share of unconverted (or only "
+        "resynthesised) clips the judge already assigns to the target emotion. WER: Whisper "
+        "tiny.en against the verbatim transcript (asterisk prompts only); WER vs source: "
+        "against the Whisper transcript of the unconverted clip (all English clips).",
+        "",
+    ]
+
+
+def _per_target_section(summary: pd.DataFrame) -> list[str]:
+    """One row per system, intensity and target emotion, with the prosody shifts."""
+    lines = [
+        "### Per target emotion",
+        "",
+        "| system | intensity | target | n | acc. | spk sim. | OVRL | OVRL drop | WER | WER vs src | "
+        + " | ".join(f"Δ{PROSODY_LABELS[k]}" for k in PROSODY_KEYS)
+        + " |",
+        "|" + "---|" * (10 + len(PROSODY_KEYS)),
+    ]
+    for _, r in summary.iterrows():
+        lines.append(
+            f"| `{r['system']}` | {_intensity(r['intensity'])} | {r['emotion']} | {int(r['n'])} | "
+            f"{_f(r['accuracy'])} | {_f(r['speaker_sim'])} | {_f(r['dnsmos_ovrl'])} | "
+            f"{_f(r['ovrl_drop'])} | {_f(r['wer'])} | {_f(r['wer_vs_source'])} | "
+            + " | ".join(_f(r[f"shift_{k}"]) for k in PROSODY_KEYS)
+            + " |"
+        )
+    return lines + [""]
+
+
+def _prosody_section(
+    summary: pd.DataFrame, effects: pd.DataFrame, sds: dict[str, float], n_real: int
+) -> list[str]:
+    """Real emotion effects next to each system's converted shifts at intensity 1.0."""
+    lines = [
+        "### Prosody: real emotion effects vs converted shifts",
+        "",
+        "Units: real within-speaker standard deviations ("
+        + ", ".join(f"{PROSODY_LABELS[k]} {sds[k]:.2f}" for k in PROSODY_KEYS)
+        + " in st, st, dB, syllables/s). Real = labelled clips of non-test speakers "
+        f"({n_real} clips), emotion mean minus neutral mean after per-speaker centring.",
+        "",
+        "| target | source | " + " | ".join(PROSODY_LABELS[k] for k in PROSODY_KEYS) + " |",
+        "|---|---|" + "---|" * len(PROSODY_KEYS),
+    ]
+    for e in NON_NEUTRAL:
+        lines.append(
+            f"| {e} | real | " + " | ".join(_f(effects.loc[e, k]) for k in PROSODY_KEYS) + " |"
+        )
+        for _, r in summary[(summary["emotion"] == e) & (summary["intensity"] == 1.0)].iterrows():
+            lines.append(
+                f"| {e} | `{r['system']}` @1.0 | "
+                + " | ".join(_f(r[f"shift_{k}"]) for k in PROSODY_KEYS)
+                + " |"
+            )
+    return lines
+
+
+def _paired_comparison_section(comparison: pd.DataFrame, gan: str) -> list[str]:
+    """``gan`` minus ``dsp`` on the same clips with bootstrap intervals (empty: no lines)."""
+    if not len(comparison):
+        return []
+    lines = [
+        "",
+        f"### `{gan}` minus `dsp`, paired (intensity 1.0)",
+        "",
+        "Same source clips and targets; 95 % interval from a bootstrap over source clips "
+        "(2000 resamples). An interval that excludes 0 is a difference this test set "
+        "can resolve.",
+        "",
+        "| measure | difference | 95 % interval | pairs | clips |",
+        "|---|---|---|---|---|",
+    ]
+    for _, r in comparison.iterrows():
+        lines.append(
+            f"| {r['measure']} | {r['difference']:+.3f} | "
+            f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['pairs']} | {r['clips']} |"
+        )
+    return lines
+
+
 def build_report(
     rows: pd.DataFrame, real: pd.DataFrame, *, classifier_dir: Path, gan: str, n_sources: int
 ) -> tuple[str, list[Target]]:
@@ -237,94 +346,15 @@ def build_report(
         "converted to every emotion. WER only on English clips with a transcript.",
         "",
     ]
-    report = classifier_dir / "report.md"
-    if report.is_file():
-        lines += [
-            "### The judge: emotion classifier on real held-out speech",
-            "",
-            report.read_text(encoding="utf-8")
-            .replace("## Evaluation emotion classifier", "")
-            .strip(),
-            "",
-        ]
-    lines += [
-        "### System averages over happy, angry, sad, surprise",
-        "",
-        "| system | intensity | emotion acc. | speaker sim. | DNSMOS OVRL | OVRL drop | WER | WER vs source | duration ratio |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for _, r in means.iterrows():
-        lines.append(
-            f"| `{r['system']}` | {_intensity(r['intensity'])} | {_f(r['accuracy'])} | "
-            f"{_f(r['speaker_sim'])} | {_f(r['dnsmos_ovrl'])} | {_f(r['ovrl_drop'])} | "
-            f"{_f(r['wer'])} | {_f(r['wer_vs_source'])} | {_f(r['duration_ratio'])} |"
-        )
-    lines += [
-        "",
-        "For `source`/`world` the accuracy column is the share of unconverted (or only "
-        "resynthesised) clips the judge already assigns to the target emotion. WER: Whisper "
-        "tiny.en against the verbatim transcript (asterisk prompts only); WER vs source: "
-        "against the Whisper transcript of the unconverted clip (all English clips).",
-        "",
-        "### Per target emotion",
-        "",
-        "| system | intensity | target | n | acc. | spk sim. | OVRL | OVRL drop | WER | WER vs src | "
-        + " | ".join(f"Δ{PROSODY_LABELS[k]}" for k in PROSODY_KEYS)
-        + " |",
-        "|" + "---|" * (10 + len(PROSODY_KEYS)),
-    ]
-    for _, r in summary.iterrows():
-        lines.append(
-            f"| `{r['system']}` | {_intensity(r['intensity'])} | {r['emotion']} | {int(r['n'])} | "
-            f"{_f(r['accuracy'])} | {_f(r['speaker_sim'])} | {_f(r['dnsmos_ovrl'])} | "
-            f"{_f(r['ovrl_drop'])} | {_f(r['wer'])} | {_f(r['wer_vs_source'])} | "
-            + " | ".join(_f(r[f"shift_{k}"]) for k in PROSODY_KEYS)
-            + " |"
-        )
-    lines += [
-        "",
-        "### Prosody: real emotion effects vs converted shifts",
-        "",
-        "Units: real within-speaker standard deviations ("
-        + ", ".join(f"{PROSODY_LABELS[k]} {sds[k]:.2f}" for k in PROSODY_KEYS)
-        + " in st, st, dB, syllables/s). Real = labelled clips of non-test speakers "
-        f"({len(real)} clips), emotion mean minus neutral mean after per-speaker centring.",
-        "",
-        "| target | source | " + " | ".join(PROSODY_LABELS[k] for k in PROSODY_KEYS) + " |",
-        "|---|---|" + "---|" * len(PROSODY_KEYS),
-    ]
-    for e in NON_NEUTRAL:
-        lines.append(
-            f"| {e} | real | " + " | ".join(_f(effects.loc[e, k]) for k in PROSODY_KEYS) + " |"
-        )
-        for _, r in summary[(summary["emotion"] == e) & (summary["intensity"] == 1.0)].iterrows():
-            lines.append(
-                f"| {e} | `{r['system']}` @1.0 | "
-                + " | ".join(_f(r[f"shift_{k}"]) for k in PROSODY_KEYS)
-                + " |"
-            )
+    lines += _judge_section(classifier_dir)
+    lines += _system_averages_section(means)
+    lines += _per_target_section(summary)
+    lines += _prosody_section(summary, effects, sds, len(real))
     lines += [
         "",
         "### Targets (intensity 1.0, mean over the four non-neutral targets)",
         "",
         targets_markdown(targets),
     ]
-    comparison = paired_comparison(rows, gan=gan)
-    if len(comparison):
-        lines += [
-            "",
-            f"### `{gan}` minus `dsp`, paired (intensity 1.0)",
-            "",
-            "Same source clips and targets; 95 % interval from a bootstrap over source clips "
-            "(2000 resamples). An interval that excludes 0 is a difference this test set "
-            "can resolve.",
-            "",
-            "| measure | difference | 95 % interval | pairs | clips |",
-            "|---|---|---|---|---|",
-        ]
-        for _, r in comparison.iterrows():
-            lines.append(
-                f"| {r['measure']} | {r['difference']:+.3f} | "
-                f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['pairs']} | {r['clips']} |"
-            )
+    lines += _paired_comparison_section(paired_comparison(rows, gan=gan), gan)
     return "\n".join(lines) + "\n", targets

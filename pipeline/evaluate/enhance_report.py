@@ -29,8 +29,10 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from pipeline.evaluate.enhance_markdown import markdown_report
+from pipeline.evaluate.enhance_summary import enhancement_targets, summarize
 from pipeline.evaluate.resources import ResourceMeter
-from pipeline.evaluate.targets import Target, check, targets_markdown
+from pipeline.evaluate.targets import Target
 from pipeline.metrics import (
     HIGH_BAND_HZ,
     DnsmosScorer,
@@ -47,42 +49,6 @@ PSEUDO_SYSTEMS = ("noisy", "clean")
 #: ``<system><suffix>``: the system without its upper band kept (resampled path)
 RESAMPLE_SUFFIX = ":resample"
 DEFAULT_SYSTEMS = ("noisy", "dsp", DEFAULT_GAN["enhance"], "deepfilternet3")
-TARGET_SNRS = (0.0, 5.0, 10.0)  #: the issue's targets average over these input SNRs
-METRICS = (
-    "pesq_wb",
-    "stoi",
-    "estoi",
-    "si_sdr",
-    "pause_atten_db",
-    "dnsmos_sig",
-    "dnsmos_bak",
-    "dnsmos_ovrl",
-    "dnsmos_p808",
-    "lsd_hi_db",
-    "energy_ratio_hi_db",
-)
-METRIC_LABELS = {
-    "pesq_wb": "PESQ-WB",
-    "stoi": "STOI",
-    "estoi": "ESTOI",
-    "si_sdr": "SI-SDR (dB)",
-    "pause_atten_db": "pause noise (dB)",
-    "dnsmos_sig": "SIG",
-    "dnsmos_bak": "BAK",
-    "dnsmos_ovrl": "OVRL",
-    "dnsmos_p808": "P.808",
-    "lsd_hi_db": "LSD >8 kHz (dB)",
-    "energy_ratio_hi_db": "energy >8 kHz vs clean (dB)",
-}
-#: metrics broken down by speech source and noise kind in the report
-BREAKDOWN_METRICS = (
-    "pesq_wb",
-    "stoi",
-    "si_sdr",
-    "dnsmos_ovrl",
-    "lsd_hi_db",
-    "energy_ratio_hi_db",
-)
 _CLEAN_COLUMNS = ("clean", "clean_path", "clean_wav")
 _NOISY_COLUMNS = ("noisy", "noisy_path", "noisy_wav", "mixture", "path")
 _SNR_COLUMNS = ("snr_db", "snr")
@@ -212,6 +178,92 @@ def _score_all(
     return [_score(c, n, o, sr, dnsmos) for c, n, o, sr in progress(outputs)]
 
 
+#: columns of ``resources.csv`` (one row per timed system, see :func:`_resource_row`)
+RESOURCE_COLUMNS = (
+    "system",
+    "audio_s",
+    "wall_s",
+    "cpu_s",
+    "rtf",
+    "cpu_rtf",
+    "peak_rss_delta_mib",
+    "load_avg_1min",
+)
+#: ``(item, clean, clean rate, noisy, rate)``: one test pair read from disk (mono float32)
+TestPair = tuple[TestItem, np.ndarray, int, np.ndarray, int]
+#: ``(clean, noisy, output, rate)``: what phase 2 scores
+SystemOutput = tuple[np.ndarray, np.ndarray, np.ndarray, int]
+
+
+def _available_systems(systems: Sequence[str], registry: Registry) -> list[str]:
+    """``systems`` that exist here (registry or pseudo-system); the others are logged."""
+    available = set(registry.names("enhance")) | set(PSEUDO_SYSTEMS)
+    for name in systems:
+        if name.removesuffix(RESAMPLE_SUFFIX) not in available:
+            log.warning("system %r is not available here; skipped", name)
+    return [s for s in systems if s.removesuffix(RESAMPLE_SUFFIX) in available]
+
+
+def _read_pairs(items: Sequence[TestItem]) -> list[TestPair]:
+    """Every item's clean and noisy audio; both must share one sample rate."""
+    pairs = [(item, *_read(item.clean), *_read(item.noisy)) for item in items]
+    for item, _, clean_sr, _, sr in pairs:
+        if clean_sr != sr:
+            raise ValueError(f"{item.item_id}: clean {clean_sr} Hz vs noisy {sr} Hz")
+    return pairs
+
+
+def _item_row(name: str, item: TestItem, seconds: float) -> dict:
+    """A ``per_file.csv`` row before timing and metrics (timing columns ``nan``)."""
+    return {
+        "system": name,
+        "item_id": item.item_id,
+        "snr_db": item.snr_db,
+        "speaker": item.speaker,
+        "noise": item.noise,
+        "source": item.source,
+        "noise_kind": item.noise_kind,
+        "duration_s": seconds,
+        "wall_s": math.nan,
+        "rtf": math.nan,
+        "peak_rss_delta_mib": math.nan,
+    }
+
+
+def _run_system(
+    name: str,
+    registry: Registry,
+    pairs: list[TestPair],
+    progress: Callable[[Iterable], Iterable],
+) -> tuple[list[dict], list[SystemOutput], dict | None]:
+    """Phase 1 for one system: rows, outputs and its ``resources.csv`` row (``None`` for a
+    pseudo-system). One untimed warm-up call, then every item inside a :class:`ResourceMeter`."""
+    system = None if name in PSEUDO_SYSTEMS else load_for_evaluation(registry, name)
+    load_before = os.getloadavg()[0]
+    if system is not None and pairs:
+        system.enhance(pairs[0][3], pairs[0][4])
+    totals = {"wall": 0.0, "cpu": 0.0, "audio": 0.0, "peak": 0.0}
+    rows: list[dict] = []
+    outputs: list[SystemOutput] = []
+    for item, clean, _, noisy, sr in progress(pairs):
+        seconds = len(noisy) / sr
+        row = _item_row(name, item, seconds)
+        if system is None:
+            out = noisy if name == "noisy" else clean
+        else:
+            with ResourceMeter() as meter:
+                out = system.enhance(noisy, sr)
+            m = meter.result
+            totals["wall"] += m.wall_s
+            totals["cpu"] += m.cpu_s
+            totals["audio"] += seconds
+            totals["peak"] = max(totals["peak"], m.peak_rss_delta_mib)
+            row.update(wall_s=m.wall_s, rtf=m.rtf(seconds), peak_rss_delta_mib=m.peak_rss_delta_mib)
+        rows.append(row)
+        outputs.append((clean, noisy, out, sr))
+    return rows, outputs, None if system is None else _resource_row(name, totals, load_before)
+
+
 def evaluate_enhancement(
     items: Sequence[TestItem],
     systems: Sequence[str],
@@ -229,74 +281,23 @@ def evaluate_enhancement(
     is enhanced inside a :class:`ResourceMeter`. Phase 2 (untimed): metrics of every output,
     in ``jobs`` worker processes when ``jobs > 1``. ``dnsmos=None`` skips DNSMOS.
     """
-    available = set(registry.names("enhance")) | set(PSEUDO_SYSTEMS)
-    for name in systems:
-        if name.removesuffix(RESAMPLE_SUFFIX) not in available:
-            log.warning("system %r is not available here; skipped", name)
-    systems = [s for s in systems if s.removesuffix(RESAMPLE_SUFFIX) in available]
-    pairs = [(item, *_read(item.clean), *_read(item.noisy)) for item in items]
-    for item, _, clean_sr, _, sr in pairs:
-        if clean_sr != sr:
-            raise ValueError(f"{item.item_id}: clean {clean_sr} Hz vs noisy {sr} Hz")
+    systems = _available_systems(systems, registry)
+    pairs = _read_pairs(items)
     rows: list[dict] = []
-    outputs: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
+    outputs: list[SystemOutput] = []
     resources: list[dict] = []
     for name in systems:
-        system = None if name in PSEUDO_SYSTEMS else load_for_evaluation(registry, name)
-        load_before = os.getloadavg()[0]
-        if system is not None and pairs:
-            system.enhance(pairs[0][3], pairs[0][4])
-        totals = {"wall": 0.0, "cpu": 0.0, "audio": 0.0, "peak": 0.0}
-        for item, clean, _, noisy, sr in progress(pairs):
-            seconds = len(noisy) / sr
-            row = {
-                "system": name,
-                "item_id": item.item_id,
-                "snr_db": item.snr_db,
-                "speaker": item.speaker,
-                "noise": item.noise,
-                "source": item.source,
-                "noise_kind": item.noise_kind,
-                "duration_s": seconds,
-                "wall_s": math.nan,
-                "rtf": math.nan,
-                "peak_rss_delta_mib": math.nan,
-            }
-            if system is None:
-                out = noisy if name == "noisy" else clean
-            else:
-                with ResourceMeter() as meter:
-                    out = system.enhance(noisy, sr)
-                m = meter.result
-                totals["wall"] += m.wall_s
-                totals["cpu"] += m.cpu_s
-                totals["audio"] += seconds
-                totals["peak"] = max(totals["peak"], m.peak_rss_delta_mib)
-                row.update(
-                    wall_s=m.wall_s, rtf=m.rtf(seconds), peak_rss_delta_mib=m.peak_rss_delta_mib
-                )
-            rows.append(row)
-            outputs.append((clean, noisy, out, sr))
-        if system is not None:
-            resources.append(_resource_row(name, totals, load_before))
+        system_rows, system_outputs, resource = _run_system(name, registry, pairs, progress)
+        rows += system_rows
+        outputs += system_outputs
+        if resource is not None:
+            resources.append(resource)
     scores = _score_all(outputs, dnsmos, jobs, progress)
     for row, score in zip(rows, scores, strict=True):
         row.update(score)
     per_file = pd.DataFrame(rows)
     summary = summarize(per_file, systems)
-    res = pd.DataFrame(
-        resources,
-        columns=[
-            "system",
-            "audio_s",
-            "wall_s",
-            "cpu_s",
-            "rtf",
-            "cpu_rtf",
-            "peak_rss_delta_mib",
-            "load_avg_1min",
-        ],
-    )
+    res = pd.DataFrame(resources, columns=list(RESOURCE_COLUMNS))
     return EnhanceEvaluation(per_file, summary, res, enhancement_targets(summary, res, gan=gan))
 
 
@@ -308,160 +309,6 @@ def load_for_evaluation(registry: Registry, name: str):
     system = copy.copy(registry.get("enhance", name.removesuffix(RESAMPLE_SUFFIX)))
     system.keep_upper_band = False
     return system
-
-
-def summarize(per_file: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
-    """Mean metrics per system and input SNR, plus ``snr = "0-10"`` (the targets' average)
-    and ``"all"``. Columns: ``system, snr, n`` and every metric present."""
-    metrics = [m for m in METRICS if m in per_file.columns]
-    parts = []
-    for snr, group in per_file.groupby("snr_db"):
-        agg = group.groupby("system")[metrics].mean()
-        agg["n"] = group.groupby("system").size()
-        parts.append(agg.assign(snr=f"{snr:g}"))
-    for label, mask in (
-        ("0-10", per_file["snr_db"].isin(TARGET_SNRS)),
-        ("all", pd.Series(True, index=per_file.index)),
-    ):
-        sub = per_file[mask]
-        if len(sub):
-            agg = sub.groupby("system")[metrics].mean()
-            agg["n"] = sub.groupby("system").size()
-            parts.append(agg.assign(snr=label))
-    if not parts:
-        return pd.DataFrame(columns=["system", "snr", "n", *metrics])
-    out = pd.concat(parts).reset_index()
-    order = {s: i for i, s in enumerate(systems)}
-    out["_s"] = out["snr"].map(lambda label: {"0-10": 1e6, "all": 1e7}.get(label) or float(label))
-    out["_o"] = out["system"].map(order)
-    out = out.sort_values(["_s", "_o"])
-    return out[["system", "snr", "n", *metrics]].reset_index(drop=True)
-
-
-def _value(summary: pd.DataFrame, system: str, metric: str, snr: str = "0-10") -> float:
-    sel = summary[(summary["system"] == system) & (summary["snr"] == snr)]
-    return float(sel[metric].iloc[0]) if len(sel) and metric in sel else math.nan
-
-
-def _rtf(resources: pd.DataFrame, system: str, column: str = "rtf") -> float:
-    sel = resources[resources["system"] == system]
-    return float(sel[column].iloc[0]) if len(sel) else math.nan
-
-
-def enhancement_targets(
-    summary: pd.DataFrame, resources: pd.DataFrame, *, gan: str
-) -> list[Target]:
-    """The issue's targets, on the 0-10 dB average (``nan`` values fail with "not measured")."""
-    pesq = {s: _value(summary, s, "pesq_wb") for s in ("noisy", "dsp", gan, "deepfilternet3")}
-    ovrl = {s: _value(summary, s, "dnsmos_ovrl") for s in ("noisy", gan, "deepfilternet3")}
-    rtf_gan, rtf_dfn = _rtf(resources, gan), _rtf(resources, "deepfilternet3")
-    return [
-        check(f"PESQ-WB gain of {gan} over noisy", pesq[gan] - pesq["noisy"], ">=", 0.8),
-        check(f"PESQ-WB of {gan} minus dsp", pesq[gan] - pesq["dsp"], ">=", 0.4),
-        check(f"DNSMOS OVRL gain of {gan} over noisy", ovrl[gan] - ovrl["noisy"], ">=", 0.8),
-        check(
-            f"PESQ-WB of {gan} minus DeepFilterNet3 (goal)",
-            pesq[gan] - pesq["deepfilternet3"],
-            ">=",
-            0.0,
-        ),
-        check(
-            f"DNSMOS OVRL of {gan} minus DeepFilterNet3 (goal)",
-            ovrl[gan] - ovrl["deepfilternet3"],
-            ">=",
-            0.0,
-        ),
-        check(f"real-time factor of {gan}", rtf_gan, "<=", 0.05),
-        check(
-            f"CPU-time RTF of {gan} (unaffected by other jobs)",
-            _rtf(resources, gan, "cpu_rtf"),
-            "<=",
-            0.05,
-        ),
-        check(f"RTF of {gan} minus DeepFilterNet3's", rtf_gan - rtf_dfn, "<", 0.0),
-    ]
-
-
-def _digits(metric: str) -> int:
-    """Decimals shown for a metric: dB values 1, STOI/ESTOI 3, MOS-like scores 2."""
-    return 1 if metric.endswith("_db") or metric == "si_sdr" else 3 if "stoi" in metric else 2
-
-
-def _fmt(value: float, digits: int = 2) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
-
-
-def markdown_report(evaluation: EnhanceEvaluation, *, title: str = "Enhancement evaluation") -> str:
-    """Markdown: the 0-10 dB table (quality + RTF + memory), per-SNR tables, target checks."""
-    summary, res = evaluation.summary, evaluation.resources
-    metrics = [m for m in METRICS if m in summary.columns]
-    head = ["system", *(METRIC_LABELS[m] for m in metrics), "RTF", "CPU RTF", "peak RSS Δ (MiB)"]
-    lines = [f"## {title}", ""]
-    avg = summary[summary["snr"] == "0-10"]
-    n_items = int(avg["n"].max()) if len(avg) else 0
-    lines += [f"Averaged over input SNR 0, 5, 10 dB ({n_items} items per system).", ""]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, r in avg.iterrows():
-        sel = res[res["system"] == r["system"]]
-        rtf, cpu_rtf, mem = (
-            float(sel[c].iloc[0]) if len(sel) else math.nan
-            for c in ("rtf", "cpu_rtf", "peak_rss_delta_mib")
-        )
-        cells = [
-            f"`{r['system']}`",
-            *(_fmt(r[m], _digits(m)) for m in metrics),
-            _fmt(rtf, 4),
-            _fmt(cpu_rtf, 4),
-            _fmt(mem, 0),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    if len(res) and "load_avg_1min" in res:
-        loads = ", ".join(f"{r['system']} {r['load_avg_1min']:.1f}" for _, r in res.iterrows())
-        lines += [
-            "",
-            "RTF = wall-clock / audio time; CPU RTF = this process's CPU time / audio "
-            f"time. Machine load average (1 min) while each system was timed: {loads} "
-            "(2 cores; values above ~1 mean other jobs competed for the CPU).",
-        ]
-    lines += ["", "Per input SNR:", ""]
-    head2 = ["SNR (dB)", "system", "n", *(METRIC_LABELS[m] for m in metrics)]
-    lines += ["| " + " | ".join(head2) + " |", "|" + "---|" * len(head2)]
-    for _, r in summary[~summary["snr"].isin(["0-10", "all"])].iterrows():
-        cells = [
-            r["snr"],
-            f"`{r['system']}`",
-            str(int(r["n"])),
-            *(_fmt(r[m], _digits(m)) for m in metrics),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    for metric in BREAKDOWN_METRICS:
-        if metric in evaluation.per_file and evaluation.per_file[metric].notna().any():
-            lines += breakdown_markdown(evaluation.per_file, metric)
-    lines += ["", "Targets (0-10 dB average):", "", targets_markdown(evaluation.targets)]
-    return "\n".join(lines) + "\n"
-
-
-def breakdown_markdown(per_file: pd.DataFrame, metric: str = "pesq_wb") -> list[str]:
-    """Lines of ``metric`` means at 0-10 dB input SNR by speech source and by noise kind
-    (systems as columns, item counts in brackets): where a system's gains come from."""
-    part = per_file[per_file["snr_db"].isin(TARGET_SNRS)]
-    lines: list[str] = []
-    for column, label in (("source", "speech source"), ("noise_kind", "noise kind")):
-        if column not in part or not part[column].astype(bool).any():
-            continue
-        table = part.pivot_table(index=column, columns="system", values=metric, aggfunc="mean")
-        counts = part[part["system"] == part["system"].iloc[0]][column].value_counts()
-        systems = [s for s in dict.fromkeys(part["system"]) if s in table.columns]
-        lines += ["", f"{METRIC_LABELS[metric]} by {label} (0-10 dB):", ""]
-        lines += ["| " + " | ".join([label, *(f"`{s}`" for s in systems)]) + " |"]
-        lines += ["|" + "---|" * (len(systems) + 1)]
-        for key, row in table.iterrows():
-            cells = [
-                f"{key} ({counts.get(key, 0)})",
-                *(_fmt(row[s], _digits(metric)) for s in systems),
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
-    return lines
 
 
 def write_outputs(evaluation: EnhanceEvaluation, out_dir: str | Path, *, notes: str = "") -> Path:

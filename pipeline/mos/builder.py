@@ -6,7 +6,7 @@ default −26 dBov, peak-limited to 0.99 — clips that hit the limiter are repo
 under an anonymous random-hex file name and records it in the definition. It also makes
 training anchors, optional gold items (strongly degraded clips with a known answer), trap
 items (attention checks: the page asks for a stated answer) and a headphone check (count
-the beeps).
+the beeps); see :mod:`pipeline.mos.check_items`.
 
 System specs (strings, as on the CLI):
 
@@ -22,31 +22,38 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import api
-from pipeline.audio import fit_length, normalize_level, read_audio, resample, rms_dbfs, write_wav
+from pipeline.audio import (
+    Audio,
+    fit_length,
+    normalize_level,
+    read_audio,
+    resample,
+    rms_dbfs,
+    write_wav,
+)
+from pipeline.mos.check_items import (
+    NaturalClips,
+    check_stimuli,
+    headphone_check,
+    training_anchors,
+)
 from pipeline.mos.definition import (
     EMOTION_QUESTIONS,
     QUESTIONS,
-    HeadphoneCheck,
     Stimulus,
     TestDefinition,
-    TrainingClip,
     save_definition,
 )
 from pipeline.registry import Registry
 from pipeline.systems import check_emotion
 
 log = logging.getLogger(__name__)
-
-#: expected score of a strongly degraded clip (gold items, "bad" training anchor)
-DEGRADED_EXPECTED = {"acr": 1, "dcr": 1, "ccr": -3, "ab": -1}
-#: expected score of a clip compared with itself (paired training anchor)
-IDENTICAL_EXPECTED = {"acr": 5, "dcr": 5, "ccr": 0, "smos": 5, "ab": 0}
 
 
 class BuildError(ValueError):
@@ -62,22 +69,24 @@ class SystemSpec:
     emotion: str = ""
     intensity: float = 1.0
 
+    def _parts(self) -> list[str]:
+        """kind, then the system name (enhance, emotion), then emotion and intensity (emotion)."""
+        if self.kind in ("input", "clean"):
+            return [self.kind]
+        if self.kind == "enhance":
+            return [self.kind, self.name]
+        return [self.kind, self.name, self.emotion, f"{self.intensity:g}"]
+
     @property
     def label(self) -> str:
-        if self.kind in ("input", "clean"):
-            return self.kind
-        if self.kind == "enhance":
-            return f"enhance/{self.name}"
-        return f"emotion/{self.name}/{self.emotion}@{self.intensity:g}"
+        """``input``, ``enhance/<name>`` or ``emotion/<name>/<emotion>@<intensity>``."""
+        parts = self._parts()
+        return "/".join(parts[:3]) + "".join(f"@{p}" for p in parts[3:])
 
     @property
     def text(self) -> str:
         """The spec as written on the CLI and in the builder panel (inverse of :meth:`parse`)."""
-        if self.kind in ("input", "clean"):
-            return self.kind
-        if self.kind == "enhance":
-            return f"enhance:{self.name}"
-        return f"emotion:{self.name}:{self.emotion}:{self.intensity:g}"
+        return ":".join(self._parts())
 
     @classmethod
     def parse(cls, text: str) -> SystemSpec:
@@ -146,27 +155,6 @@ class BuildOptions:
     seed: int | None = None
 
 
-def degrade(wave: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """A clearly bad version of ``wave`` (``(n,)`` at ``sr``): 1 kHz band limit + noise at 0 dB SNR."""
-    narrow = resample(resample(wave, sr, 2_000), 2_000, sr)[: len(wave)]
-    narrow = np.pad(narrow, (0, len(wave) - len(narrow)))
-    noise = rng.standard_normal(len(wave)).astype(np.float32)
-    noise *= np.sqrt(np.mean(narrow**2) / max(np.mean(noise**2), 1e-12))
-    return np.clip(narrow + noise, -1.0, 1.0).astype(np.float32)
-
-
-def beeps(count: int, sr: int, *, level_dbov: float = -32.0) -> np.ndarray:
-    """``count`` 1 kHz beeps of 150 ms, 350 ms apart, at a quiet RMS level."""
-    t = np.arange(int(0.15 * sr)) / sr
-    tone = np.sin(2 * np.pi * 1000.0 * t) * np.hanning(len(t))
-    gap = np.zeros(int(0.35 * sr))
-    parts = [np.zeros(int(0.4 * sr))]
-    for _ in range(count):
-        parts += [tone, gap]
-    wave = np.concatenate(parts + [np.zeros(int(0.2 * sr))]).astype(np.float32)
-    return normalize_level(wave, level_dbov)
-
-
 class Builder:
     """Writes stimuli into ``folder/stimuli/`` under anonymous names and tracks the levels."""
 
@@ -201,6 +189,118 @@ def run_system(
     return api.convert(wave, sr, spec.emotion, spec.intensity, model=spec.name, registry=registry)
 
 
+#: definition fields every builder copies unchanged from its options
+COPIED_OPTIONS = (
+    "test_id",
+    "question",
+    "instructions",
+    "items_per_session",
+    "votes_per_stimulus",
+    "sample_rate",
+    "level_dbov",
+)
+
+
+def definition_fields(options) -> dict:
+    """The :class:`TestDefinition` fields a builder takes from its options (:class:`BuildOptions`
+    or the emotion builders' options): :data:`COPIED_OPTIONS`, the title (default: the test
+    id) and the completion code (default: random)."""
+    fields = {name: getattr(options, name) for name in COPIED_OPTIONS}
+    fields["title"] = options.title or options.test_id
+    fields["completion_code"] = options.completion_code or secrets.token_hex(4).upper()
+    return fields
+
+
+def test_folder(root: str | Path, test_id: str) -> Path:
+    """``root/<test_id>``, which must not hold anything yet (a built test is never overwritten)."""
+    folder = Path(root) / test_id
+    if folder.exists() and any(folder.iterdir()):
+        raise BuildError(f"test folder {folder} already exists and is not empty")
+    return folder
+
+
+def _checked_specs(
+    options: BuildOptions, clips: list[Path], systems: list[str]
+) -> list[SystemSpec]:
+    """The parsed system specs, after checking the question, reference and inputs."""
+    if options.question not in QUESTIONS:
+        raise BuildError(f"unknown question {options.question!r}")
+    if options.question in EMOTION_QUESTIONS:
+        raise BuildError(
+            f"{options.question} tests are built by pipeline.mos.emotion_builder "
+            "(python -m pipeline.mos build-emotion / annotate)"
+        )
+    if QUESTIONS[options.question].paired and options.reference not in ("input", "clean"):
+        raise BuildError(f"question {options.question} needs --reference input or clean")
+    if not clips:
+        raise BuildError("no input clips given")
+    specs = [SystemSpec.parse(s) for s in systems]
+    if not specs:
+        raise BuildError("no systems given")
+    return specs
+
+
+def _read_clip(clip: Path, clean_dir: Path | None) -> tuple[Audio, np.ndarray | None]:
+    """The input clip and its clean counterpart (same file name in ``clean_dir``, resampled to
+    the clip's rate and fitted to its length; ``None`` when there is none)."""
+    audio = read_audio(clip, max_seconds=None)
+    if clean_dir is None or not (Path(clean_dir) / clip.name).is_file():
+        return audio, None
+    ref_audio = read_audio(Path(clean_dir) / clip.name, max_seconds=None)
+    clean = fit_length(
+        resample(ref_audio.wave, ref_audio.sample_rate, audio.sample_rate), len(audio.wave)
+    )
+    return audio, clean
+
+
+@dataclass
+class _BuiltStimuli:
+    """What the system pass writes: the stimuli, and the natural clips (with the references
+    of paired questions) that the check items and the anchors are made from."""
+
+    stimuli: list[Stimulus] = field(default_factory=list)
+    natural: NaturalClips = field(default_factory=NaturalClips)
+
+
+def _system_stimuli(
+    builder: Builder,
+    clips: Iterable[Path],
+    specs: list[SystemSpec],
+    *,
+    clean_dir: Path | None,
+    registry: Registry,
+) -> _BuiltStimuli:
+    """Every system's output for every clip (plus the reference of paired questions)."""
+    options = builder.options
+    paired = QUESTIONS[options.question].paired
+    built = _BuiltStimuli()
+    for clip in clips:
+        audio, clean = _read_clip(clip, clean_dir)
+        item = clip.stem
+        natural = audio.wave if clean is None else clean
+        if paired:
+            ref = run_system(
+                SystemSpec(options.reference), audio.wave, audio.sample_rate, clean, registry
+            )
+            built.natural.references[item] = builder.write(ref, audio.sample_rate)
+            natural = ref
+        built.natural.clips.append((item, natural, audio.sample_rate))
+        for spec in specs:
+            out = run_system(spec, audio.wave, audio.sample_rate, clean, registry)
+            rel = builder.write(out, audio.sample_rate)
+            built.stimuli.append(
+                Stimulus(
+                    id="s" + Path(rel).stem,
+                    file=rel,
+                    system=spec.label,
+                    item_id=item,
+                    condition=spec.emotion and f"{spec.emotion}@{spec.intensity:g}",
+                    reference=built.natural.references.get(item),
+                )
+            )
+    return built
+
+
 def build_test(
     root: str | Path,
     clips: list[Path],
@@ -216,119 +316,25 @@ def build_test(
     ``progress`` wraps the iterator over input clips (e.g. ``tqdm``). Raises :class:`BuildError` or
     :class:`pipeline.audio.AudioError` with a one-line message on bad input.
     """
-    if options.question not in QUESTIONS:
-        raise BuildError(f"unknown question {options.question!r}")
-    if options.question in EMOTION_QUESTIONS:
-        raise BuildError(
-            f"{options.question} tests are built by pipeline.mos.emotion_builder "
-            "(python -m pipeline.mos build-emotion / annotate)"
-        )
-    paired = QUESTIONS[options.question].paired
-    if paired and options.reference not in ("input", "clean"):
-        raise BuildError(f"question {options.question} needs --reference input or clean")
-    if not clips:
-        raise BuildError("no input clips given")
-    specs = [SystemSpec.parse(s) for s in systems]
-    if not specs:
-        raise BuildError("no systems given")
-    folder = Path(root) / options.test_id
-    if folder.exists() and any(folder.iterdir()):
-        raise BuildError(f"test folder {folder} already exists and is not empty")
+    specs = _checked_specs(options, clips, systems)
+    folder = test_folder(root, options.test_id)
     registry = registry or api.default_registry()
     rng = np.random.default_rng(options.seed)
     builder = Builder(folder, options)
-    stimuli: list[Stimulus] = []
-    references: dict[str, str] = {}
-    loaded = []
-    for clip in progress(iter(clips)):
-        audio = read_audio(clip, max_seconds=None)
-        clean = None
-        if clean_dir is not None and (Path(clean_dir) / clip.name).is_file():
-            ref_audio = read_audio(Path(clean_dir) / clip.name, max_seconds=None)
-            clean = fit_length(
-                resample(ref_audio.wave, ref_audio.sample_rate, audio.sample_rate),
-                len(audio.wave),
-            )
-        item = clip.stem
-        natural = audio.wave if clean is None else clean
-        if paired:
-            ref = run_system(
-                SystemSpec(options.reference), audio.wave, audio.sample_rate, clean, registry
-            )
-            references[item] = builder.write(ref, audio.sample_rate)
-            natural = ref
-        loaded.append((item, natural, audio.sample_rate))
-        for spec in specs:
-            out = run_system(spec, audio.wave, audio.sample_rate, clean, registry)
-            rel = builder.write(out, audio.sample_rate)
-            stimuli.append(
-                Stimulus(
-                    id="s" + Path(rel).stem,
-                    file=rel,
-                    system=spec.label,
-                    item_id=item,
-                    condition=spec.emotion and f"{spec.emotion}@{spec.intensity:g}",
-                    reference=references.get(item),
-                )
-            )
-    q = options.question
-
-    def check_stimulus(rel: str, system: str, item: str, **answer) -> Stimulus:
-        """A gold or trap item: a check with a known answer, not a system under test."""
-        reference = references.get(item) if paired else None
-        return Stimulus(
-            id="s" + Path(rel).stem,
-            file=rel,
-            system=system,
-            item_id=item,
-            reference=reference,
-            **answer,
-        )
-
-    for item, wave, sr in loaded[: options.gold] if q in DEGRADED_EXPECTED else []:
-        rel = builder.write(degrade(wave, sr, rng), sr)
-        stimuli.append(check_stimulus(rel, "gold", item, gold=DEGRADED_EXPECTED[q]))
-    scale = QUESTIONS[q].scores
-    for n, (item, wave, sr) in enumerate(loaded[: options.traps]):
-        # an attention check: an ordinary-sounding clip whose page asks for a given answer
-        rel = builder.write(wave, sr)
-        trap = scale[(len(scale) // 2 + 1 + n) % len(scale)]
-        stimuli.append(check_stimulus(rel, "trap", item, trap=trap))
-    training: list[TrainingClip] = []
-    if options.training and loaded:
-        item, wave, sr = loaded[-1]
-        ref = references.get(item) if paired else None
-        good = ref if paired else builder.write(wave, sr)
-        training.append(
-            TrainingClip(good, IDENTICAL_EXPECTED[q], reference=ref, note="anchor_good")
-        )
-        if q in DEGRADED_EXPECTED:
-            bad = builder.write(degrade(wave, sr, rng), sr)
-            training.append(
-                TrainingClip(bad, DEGRADED_EXPECTED[q], reference=ref, note="anchor_bad")
-            )
-    check = None
-    if options.headphone_check:
-        count = int(rng.integers(2, 6))
-        rel = f"stimuli/{secrets.token_hex(8)}.wav"
-        write_wav(folder / rel, beeps(count, options.sample_rate), options.sample_rate)
-        check = HeadphoneCheck(rel, count)
+    built = _system_stimuli(
+        builder, progress(iter(clips)), specs, clean_dir=clean_dir, registry=registry
+    )
+    stimuli = built.stimuli + check_stimuli(builder, built.natural, rng)
+    training = training_anchors(builder, built.natural, rng)
+    check = headphone_check(builder, rng)
     definition = TestDefinition(
-        test_id=options.test_id,
-        title=options.title or options.test_id,
-        question=q,
+        **definition_fields(options),
         stimuli=stimuli,
-        instructions=options.instructions,
         attribute=options.attribute,
-        items_per_session=options.items_per_session,
-        votes_per_stimulus=options.votes_per_stimulus,
         gold_per_session=1 if any(s.gold is not None for s in stimuli) else 0,
         trap_per_session=1 if any(s.trap is not None for s in stimuli) else 0,
-        completion_code=options.completion_code or secrets.token_hex(4).upper(),
         training=training,
         headphone_check=check,
-        sample_rate=options.sample_rate,
-        level_dbov=options.level_dbov,
         notes=(
             f"Levels: every stimulus normalised to {options.level_dbov:g} dBov RMS "
             f"(peak-limited to 0.99; {builder.limited} clip(s) hit the limiter and are "

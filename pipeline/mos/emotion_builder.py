@@ -22,7 +22,6 @@ import csv
 import logging
 import math
 import random
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,15 @@ from pathlib import Path
 from pipeline import api
 from pipeline.audio import read_audio
 from pipeline.constants import EMOTIONS
-from pipeline.mos.builder import Builder, BuildError, BuildOptions, SystemSpec, run_system
+from pipeline.mos.builder import (
+    Builder,
+    BuildError,
+    BuildOptions,
+    SystemSpec,
+    definition_fields,
+    run_system,
+    test_folder,
+)
 from pipeline.mos.definition import (
     EMOTION_LABELS,
     Stimulus,
@@ -79,9 +86,7 @@ class EmotionTestOptions:
 
 
 def _writer(root: str | Path, options: EmotionTestOptions) -> tuple[Path, Builder]:
-    folder = Path(root) / options.test_id
-    if folder.exists() and any(folder.iterdir()):
-        raise BuildError(f"test folder {folder} already exists and is not empty")
+    folder = test_folder(root, options.test_id)
     build = BuildOptions(
         test_id=options.test_id,
         sample_rate=options.sample_rate,
@@ -94,18 +99,10 @@ def _finish(
     folder: Path, builder: Builder, options: EmotionTestOptions, stimuli: list[Stimulus], notes: str
 ) -> TestDefinition:
     definition = TestDefinition(
-        test_id=options.test_id,
-        title=options.title or options.test_id,
-        question=options.question,
+        **definition_fields(options),
         stimuli=stimuli,
-        instructions=options.instructions,
-        items_per_session=options.items_per_session,
-        votes_per_stimulus=options.votes_per_stimulus,
         gold_per_session=options.gold_per_session if any(s.kind == "gold" for s in stimuli) else 0,
         trap_per_session=0,
-        completion_code=options.completion_code or secrets.token_hex(4).upper(),
-        sample_rate=options.sample_rate,
-        level_dbov=options.level_dbov,
         labels=list(options.labels),
         ask_intensity=options.ask_intensity,
         ask_certainty=options.ask_certainty,
@@ -121,6 +118,65 @@ def _finish(
 
 def _stimulus(rel: str, **fields) -> Stimulus:
     return Stimulus(id="s" + Path(rel).stem, file=rel, **fields)
+
+
+def _conversion_specs(
+    sources: list[LabelledClip],
+    systems: list[str],
+    emotions: list[str],
+    intensities: Iterable[float],
+    options: EmotionTestOptions,
+    references: dict[str, Path] | None,
+) -> list[SystemSpec]:
+    """Every (system, target emotion, intensity) spec, after checking the test's inputs."""
+    if options.question not in ("emotion-id", "emotion-sim"):
+        raise BuildError(
+            f"conversion tests ask emotion-id or emotion-sim, not {options.question!r}"
+        )
+    if not sources or not systems or not emotions:
+        raise BuildError("give source clips, systems and target emotions")
+    bad = [e for e in emotions if e not in EMOTIONS]
+    if bad:
+        raise BuildError(f"unknown emotion(s) {', '.join(bad)} (choose from {', '.join(EMOTIONS)})")
+    specs = [
+        SystemSpec.parse(f"emotion:{name}:{e}:{i:g}")
+        for name in systems
+        for e in emotions
+        for i in intensities
+    ]
+    paired = options.question == "emotion-sim"
+    missing = [e for e in emotions if paired and e not in (references or {})]
+    if missing:
+        raise BuildError(f"emotion-sim needs a reference clip for {', '.join(missing)}")
+    return specs
+
+
+def _natural_stimuli(
+    builder: Builder,
+    natural: list[LabelledClip],
+    options: EmotionTestOptions,
+    ref_files: dict[str, str],
+) -> list[Stimulus]:
+    """Natural clips with known labels as controls (system ``natural``); in ``emotion-id``
+    tests the first ``options.gold`` are gold clips (system ``gold``)."""
+    paired = options.question == "emotion-sim"
+    stimuli = []
+    for n, clip in enumerate(natural):
+        audio = read_audio(clip.path, max_seconds=None)
+        rel = builder.write(audio.wave, audio.sample_rate)
+        gold = n < options.gold and not paired
+        stimuli.append(
+            _stimulus(
+                rel,
+                system="gold" if gold else "natural",
+                item_id=clip.item,
+                condition="natural",
+                truth=clip.label,
+                gold_label=clip.label if gold else None,
+                reference=ref_files.get(clip.label),
+            )
+        )
+    return stimuli
 
 
 def build_conversion_test(
@@ -144,24 +200,7 @@ def build_conversion_test(
     ``options.gold`` of them become gold clips (system ``gold``). ``emotion-sim`` needs ``references``: emotion → natural clip
     expressing it, played as the reference of every stimulus with that (target) emotion.
     """
-    question = options.question
-    if question not in ("emotion-id", "emotion-sim"):
-        raise BuildError(f"conversion tests ask emotion-id or emotion-sim, not {question!r}")
-    if not sources or not systems or not emotions:
-        raise BuildError("give source clips, systems and target emotions")
-    bad = [e for e in emotions if e not in EMOTIONS]
-    if bad:
-        raise BuildError(f"unknown emotion(s) {', '.join(bad)} (choose from {', '.join(EMOTIONS)})")
-    specs = [
-        SystemSpec.parse(f"emotion:{name}:{e}:{i:g}")
-        for name in systems
-        for e in emotions
-        for i in intensities
-    ]
-    paired = question == "emotion-sim"
-    missing = [e for e in emotions if paired and e not in (references or {})]
-    if missing:
-        raise BuildError(f"emotion-sim needs a reference clip for {', '.join(missing)}")
+    specs = _conversion_specs(sources, systems, emotions, intensities, options, references)
     registry = registry or api.default_registry()
     folder, builder = _writer(root, options)
     ref_files = {}
@@ -185,23 +224,9 @@ def build_conversion_test(
                 )
             )
     natural = [c for c in [*controls, *sources] if c.label is not None]
-    if paired:
+    if options.question == "emotion-sim":
         natural = [c for c in natural if c.label in ref_files]
-    for n, clip in enumerate(natural):
-        audio = read_audio(clip.path, max_seconds=None)
-        rel = builder.write(audio.wave, audio.sample_rate)
-        gold = n < options.gold and not paired
-        stimuli.append(
-            _stimulus(
-                rel,
-                system="gold" if gold else "natural",
-                item_id=clip.item,
-                condition="natural",
-                truth=clip.label,
-                gold_label=clip.label if gold else None,
-                reference=ref_files.get(clip.label),
-            )
-        )
+    stimuli += _natural_stimuli(builder, natural, options, ref_files)
     notes = (
         f"{len(sources)} source clip(s) x {len(systems)} system(s) x {len(emotions)} emotion(s) "
         f"x {len(list(intensities))} intensity(ies); {len(natural)} natural control(s)."
