@@ -23,7 +23,6 @@ MAX_FUNCTION_LINES = 90
 #: card (storage.py and listening_test.py are within the test's slack and need no entry).
 #: The lead removes an entry once the branch that splits it is merged.
 ALLOWED = {
-    "pipeline/train/loop.py",  # module, 535 lines
     "pipeline/emotion/report_text.py:render",  # 142 lines (marked on its def line)
     "pipeline/emotion/envelope/card.py:build_card",  # 99 lines
 }
