@@ -94,3 +94,17 @@ def test_student_trains_through_the_cli(tmp_path: Path) -> None:
     assert {"g_distill", "g_mag", "g_adv", "pesq_wb"} <= metrics
     payload = torch.load(out / "last.pt", weights_only=True)
     assert payload["arch"] == "enhance.mask_gan" and payload["extra"]["step"] == 2
+    # the card of a student says where its targets came from (the teacher), not "recordings"
+    from conftest import manifest_row
+
+    from pipeline.corpora.prepare import MANIFEST_COLUMNS, write_csv
+    from pipeline.enhance.card import STUDENT_TITLE, build_card
+
+    manifest = write_csv(
+        tmp_path / "manifest.csv",
+        [manifest_row("speech_dfn3/x/a.wav", "speech", "a", "train")],
+        MANIFEST_COLUMNS,
+    )
+    card = build_card(out / "last.pt", name="student", manifest=manifest)
+    assert card.title == STUDENT_TITLE
+    assert "DeepFilterNet3" in card.label_provenance and "distillation" in card.label_provenance

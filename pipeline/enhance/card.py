@@ -48,6 +48,18 @@ DENOISED_TARGETS = (
     "output on near-clean speech (it never saw the training mixtures); studio prompts "
     "({studio}) are used as recorded."
 )
+STUDENT_TITLE = "Teacher-student mask GAN (distilled from DeepFilterNet3, trained in this project)"
+STUDENT_TARGETS = (
+    " Teacher-made targets: every training clean target is a recording passed through "
+    "DeepFilterNet3 (`python -m pipeline.corpora clean-targets`) and kept only when DNSMOS OVRL "
+    "after cleaning is at least 2.8 and its level fell by at most 6 dB, so 'clean' here means "
+    "DeepFilterNet3's output on the recording. A share ({fraction:.0%}) of every batch comes from "
+    "a bank of DeepFilterNet3 outputs on the training mixtures themselves "
+    "(`python -m pipeline.enhance.distill`, precomputed to disk); on those items the generator "
+    "is also pulled towards the teacher's output (distillation weight {weight}). The model is "
+    "therefore supervised by DeepFilterNet3 twice over and cannot be expected to exceed it on "
+    "what the teacher gets wrong. It was warm-started from the shipped mask-gan."
+)
 LIMITATIONS = (
     "Trained for a few CPU hours on a small corpus (few speakers, acted game dialogue and IVR "
     "prompts; the test speakers are not in the training split); expect weaker results on real "
@@ -169,6 +181,12 @@ def build_card(
         f"{data.get('segment_seconds')} s, AdamW lr {train.get('lr')}, cosine decay over "
         f"{train.get('steps')} steps (the last stage if the command lists several)."
     )
+    distill = config.get("distill")
+    labels = LABELS + target_provenance(manifest)
+    if distill:
+        labels = LABELS + STUDENT_TARGETS.format(
+            fraction=float(distill.get("bank_fraction", 0.0)), weight=distill.get("weight")
+        )
     val = extra.get("metrics", {})
     metrics: dict[str, Any] = {}
     if val:
@@ -179,7 +197,7 @@ def build_card(
     return ModelCard(
         name=name,
         task="enhance",
-        title="Mask GAN speech enhancer (trained in this project)",
+        title=STUDENT_TITLE if distill else "Mask GAN speech enhancer (trained in this project)",
         kind="gan",
         summary=SUMMARY.format(lookahead=gen.get("lookahead", 1)) + " " + WHY,
         architecture=architecture,
@@ -187,7 +205,7 @@ def build_card(
         sample_rate=int(meta["sample_rate"]),
         training_data=training_data_text(manifest)
         + f" Mixtures at SNR {data.get('snr_db')} dB, speech level {data.get('level_dbfs')} dBFS.",
-        label_provenance=LABELS + target_provenance(manifest),
+        label_provenance=labels,
         training_command=command or (recipe_command(recipe) if recipe else ""),
         recipe=recipe,
         training_steps=int(extra.get("step", 0)),
