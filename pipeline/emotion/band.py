@@ -5,8 +5,10 @@ on this CPU for 5 s of speech: CheapTrick 0.27 s extra, synthesis 0.62 s vs 0.13
 envelope generator only sees 0-8 kHz anyway. So the conversion runs at 16 kHz and, for a
 faster input, the band above 8 kHz is the *input's own* spectrum:
 
-* time-stretched to the output's length by a phase vocoder (:func:`librosa.phase_vocoder`)
-  when the profile changes the speaking rate;
+* time-stretched to the output's length by a phase vocoder (:func:`stretch_frames`; the
+  algorithm of Flanagan & Golden 1966 as in librosa, in plain numpy: librosa's numba kernels
+  cost ~2.5 s of JIT compilation on the first call of a process) when the profile changes
+  the speaking rate;
 * scaled per frame by the amplitude gain the conversion gave the top of its band
   (:func:`envelope_band_gain`: converted over source spectral envelope, 4-8 kHz), so the
   upper band follows the level change, the envelope generator's tilt change and the
@@ -66,14 +68,42 @@ def _stft(wave: np.ndarray, n_fft: int) -> torch.Tensor:
     )
 
 
+def stretch_frames(
+    spec: np.ndarray, rate: float, hop: int, n_fft: int, first_bin: int = 0
+) -> np.ndarray:
+    """Phase-vocoder time stretch of STFT frames.
+
+    Args:
+        spec: ``(bins, frames)`` complex STFT rows ``first_bin ..`` of an ``n_fft`` transform
+            hopped by ``hop``.
+        rate: > 1 faster (fewer frames).
+    Returns:
+        ``(bins, ceil(frames / rate))`` complex: magnitudes interpolated between the two
+        nearest frames, phases advanced by each bin's measured instantaneous frequency.
+    """
+    steps = np.arange(0.0, spec.shape[1], rate)
+    padded = np.pad(spec, ((0, 0), (0, 2)))
+    bins = np.arange(first_bin, first_bin + spec.shape[0])
+    advance = 2.0 * np.pi * hop * bins / n_fft  # expected phase advance per hop
+    phase = np.angle(spec[:, 0])
+    out = np.empty((spec.shape[0], len(steps)), dtype=np.complex64)
+    for t, step in enumerate(steps):
+        i = int(step)
+        frac = step - i
+        a, b = padded[:, i], padded[:, i + 1]
+        out[:, t] = ((1.0 - frac) * np.abs(a) + frac * np.abs(b)) * np.exp(1j * phase)
+        dphi = np.angle(b) - np.angle(a) - advance
+        phase = phase + advance + dphi - 2.0 * np.pi * np.round(dphi / (2.0 * np.pi))
+    return out
+
+
 def _crossover_bin(native_rate: int, sr: int, n_fft: int) -> int:
     return int(np.ceil(CROSSOVER * (native_rate / 2) / (sr / n_fft)))
 
 
-def _band_power(spec: np.ndarray, cut: int, n_fft: int, length: int) -> float:
-    """Mean power of the wave of ``spec``'s bins from ``cut`` up (``(bins, frames)`` complex)."""
+def _band_power(spec: np.ndarray, n_fft: int, length: int) -> float:
+    """Mean power of the wave of ``spec`` (``(bins, frames)`` complex, hop ``n_fft // 4``)."""
     high = torch.from_numpy(np.ascontiguousarray(spec, dtype=np.complex64))
-    high[:cut] = 0
     wave = torch.istft(high, n_fft, n_fft // 4, window=torch.hann_window(n_fft), length=length)
     return float(wave.double().square().mean())
 
@@ -100,21 +130,19 @@ def carry_band(
     """
     if sr <= native_rate or len(wave) == 0 or len(low_out) == 0:
         return np.asarray(low_out, dtype=np.float32)
-    import librosa  # noqa: PLC0415 (only the full-band path needs it)
-
     n_fft = int(2 ** np.ceil(np.log2(FRAME_S * sr)))
     hop = n_fft // 4
+    cut = _crossover_bin(native_rate, sr, n_fft)
     spec_low = _stft(low_out, n_fft)
     spec_in = _stft(wave, n_fft).numpy()
+    spec_in[:cut] = 0
     if len(low_out) != len(wave):
-        stretched = librosa.phase_vocoder(
-            spec_in, rate=len(wave) / len(low_out), hop_length=hop, n_fft=n_fft
-        )
+        high = stretch_frames(spec_in[cut:], len(wave) / len(low_out), hop, n_fft, cut)
+        stretched = np.concatenate([np.zeros((cut, high.shape[1]), np.complex64), high])
         # the vocoder's frames add incoherently where the band is noise-like (about -3 dB
         # for Hann at 75 % overlap): keep the band's mean power per second of the source
-        cut = _crossover_bin(native_rate, sr, n_fft)
-        before = _band_power(spec_in, cut, n_fft, len(wave))
-        after = _band_power(stretched, cut, n_fft, len(low_out))
+        before = _band_power(spec_in, n_fft, len(wave))
+        after = _band_power(stretched, n_fft, len(low_out))
         spec_in = stretched * np.sqrt(before / after) if after > 0 else stretched
     frames = spec_low.shape[1]
     if spec_in.shape[1] < frames:
@@ -122,7 +150,6 @@ def carry_band(
     at = np.interp(
         np.arange(frames) * hop / sr, np.arange(len(gain)) * frame_period_ms / 1000.0, gain
     )
-    cut = _crossover_bin(native_rate, sr, n_fft)
     spec = spec_low.clone()
     spec[cut:] = torch.from_numpy((spec_in[cut:, :frames] * at[None, :]).astype(np.complex64))
     out = torch.istft(spec, n_fft, hop, window=torch.hann_window(n_fft), length=len(low_out))
