@@ -53,3 +53,30 @@ def test_card_numbers_come_from_the_run_and_the_table(tmp_path: Path) -> None:
 
     other = _table(tmp_path / "other.csv", [("a/1.wav", "a", "happy", "train", "phrase", 0.9)])
     assert table_agreement(other, table).startswith("1 of 4 labelled clips identical")
+
+
+def test_envelope_gan_card_says_where_the_emotion_comes_from() -> None:
+    from pipeline.emotion.envelope.card import build_card as build_envelope_card
+
+    meta = {
+        "model_kwargs": {"n_spec": 36, "n_blocks": 4, "channels": 64},
+        "sample_rate": 16_000,
+        "extra": {
+            "labels_used": "none",
+            "step": 300,
+            "clips_per_split": {"train": 10},
+            "speakers": 3,
+            "metrics_logged": {"step": 250, "rec_l1": 0.41234},
+        },
+    }
+    card = build_envelope_card(
+        "env", meta, parameters=360_000, training_command="cmd", training_time="5 min", size_mb=1.5
+    )
+    assert card.kind == "gan" and card.training_steps == 300 and card.parameters == 360_000
+    assert "| angry | +3.0 |" in card.summary  # the literature profile table
+    assert "labels_used = 'none'" in card.label_provenance
+    assert "0.36 M parameters" in card.architecture and "4 dilated" in card.architecture
+    assert card.metrics["validation rec_l1 (step 250, log.csv)"] == 0.4123
+    assert (
+        card.metrics["checkpoint size (MB)"] == 1.5 and card.metrics["speakers (all splits)"] == 3
+    )

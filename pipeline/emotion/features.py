@@ -117,28 +117,6 @@ def analyze(
     return WorldFeatures(f0, sp, ap, int(sample_rate), float(frame_period), len(x))
 
 
-def analyze_full_band(
-    wave: np.ndarray, sample_rate: int, *, frame_period: float = FRAME_PERIOD_MS
-) -> WorldFeatures:
-    """WORLD features at ``sample_rate`` (e.g. 48 kHz) with the costly parts done at 16 kHz.
-
-    F0 (DIO + StoneMask) and aperiodicity (D4C) are analysed on a 16 kHz copy; the envelope
-    (CheapTrick) at the input's rate, so synthesis at that rate keeps the band above 8 kHz.
-    Aperiodicity above 8 kHz repeats its value at the highest 16 kHz bin (speech is nearly
-    aperiodic there). At or below 16 kHz this is :func:`analyze`.
-    """
-    if sample_rate <= SAMPLE_RATE:
-        return analyze(wave, sample_rate, frame_period=frame_period)
-    low = analyze(resample(wave, sample_rate, SAMPLE_RATE), SAMPLE_RATE, frame_period=frame_period)
-    x = np.ascontiguousarray(wave, dtype=np.float64)
-    times = np.arange(low.n_frames) * frame_period / 1000.0
-    sp = pyworld.cheaptrick(x, low.f0, times, sample_rate, f0_floor=F0_FLOOR)
-    freqs = np.linspace(0.0, sample_rate / 2.0, sp.shape[1])
-    low_freqs = np.linspace(0.0, SAMPLE_RATE / 2.0, low.ap.shape[1])
-    ap = np.stack([np.interp(freqs, low_freqs, row) for row in low.ap])
-    return WorldFeatures(low.f0, sp, ap, int(sample_rate), float(frame_period), len(x))
-
-
 def synthesize(features: WorldFeatures, n_samples: int | None = None) -> np.ndarray:
     """WORLD synthesis → ``(samples,)`` float32.
 

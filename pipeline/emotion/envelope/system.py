@@ -1,24 +1,24 @@
 """The envelope GAN as a conversion system: profile or reference → prosody → matching envelope.
 
-``wave`` at the caller's rate ``sr`` → WORLD features at ``max(sr, 16 kHz)``
-(:func:`~pipeline.emotion.features.analyze_full_band`: the envelope at the input's rate, so a
-48 kHz input keeps its band above 8 kHz) → :func:`move_prosody`:
+``wave`` at the caller's rate ``sr`` → 16 kHz → WORLD features (:func:`~pipeline.emotion.features.analyze`)
+→ :func:`move_prosody`:
 
 1. F0: the mean log-F0 of the voiced frames moves by ``profile.f0_shift_st`` and deviations
    from it are scaled by ``profile.f0_spread``;
 2. envelope: the generator renders the envelope for the source prosody and for the moved
    prosody (F0 and energy), from the same content and speaker code; their ratio, a per-frame
    spectral gain with frame power kept, multiplies the source envelope (``envelope_weight``
-   scales it). The gain is computed on the 16 kHz coded envelope; above 8 kHz it repeats the
-   mean 4–8 kHz gain;
+   scales it);
 3. level: ``profile.energy_db`` on every frame;
 4. rate: a global time-scale by ``profile.rate``;
 
-→ WORLD synthesis at the working rate → one gain that sets the speech level (active frames,
+→ WORLD synthesis at 16 kHz → back to ``sr``; above 8 kHz a faster input keeps its own band,
+time-stretched and gained per frame like the converted 4-8 kHz envelope
+(:mod:`pipeline.emotion.band`) → one gain that sets the speech level (active frames,
 :func:`~pipeline.emotion.prosody.speech_level_db`) to the source's plus ``energy_db``
-(WORLD's level drifts with F0 otherwise) → peak limiter (:func:`pipeline.emotion.dsp.limit_peaks`)
-→ the caller's rate. Intensity scales the profile (:meth:`ProsodyProfile.scaled`), so 0 is a
-WORLD round trip and every component grows monotonically with it.
+(WORLD's level drifts with F0 otherwise) → peak limiter (:func:`pipeline.emotion.dsp.limit_peaks`).
+Intensity scales the profile (:meth:`ProsodyProfile.scaled`), so 0 is a WORLD round trip
+(plus the carried band) and every component grows monotonically with it.
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.audio import resample
+from pipeline.audio import fit_length, resample
 from pipeline.cards import ModelCard
 from pipeline.checkpoint import load_model
 from pipeline.emotion import features as wf
+from pipeline.emotion.band import carry_band, envelope_band_gain
 from pipeline.emotion.data import frame_features
 from pipeline.emotion.dsp import limit_peaks
 from pipeline.emotion.envelope.model import EnvelopeGenerator
@@ -44,20 +45,8 @@ from pipeline.emotion.reference import reference_profile
 from pipeline.systems import ConversionSystem, check_emotion
 
 LN_SEMITONE = math.log(2.0) / 12.0
-#: the high band (Hz) whose mean log gain is carried above 8 kHz
-CARRY_BAND_HZ = (4000.0, 8000.0)
 #: the generator's envelope change is limited to ± this per bin (dB): a safety net only
 MAX_ENVELOPE_DB = 12.0
-
-
-def _interp_bins(rows: np.ndarray, src_top_hz: float, dst_freqs: np.ndarray) -> np.ndarray:
-    """Linear interpolation of ``(T, bins)`` rows spanning 0..``src_top_hz`` onto ``dst_freqs``."""
-    src = np.linspace(0.0, src_top_hz, rows.shape[1])
-    pos = np.clip(np.interp(dst_freqs, src, np.arange(len(src))), 0, len(src) - 1)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, len(src) - 1)
-    frac = pos - lo
-    return rows[:, lo] * (1.0 - frac) + rows[:, hi] * frac
 
 
 class EnvelopeRenderer:
@@ -75,21 +64,13 @@ class EnvelopeRenderer:
         """``(T, bins)`` natural-log power gain on ``world``'s frequency grid.
 
         Args:
-            world: source features at any rate ≥ 16 kHz.
+            world: source features at 16 kHz (the generator's rate).
             target_lf0: ``(T,)`` moved continuous log-F0 (ln Hz).
             energy_db: the level change of the move.
         """
-        freqs16 = np.linspace(
-            0.0,
-            wf.SAMPLE_RATE / 2.0,
-            wf.decode_envelope(np.zeros((1, self.generator.n_spec)), wf.SAMPLE_RATE).shape[1],
-        )
-        sp16 = np.exp(
-            _interp_bins(np.log(np.maximum(world.sp, 1e-20)), world.sample_rate / 2.0, freqs16)
-        )
-        feats = frame_features(
-            replace(world, sp=sp16, sample_rate=wf.SAMPLE_RATE), self.generator.n_spec
-        )
+        if world.sample_rate != wf.SAMPLE_RATE:
+            raise ValueError(f"the generator works at {wf.SAMPLE_RATE} Hz, got {world.sample_rate}")
+        feats = frame_features(world, self.generator.n_spec)
         means = utterance_means(feats)
         spec, pros, voiced = (
             torch.from_numpy(a)[None] for a in self.normalizer.normalize(feats, *means)
@@ -108,18 +89,11 @@ class EnvelopeRenderer:
             code=torch.cat([code, code]),
         )
         delta = (both[1] - both[0]).numpy().T * self.normalizer.spec_std  # (T, D) coded
-        log16 = np.log(
-            np.maximum(
-                wf.decode_envelope(self.weight * delta.astype(np.float64), wf.SAMPLE_RATE), 1e-20
-            )
+        gain = wf.decode_envelope(
+            self.weight * delta.astype(np.float64), world.sample_rate, world.fft_size
         )
         limit = MAX_ENVELOPE_DB * math.log(10.0) / 10.0
-        log16 = np.clip(log16, -limit, limit)
-        freqs = np.linspace(0.0, world.sample_rate / 2.0, world.sp.shape[1])
-        out = _interp_bins(log16, wf.SAMPLE_RATE / 2.0, np.minimum(freqs, freqs16[-1]))
-        band = (freqs16 >= CARRY_BAND_HZ[0]) & (freqs16 <= CARRY_BAND_HZ[1])
-        out[:, freqs > freqs16[-1]] = log16[:, band].mean(axis=1, keepdims=True)
-        return out
+        return np.clip(np.log(np.maximum(gain, 1e-20)), -limit, limit)
 
 
 def move_prosody(
@@ -153,7 +127,7 @@ class EnvelopeGanConverter(ConversionSystem):
         card: the folder's model card.
     """
 
-    sample_rate = wf.SAMPLE_RATE  # the generator's rate; WORLD runs at max(input rate, this)
+    sample_rate = wf.SAMPLE_RATE  # WORLD and the generator run at 16 kHz; the band above is carried
     takes_reference = True  # convert(..., reference=(wave, sr)) is supported
 
     def __init__(self, folder: Path | None = None, *, card: ModelCard | None = None) -> None:
@@ -181,14 +155,21 @@ class EnvelopeGanConverter(ConversionSystem):
 
     def convert_profile(self, wave: np.ndarray, sr: int, profile: ProsodyProfile) -> np.ndarray:
         """Move ``wave`` (``(n,)`` float32 at ``sr``) by ``profile`` → ``(≈ n / rate,)`` at ``sr``."""
-        work = max(int(sr), wf.SAMPLE_RATE)
-        x = resample(np.asarray(wave, dtype=np.float32), sr, work)
-        world = wf.analyze_full_band(x, work)
+        x = np.asarray(wave, dtype=np.float32)
+        native = wf.SAMPLE_RATE
+        x16 = resample(x, sr, native)
+        world = wf.analyze(x16, native)
         moved = move_prosody(world, profile, self.renderer)
-        out = wf.synthesize(moved, n_samples=int(round(len(x) / profile.rate)))
+        out = wf.synthesize(moved, n_samples=int(round(len(x16) / profile.rate)))
+        work, ref = native, x16
+        if sr > native:  # keep the input's band above 8 kHz, gained like the converted 4-8 kHz
+            low = fit_length(resample(out, native, sr), int(round(len(x) / profile.rate)))
+            gain = envelope_band_gain(world, moved)
+            out = carry_band(x, low, sr, gain, moved.frame_period, native)
+            work, ref = sr, x
         # WORLD's output level drifts with F0 (the envelope is sampled at other harmonics):
         # set the speech level to the source's plus the profile's change
-        change = speech_level_db(x, work) + profile.energy_db - speech_level_db(out, work)
+        change = speech_level_db(ref, work) + profile.energy_db - speech_level_db(out, work)
         if np.isfinite(change):
             out = out * np.float32(10.0 ** (change / 20.0))
         return resample(limit_peaks(out, work), work, sr)
