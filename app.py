@@ -30,7 +30,8 @@ from ui.compare import build_compare_tab  # noqa: E402
 from ui.conversion import build_conversion_tab  # noqa: E402
 from ui.enhancement import build_enhancement_tab  # noqa: E402
 from ui.intro import build_intro  # noqa: E402
-from ui.listening_test import CROWD_HEAD, build_listening_tab  # noqa: E402
+from ui.listening_parts import CROWD_HEAD  # noqa: E402
+from ui.listening_test import build_listening_tab  # noqa: E402
 from ui.results import build_results_tab  # noqa: E402
 from ui.serving import (  # noqa: E402
     DELETE_AFTER_S,

@@ -92,13 +92,34 @@ class Listener:
         self.session = os.urandom(6).hex()
         self.params = urlencode({"test": TEST_ID, "PROLIFIC_PID": name})
         self.fns = {d["api_name"]: d for d in config["dependencies"] if d.get("api_name")}
+        #: events a component's change triggers (the page fires them when an output changes it)
+        self.on_change: dict[int, list[dict]] = defaultdict(list)
+        for dep in config["dependencies"]:
+            for cid, trigger in dep.get("targets", []):
+                if trigger == "change" and dep.get("api_name"):
+                    self.on_change[cid].append(dep)
         comps = {c["id"]: c.get("props", {}) for c in config["components"]}
         self.by_elem = {p.get("elem_id"): cid for cid, p in comps.items() if p.get("elem_id")}
-        self.values: dict[int, object] = {}
+        # what the page shows before any event: the components' initial values
+        self.values: dict[object, object] = {cid: p.get("value") for cid, p in comps.items()}
 
     async def call(self, *names_and_data: tuple[str, list]) -> None:
         """Run these events as the page does: a direct POST for events outside the queue,
-        else join the queue with all of them and read the event stream until all completed."""
+        else join the queue with all of them and read the event stream until all completed;
+        then the change events of components whose value the outputs changed (as a browser
+        does, e.g. the listening tab's layout token)."""
+        before = {cid: self.values.get(cid) for cid in self.on_change}
+        await self._run(*names_and_data)
+        changed = [cid for cid in self.on_change if self.values.get(cid) != before[cid]]
+        for cid in changed:
+            follow = [(dep["api_name"], self.inputs_of(dep)) for dep in self.on_change[cid]]
+            await self.call(*follow)
+
+    def inputs_of(self, dep: dict) -> list:
+        """The values a dependency's inputs hold on the page now (None for state)."""
+        return [self.values.get(cid) for cid in dep.get("inputs", [])]
+
+    async def _run(self, *names_and_data: tuple[str, list]) -> None:
         queued = []
         for name, data in names_and_data:
             fn = self.fns[name]
