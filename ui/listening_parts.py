@@ -21,6 +21,7 @@ from gradio.utils import get_upload_folder
 
 from pipeline.mos.clips import CLIP_NAME, ClipCache
 from pipeline.mos.definition import DefinitionError, TestDefinition, definition_path
+from pipeline.mos.limits import ClientRateLimit
 from pipeline.mos.listening import ListeningTest
 from pipeline.mos.pages import PageBook
 from pipeline.mos.session_flow import ListenerFlow
@@ -77,6 +78,7 @@ class Flows:
         self.root = Path(root)
         self.pages = PageBook()
         self.clips = ClipCache(CLIP_ROOT)
+        self.new_sessions = ClientRateLimit()  # per client address, across this app's tests
         self._flows: dict[str, tuple[float, ListenerFlow]] = {}
         self._lock = threading.Lock()
 
@@ -90,7 +92,8 @@ class Flows:
         with self._lock:
             cached = self._flows.get(test_id)
             if cached is None or cached[0] != mtime:
-                flow = ListenerFlow(ListeningTest(folder), self.pages, self.clips)
+                test = ListeningTest(folder)
+                flow = ListenerFlow(test, self.pages, self.clips, self.new_sessions)
                 cached = (mtime, flow)
                 self._flows[test_id] = cached
             return cached[1]

@@ -26,6 +26,7 @@ session) is sent by a second event, ``on_relayout``, which the page triggers whe
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 from pathlib import Path
 
@@ -51,6 +52,22 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
     with the results tab (the listener side does not run models).
     """
     return ListeningTab(Flows(ratings_root)).flows
+
+
+def client_address(request: gr.Request | None) -> str | None:
+    """The listener's address for per-client limits, or None when it is unknown: a loopback
+    connection without a forwarded address (a share tunnel or a proxy that does not send
+    ``X-Forwarded-For``) would put every listener under one address."""
+    host = request.client.host if request is not None and request.client else None
+    if not host:
+        return None
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name such as "testclient"
+        loopback = False
+    if loopback and not request.headers.get("x-forwarded-for"):
+        return None
+    return host
 
 
 def safely(handler):
@@ -258,9 +275,9 @@ class ListeningTab(ListeningLayout):
         return self.flows.get(ctx.get("test_id")), ctx["listener_id"]
 
     @safely
-    def on_start(self, agreed: bool, ctx: dict):
+    def on_start(self, agreed: bool, ctx: dict, request: gr.Request):
         flow, listener = self.listener_of(ctx)
-        return self.reply_updates(flow.start(listener, bool(agreed)), ctx)
+        return self.reply_updates(flow.start(listener, bool(agreed), client_address(request)), ctx)
 
     @safely
     def on_submit(self, value, intensity, certainty, ctx: dict):
