@@ -242,7 +242,12 @@ async def drive(
     """``count`` listeners, listener ``n`` on replica ``n % len(urls)`` (a proxy pinning
     clients); with ``switch_every`` k > 0 every k-th listener reloads on the next replica
     halfway through its session. Returns the listeners (their acknowledgements per replica)."""
-    limits = httpx.Limits(max_connections=4 * count + 10, max_keepalive_connections=2 * count)
+    # idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them:
+    # a request sent on a connection the server is closing at that moment fails (browsers
+    # retry such a request on a new connection; httpx does not)
+    limits = httpx.Limits(
+        max_connections=4 * count + 10, max_keepalive_connections=2 * count, keepalive_expiry=3.0
+    )
     timeout = httpx.Timeout(120.0)
     clients = [httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) for url in urls]
     listeners: list[Listener] = []
