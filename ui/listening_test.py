@@ -4,11 +4,12 @@ decides (consent → headphone check → practice → rating → done) and nothi
 Identity comes from the URL (``?PROLIFIC_PID=``, ``?listener=``, ``?workerId=``, and
 ``&key=`` for tests with a link secret), the logged-in user or an anonymous id kept in
 browser storage. A reload resumes where the listener left off (sessions and ratings are on
-disk); no session exists before the listener presses Start.
+disk); no session exists before the listener presses Start, and one address may start only
+so many new sessions a minute (:func:`client_address`, :mod:`pipeline.mos.limits`).
 
 Crowd mode: a link that names a test whose definition has ``crowd_mode`` (the default) shows
-only this tab: :data:`CROWD_HEAD` hides the studio's header, tab bar and footer as soon as the
-page opens, and :meth:`Flows.crowd_test` tells the app to hide the other tabs.
+only this tab: :data:`~ui.listening_parts.CROWD_HEAD` hides the studio's header, tab bar and footer as soon as the
+page opens, and :meth:`~ui.listening_parts.Flows.crowd_test` tells the app to hide the other tabs.
 
 Play-to-end: the players' play/pause/stop events are timed on the server for the page
 instance that played; the submit button unlocks, and an answer is accepted, only once every
