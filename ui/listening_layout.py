@@ -21,7 +21,7 @@ class ListeningLayout:
     def __init__(self) -> None:
         self._layout()
         self.columns = {"consent": self.consent_col, "rate": self.rate_col, "done": self.done_col}
-        #: everything a page can change (start, continue, pick, relayout)
+        #: everything a page can change (load, start, continue, pick, relayout)
         self.outputs = [
             self.header,
             self.message,
@@ -55,18 +55,6 @@ class ListeningLayout:
             self.feedback,
             self.continue_btn,
             self.layout,
-        ]
-        #: what opening the page changes (the consent page or the test picker)
-        self.load_outputs = [
-            self.header,
-            self.message,
-            self.picker_col,
-            self.picker,
-            self.consent_col,
-            self.instructions,
-            self.layout,
-            self.browser,
-            self.crowd_flag,
         ]
 
     def _layout(self) -> None:

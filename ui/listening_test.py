@@ -19,8 +19,8 @@ content-hashed files named ``audio.wav``; there is no download button and no tri
 Speed: the listener events are direct calls outside Gradio's queue (see
 :data:`~ui.listening_parts.LISTENER_EVENTS`); the frequent ones (player events, a submit that
 moves to the next clip) send back only what changes, as plain values where possible (see
-:mod:`ui.listening_parts` for why). A change of layout (a new stage, the end, a resumed
-session) is sent by a second event, ``on_relayout``, which the page triggers when the hidden
+:mod:`ui.listening_parts` for why). A submit that changes the layout (a new stage, the end)
+leaves it to a second event, ``on_relayout``, which the page triggers when the hidden
 ``mos-layout`` token changes.
 """
 
@@ -215,8 +215,9 @@ class ListeningTab(ListeningLayout):
     # -- events ----------------------------------------------------------------------------------
     @safely
     def on_load(self, stored: str, ctx: dict, request: gr.Request):
-        """Opening the page: the consent page (or the picker) at once; a listener who has
-        a session already gets its page through :meth:`on_relayout`."""
+        """Opening the page renders its screen at once (not through :meth:`on_relayout`:
+        in the full studio this tab may not be shown yet, and a hidden tab's components do
+        not fire change events)."""
         params = dict(request.query_params) if request else {}
         username = getattr(request, "username", None)
         listener, source = resolve_listener(params, username, stored)
@@ -228,23 +229,13 @@ class ListeningTab(ListeningLayout):
         crowd = "1" if self.flows.crowd_test(params) is not None else ""
         extra = {self.browser: new_store, self.crowd_flag: crowd}
         if test_id is None:
-            out = {self.picker_col: gr.update(visible=bool(available)), **extra}
+            out = {**self.show("picker" if available else None), **extra}
             if available:
                 out[self.picker] = gr.update(choices=available, value=None)
             else:
                 out[self.message] = text("no_tests")
             return out
-        screen = self.open_test(ctx)
-        if screen.stage != "consent":
-            return {**self.relayout_later(screen, ctx, ""), self.header: screen.header, **extra}
-        ctx.update(shape=self.shape(screen), sent={})
-        return {
-            self.header: screen.header,
-            self.message: "",
-            self.consent_col: gr.update(visible=True),
-            self.instructions: screen.instructions,
-            **extra,
-        }
+        return {**self.render(self.open_test(ctx), ctx), **extra}
 
     def open_test(self, ctx: dict) -> Screen:
         flow = self.flows.get(ctx["test_id"])
@@ -325,7 +316,7 @@ class ListeningTab(ListeningLayout):
         root.load(
             self.on_load,
             inputs=[self.browser, self.state],
-            outputs=self.load_outputs,
+            outputs=[*self.outputs, self.browser, self.crowd_flag],
             js=f"(v, ctx) => [window.localStorage.getItem('{BROWSER_KEY}') || '', ctx]",
             **LISTENER_EVENTS,
         ).then(
