@@ -97,3 +97,45 @@ def test_a_session_with_a_rating_keeps_its_clips_for_the_idle_timeout(tmp_path: 
     test.sessions.save(rater, now=1000.0)
     after = arrive("after", 1000.0 + UNRATED_HOLD_S + 60)  # rater has rated: still holds one
     assert rater.order[1] not in after.order
+
+
+def test_app_limits_new_sessions_per_forwarded_address(tmp_path: Path) -> None:
+    """Through the real app over HTTP: 20 Starts from one forwarded address make sessions,
+    the 21st is refused with one line and reserves nothing; another address still starts."""
+    import asyncio
+
+    import httpx
+    from conftest import free_port
+
+    import app
+    from pipeline.mos.limits import SESSION_BURST
+    from pipeline.registry import Registry
+    from scripts.loadtest_http import TEST_ID, Listener, Stats
+    from scripts.loadtest_listeners import prepare
+
+    prepare(tmp_path, clip_seconds=0.3)
+    argv = ["--port", str(free_port()), "--ratings-root", str(tmp_path), "--listening-only"]
+    demo = app.build_app(Registry(tmp_path / "none"), ratings_root=tmp_path, listening_only=True)
+    demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs(app.parse_args(argv)))
+
+    async def start(client, config, name: str, address: str) -> str:
+        page = Listener(client, config, name, Stats(), 0)
+        page.headers = {"x-forwarded-for": address}
+        await page.page_load()
+        await page.call(("on_start", [True, None]))
+        return str(page.elem("mos-message") or "")
+
+    async def flood() -> list[str]:
+        async with httpx.AsyncClient(base_url=demo.local_url, timeout=60) as client:
+            config = (await client.get("/config")).json()
+            said = [await start(client, config, f"f{n}", "203.0.113.5") for n in range(21)]
+            return [*said, await start(client, config, "other", "198.51.100.7")]
+
+    try:
+        said = asyncio.run(flood())
+    finally:
+        demo.close()
+    assert SESSION_BURST == 20
+    assert all("Too many" not in m for m in said[:20])
+    assert said[20].startswith("Too many new sessions") and "Too many" not in said[21]
+    assert len(list((tmp_path / TEST_ID / "sessions").glob("*.json"))) == 21
