@@ -186,7 +186,15 @@ class ListeningTab(ListeningLayout):
         changes)."""
         ctx["pending"] = (screen, note)
         ctx["layouts"] = int(ctx.get("layouts") or 0) + 1
-        return {self.message: note, self.layout: self.token(ctx)}
+        # the rest as plain values (cheaper than skips): the new layout replaces them at once
+        out = {self.message: note, self.layout: self.token(ctx), self.choice: None}
+        out.update({self.title: "", self.prompt: "", self.feedback: ""})
+        out.update({part: None for part in (*self.players, *self.scales)})
+        label = ctx.get("submit_label") or text("submit")
+        out.update({self.continue_btn: text("continue"), self.submit_btn: label})
+        for player in self.players:
+            ctx.setdefault("sent", {})[player._id] = None
+        return out
 
     def submit_updates(self, reply: Reply, ctx: dict) -> dict:
         """Updates of :attr:`submit_outputs` for the reply to a submit."""
