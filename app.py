@@ -30,12 +30,14 @@ from ui.compare import build_compare_tab  # noqa: E402
 from ui.conversion import build_conversion_tab  # noqa: E402
 from ui.enhancement import build_enhancement_tab  # noqa: E402
 from ui.intro import build_intro  # noqa: E402
-from ui.listening_test import CROWD_HEAD, build_listening_tab  # noqa: E402
+from ui.listening_parts import CROWD_HEAD  # noqa: E402
+from ui.listening_test import build_listening_tab  # noqa: E402
 from ui.results import build_results_tab  # noqa: E402
 from ui.serving import (  # noqa: E402
     DELETE_AFTER_S,
     DELETE_EVERY_S,
     MAX_FILE_MB,
+    ClosedRoutes,
     RequestSizeLimit,
     keep_build_time_files,
 )
@@ -120,13 +122,16 @@ def launch_kwargs(args: argparse.Namespace) -> dict:
         if not sep or not user or not password:
             raise SystemExit("--auth expects USER:PASS")
         auth = (user, password)
+    middleware = [Middleware(RequestSizeLimit)]
+    if getattr(args, "listening_only", False):  # the listening test takes no files
+        middleware.insert(0, Middleware(ClosedRoutes))
     return {
         "server_name": args.host,
         "server_port": args.port,
         "share": args.share,
         "auth": auth,
         "max_file_size": MAX_FILE_SIZE,  # per file; RequestSizeLimit bounds a whole request
-        "app_kwargs": {"middleware": [Middleware(RequestSizeLimit)]},
+        "app_kwargs": {"middleware": middleware},
         "blocked_paths": [str(REPO_ROOT / "checkpoints"), str(args.ratings_root)],
         "enable_monitoring": False,
         "ssr_mode": False,

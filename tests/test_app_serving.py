@@ -25,7 +25,7 @@ from pipeline.streaming import enhance_file
 from ui.common import discard_upload, load_input
 from ui.conversion import ConversionHandlers
 from ui.enhancement import EnhancementHandlers
-from ui.serving import RequestSizeLimit
+from ui.serving import UPLOADS_CLOSED, ClosedRoutes, RequestSizeLimit
 
 LIMIT = 1_000
 
@@ -89,6 +89,40 @@ def test_app_refuses_three_files_in_one_upload_request(tmp_path: Path) -> None:
     assert big.status_code == 413 and big.text.startswith("upload too large")
     assert one.status_code == 200
     assert serving.MAX_REQUEST_BYTES > 100 * 2**20  # the real limit: one 100 MB file fits
+
+
+def test_listening_only_server_refuses_uploads(tmp_path: Path) -> None:
+    """With only the listening test served, the upload route answers 403 with one line;
+    the page itself is served."""
+    argv = ["--port", str(free_port()), "--ratings-root", str(tmp_path), "--listening-only"]
+    demo = app.build_app(Registry(tmp_path / "none"), ratings_root=tmp_path, listening_only=True)
+    demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs(app.parse_args(argv)))
+    files = [("files", ("f.wav", b"\0" * 1000, "audio/wav"))]
+    try:
+        plain = httpx.post(f"{demo.local_url}gradio_api/upload", files=files, timeout=60)
+        slash = httpx.post(f"{demo.local_url}gradio_api/upload/", files=files, timeout=60)
+        progress = httpx.get(f"{demo.local_url}gradio_api/upload_progress?upload_id=x", timeout=60)
+        page = httpx.get(demo.local_url, timeout=60)
+    finally:
+        demo.close()
+    assert (plain.status_code, plain.text) == (403, UPLOADS_CLOSED)
+    assert slash.status_code == 403 and progress.status_code == 403
+    assert page.status_code == 200
+
+
+@pytest.mark.anyio
+async def test_closed_routes_match_below_a_mount_path_only_those_routes() -> None:
+    app_ = Starlette(
+        routes=[Route("/{path:path}", lambda r: PlainTextResponse("open"), methods=["GET", "POST"])],
+        middleware=[Middleware(ClosedRoutes)],
+    )
+    transport = httpx.ASGITransport(app=app_)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        mounted = await client.post("/studio/gradio_api/upload")
+        other = await client.post("/gradio_api/queue/join")
+        lookalike = await client.post("/gradio_api/uploads")
+    assert (mounted.status_code, mounted.text) == (403, UPLOADS_CLOSED)
+    assert (other.text, lookalike.text) == ("open", "open")
 
 
 def test_rejected_upload_is_deleted_other_files_never(

@@ -22,14 +22,8 @@ from pipeline.mos.emotion_builder import (
     read_manifest,
 )
 from pipeline.mos.listening import ListeningTest
-from pipeline.mos.storage import (
-    COLUMNS,
-    CRC_COLUMN,
-    LEGACY_COLUMNS,
-    RatingError,
-    RatingStore,
-    read_ratings,
-)
+from pipeline.mos.rating_format import COLUMNS, CRC_COLUMN, LEGACY_COLUMNS, RatingError
+from pipeline.mos.storage import RatingStore, read_ratings
 from pipeline.mos.synthetic import make_test, tone
 
 

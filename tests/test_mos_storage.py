@@ -11,15 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.mos.storage import (
-    COLUMNS,
-    CRC_COLUMN,
-    RatingError,
-    RatingStore,
-    format_line,
-    neutralise,
-    read_ratings,
-)
+from pipeline.mos.rating_format import COLUMNS, CRC_COLUMN, RatingError, format_line, neutralise
+from pipeline.mos.storage import RatingStore, read_ratings
 
 REQUIRED = (
     "timestamp",

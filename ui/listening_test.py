@@ -4,120 +4,45 @@ decides (consent → headphone check → practice → rating → done) and nothi
 Identity comes from the URL (``?PROLIFIC_PID=``, ``?listener=``, ``?workerId=``, and
 ``&key=`` for tests with a link secret), the logged-in user or an anonymous id kept in
 browser storage. A reload resumes where the listener left off (sessions and ratings are on
-disk); no session exists before the listener presses Start.
+disk); no session exists before the listener presses Start, and one address may start only
+so many new sessions a minute (:func:`client_address`, :mod:`pipeline.mos.limits`).
 
 Crowd mode: a link that names a test whose definition has ``crowd_mode`` (the default) shows
-only this tab: :data:`CROWD_HEAD` hides the studio's header, tab bar and footer as soon as the
-page opens, and :meth:`Flows.crowd_test` tells the app to hide the other tabs.
+only this tab: :data:`~ui.listening_parts.CROWD_HEAD` hides the studio's header, tab bar and footer as soon as the
+page opens, and :meth:`~ui.listening_parts.Flows.crowd_test` tells the app to hide the other tabs.
 
 Play-to-end: the players' play/pause/stop events are timed on the server for the page
 instance that played; the submit button unlocks, and an answer is accepted, only once every
 clip of the page ended after enough real play time. Clips are served as immutable
 content-hashed files named ``audio.wav``; there is no download button and no trimming.
 
-Speed: a submit re-renders only what changes (title, clips, answer reset, status), and the
-listener events are direct calls outside Gradio's queue (see :data:`LISTENER_EVENTS`).
+Speed: the listener events are direct calls outside Gradio's queue (see
+:data:`~ui.listening_parts.LISTENER_EVENTS`); the frequent ones (player events, a submit that
+moves to the next clip) send back only what changes, as plain values where possible (see
+:mod:`ui.listening_parts` for why). A submit that changes the layout (a new stage, the end)
+leaves it to a second event, ``on_relayout``, which the page triggers when the hidden
+``mos-layout`` token changes.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
-import threading
 from pathlib import Path
 
 import gradio as gr
-from gradio.data_classes import FileData
-from gradio.utils import get_upload_folder
 
-from pipeline.mos.clips import CLIP_NAME, ClipCache
-from pipeline.mos.definition import DefinitionError, TestDefinition, list_tests
-from pipeline.mos.listening import KEY_PARAM, ListeningTest, resolve_listener
-from pipeline.mos.pages import PageBook
+from pipeline.mos.definition import DefinitionError, list_tests
+from pipeline.mos.listening import KEY_PARAM, resolve_listener
 from pipeline.mos.session_flow import ListenerFlow, Reply, Screen
 from pipeline.mos.strings import text
+from ui.listening_layout import SCALES, ListeningLayout
+from ui.listening_parts import LISTENER_EVENTS, Flows
 
 log = logging.getLogger(__name__)
 
-#: optional answer scales of emotion pages (EmotionForm attributes of the same names)
-SCALES = ("intensity", "certainty")
-
 BROWSER_KEY = "studio_mos_listener"
-#: the listener events (load, start, submit, continue, player events) bypass Gradio's queue:
-#: their handlers are short (a session file, one fsync-ed CSV line), and a direct call costs a
-#: fraction of a queued one (no join + event stream, no queue polling). They run in the
-#: server's worker threads, which bound how many run at once (``max_threads``, 40).
-LISTENER_EVENTS = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
-CSS = """
-<style>
-.mos-tab {max-width: 720px; margin: 0 auto;}
-.mos-tab .mos-choices .wrap {flex-direction: column; align-items: stretch;}
-.mos-tab .mos-choices label {width: 100%; padding: 10px 12px; font-size: 1.05em;}
-.mos-tab button {min-height: 48px;}
-.mos-tab button.playback, .mos-tab button.rewind, .mos-tab button.skip {display: none !important;}
-</style>
-"""
-#: for ``gr.Blocks(head=...)``: a link naming a test hides the studio around the test at
-#: once (the load handler lifts it again for tests that are not in crowd mode)
-CROWD_HEAD = """
-<script>
-if (new URLSearchParams(window.location.search).has('test')) {
-  document.documentElement.classList.add('crowd-link');
-}
-</script>
-<style>
-.crowd-link footer, .crowd-link .studio-header, .crowd-link .tab-container,
-.crowd-link [role=tablist] {display: none !important;}
-</style>
-"""
-
-
-#: where published clips live: inside Gradio's cache, so Gradio serves them without a copy
-CLIP_ROOT = str(Path(get_upload_folder()) / "mos-clips") + "/"
-
-
-class ClipPlayer(gr.Audio):
-    """``gr.Audio`` for the test's published clips: an immutable ``audio.wav`` under the
-    Gradio cache is handed over as is (no ffprobe, no copy); anything else as usual."""
-
-    is_template = True
-
-    def postprocess(self, value):
-        if isinstance(value, str) and value.startswith(CLIP_ROOT) and value.endswith(CLIP_NAME):
-            return FileData(path=value, orig_name=CLIP_NAME)
-        return super().postprocess(value)
-
-
-class Flows:
-    """One :class:`ListenerFlow` per test id (rebuilt when its definition file changes)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.pages = PageBook()
-        self.clips = ClipCache(CLIP_ROOT)
-        self._flows: dict[str, tuple[float, ListenerFlow]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, test_id: str | None) -> ListenerFlow:
-        if not test_id or test_id not in list_tests(self.root):
-            raise DefinitionError(text("unknown_test", test_id=test_id))
-        folder = self.root / test_id
-        mtime = max(p.stat().st_mtime for p in folder.glob("definition.*"))
-        with self._lock:
-            cached = self._flows.get(test_id)
-            if cached is None or cached[0] != mtime:
-                flow = ListenerFlow(ListeningTest(folder), self.pages, self.clips)
-                cached = (mtime, flow)
-                self._flows[test_id] = cached
-            return cached[1]
-
-    def crowd_test(self, params: dict[str, str]) -> TestDefinition | None:
-        """The test a crowd link names (``?test=<id>`` of a test in crowd mode), else None."""
-        try:
-            definition = self.get(params.get("test")).definition
-        except (DefinitionError, OSError):
-            return None
-        return definition if definition.crowd_mode else None
 
 
 def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa: ARG001
@@ -128,6 +53,22 @@ def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa:
     with the results tab (the listener side does not run models).
     """
     return ListeningTab(Flows(ratings_root)).flows
+
+
+def client_address(request: gr.Request | None) -> str | None:
+    """The listener's address for per-client limits, or None when it is unknown: a loopback
+    connection without a forwarded address (a share tunnel or a proxy that does not send
+    ``X-Forwarded-For``) would put every listener under one address."""
+    host = request.client.host if request is not None and request.client else None
+    if not host:
+        return None
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name such as "testclient"
+        loopback = False
+    if loopback and not request.headers.get("x-forwarded-for"):
+        return None
+    return host
 
 
 def safely(handler):
@@ -144,93 +85,18 @@ def safely(handler):
     return wrapper
 
 
-class ListeningTab:
-    """The tab's components, how a :class:`Screen` becomes their updates, and its events."""
+class ListeningTab(ListeningLayout):
+    """How a :class:`Screen` becomes updates of the tab's components, and the tab's events.
+
+    The page's context ``ctx`` (a ``gr.State`` dict, updated in place) remembers the
+    listener, the test, the shown page id, the page's shape and what the browser shows
+    (``sent``), so an event sends only what changed.
+    """
 
     def __init__(self, flows: Flows) -> None:
+        super().__init__()
         self.flows = flows
-        self._layout()
-        self.columns = {"consent": self.consent_col, "rate": self.rate_col, "done": self.done_col}
-        self.outputs = [
-            self.header,
-            self.message,
-            self.picker_col,
-            self.picker,
-            self.consent_col,
-            self.instructions,
-            self.consent,
-            self.rate_col,
-            self.title,
-            self.prompt,
-            *self.players,
-            self.choice,
-            *self.scales,
-            self.submit_btn,
-            self.feedback,
-            self.continue_btn,
-            self.done_col,
-            self.done,
-        ]
         self._wire()
-
-    def _layout(self) -> None:
-        gr.HTML(CSS, visible=True, padding=False)
-        with gr.Column(elem_classes="mos-tab"):
-            # the page's context (listener, test, page id, what the browser shows). Handlers
-            # update this dict in place and never return it: a State output would make
-            # Gradio rebuild the component's config on every event.
-            self.state = gr.State({})
-            # the anonymous id travels through a hidden textbox and lives in localStorage
-            # (read and written by small js hooks); gr.BrowserState is not used because
-            # inside a tab that is not shown yet it is not mounted when the page loads.
-            self.browser = gr.Textbox(visible=False)
-            self.crowd_flag = gr.Textbox(visible=False)
-            self.header = gr.Markdown()
-            self.message = gr.Markdown(elem_id="mos-message")
-            with gr.Column(visible=False) as self.picker_col:
-                self.picker = gr.Dropdown(label=text("pick_test"), choices=[])
-                self.picker_btn = gr.Button(text("pick_button"))
-            with gr.Column(visible=False) as self.consent_col:
-                self.instructions = gr.Markdown()
-                self.consent = gr.Checkbox(label=text("consent"), value=False)
-                self.start_btn = gr.Button(text("start"), variant="primary")
-            with gr.Column(visible=False) as self.rate_col:
-                self.title = gr.Markdown(elem_id="mos-title")
-                self.prompt = gr.Markdown()
-                self.players = [
-                    ClipPlayer(
-                        label=text("clip_a"),
-                        interactive=False,
-                        editable=False,
-                        buttons=[],
-                        type="filepath",
-                        elem_id=f"mos-player-{i}",
-                        waveform_options=gr.WaveformOptions(skip_length=0),
-                    )
-                    for i in range(2)
-                ]
-                self.choice = gr.Radio(
-                    choices=[], label=" ", elem_classes="mos-choices", elem_id="mos-choice"
-                )
-                # emotion tests: optional intensity / certainty scales (see EmotionForm)
-                self.scales = [
-                    gr.Radio(
-                        choices=[],
-                        label=text(f"{name}_label"),
-                        visible=False,
-                        elem_id=f"mos-{name}",
-                    )
-                    for name in SCALES
-                ]
-                self.submit_btn = gr.Button(
-                    text("submit"), variant="primary", interactive=False, elem_id="mos-submit"
-                )
-                self.feedback = gr.Markdown()
-                self.continue_btn = gr.Button(
-                    text("continue"), visible=False, elem_id="mos-continue"
-                )
-            with gr.Column(visible=False) as self.done_col:
-                self.done = gr.Markdown(elem_id="mos-done")
 
     # -- rendering -----------------------------------------------------------------------------
     def show(self, column: str | None) -> dict:
@@ -245,73 +111,121 @@ class ListeningTab:
         return repr((screen.stage, screen.form, labels, screen.submit_label))
 
     def render(self, screen: Screen, ctx: dict, note: str = "") -> dict:
-        """Updates for ``screen``. While the page keeps its shape only content that changed
-        is sent (``ctx["sent"]`` remembers what the browser shows)."""
-        new_shape = self.shape(screen)
-        same_shape = ctx.get("shape") == new_shape
-        sent = ctx.get("sent", {}) if same_shape else {}
-        ctx.update(page_id=screen.page_id, shape=new_shape, sent=sent)
-        out = {self.message: note}
-
-        def put(component, value) -> None:
-            if sent.get(component._id, ...) != value:
-                out[component] = sent[component._id] = value
-
-        if screen.clips:
-            put(self.title, screen.title)
-            put(self.prompt, screen.prompt)
-            put(self.feedback, "")
-            out[self.choice] = None  # the browser holds the previous choice
-            for scale in self.scales:
-                out[scale] = None
-            out[self.submit_btn] = gr.update(interactive=False)
-            for i, player in enumerate(self.players):
-                put(player, screen.clips[i].path if i < len(screen.clips) else None)
-            if ctx.pop("continue_shown", False):
-                out[self.continue_btn] = gr.update(visible=False)
-        if same_shape:
-            return out
-        out[self.header] = screen.header
+        """Updates of :attr:`outputs` for ``screen``: a new layout, or the next clip of the
+        same layout. Components whose properties stay as they are get plain values."""
+        if ctx.get("shape") == self.shape(screen):
+            return self.next_clip(screen, ctx, note)
+        ctx.update(page_id=screen.page_id, shape=self.shape(screen), sent={})
+        ctx.update(submit_label=screen.submit_label, continue_shown=False)
+        out = {self.message: note, self.header: screen.header, self.layout: self.token(ctx)}
+        out.update({self.picker: None, self.consent: False, self.instructions: ""})
+        out.update({self.title: "", self.prompt: "", self.feedback: "", self.done: ""})
+        out.update({self.choice: None, self.continue_btn: text("continue")})
+        out.update({part: None for part in (*self.players, *self.scales)})
+        out[self.submit_btn] = screen.submit_label or text("submit")
         if screen.stage == "consent":
             return {**out, **self.show("consent"), self.instructions: screen.instructions}
         if not screen.clips:  # done, or a link that is not valid
             return {**out, **self.show("done"), self.done: screen.done_text}
-        return {**out, **self._new_layout(screen)}
-
-    def _new_layout(self, screen: Screen) -> dict:
-        """Players, answers and button of a clip page whose shape differs from the last."""
-        out = self.show("rate")
+        out.update(self.show("rate"))
+        out.update({self.title: screen.title, self.prompt: screen.prompt})
         for i, player in enumerate(self.players):
-            if i < len(screen.clips):
-                clip = screen.clips[i]
-                out[player] = gr.update(value=clip.path, label=clip.label, visible=True)
-            else:
-                out[player] = gr.update(value=None, visible=False)
+            clip = screen.clips[i] if i < len(screen.clips) else None
+            ctx["sent"][player._id] = clip.path if clip else None
+            shown = {"label": clip.label, "visible": True} if clip else {"visible": False}
+            out[player] = self.value_or_update(ctx, player, ctx["sent"][player._id], shown)
         out[self.choice] = gr.update(choices=list(screen.form.choices), value=None)
         for scale, name in zip(self.scales, SCALES, strict=True):
             options = list(getattr(screen.form, name, ()))
-            out[scale] = gr.update(choices=options, value=None, visible=bool(options))
+            shown = {"choices": options, "visible": bool(options)}
+            out[scale] = self.value_or_update(ctx, scale, None, shown)
         out[self.submit_btn] = gr.update(value=screen.submit_label, interactive=False)
-        out[self.continue_btn] = gr.update(visible=False)
+        shown = {"visible": False}
+        out[self.continue_btn] = self.value_or_update(ctx, self.continue_btn, text("continue"), shown)
         return out
 
-    def reply_updates(self, reply: Reply, ctx: dict) -> dict:
+    @staticmethod
+    def value_or_update(ctx: dict, component, value, props: dict):
+        """``value`` alone when the page shows ``component`` with these ``props`` already,
+        else an update setting both (``ctx["props"]`` remembers what was set)."""
+        known = ctx.setdefault("props", {})
+        if known.get(component._id) == props:
+            return value
+        known[component._id] = props
+        return gr.update(value=value, **props)
+
+    def next_clip(self, screen: Screen, ctx: dict, note: str) -> dict:
+        """Updates for the next page of the same layout: its title, clips and a reset answer,
+        as plain values (see :mod:`ui.listening_parts`); only the disabled button is an
+        update. A player whose clip did not change is left alone (it keeps playing)."""
+        ctx["page_id"] = screen.page_id
+        out = {self.message: note, self.title: screen.title, self.prompt: screen.prompt}
+        out.update({self.feedback: "", self.choice: None, self.layout: self.token(ctx)})
+        out.update({scale: None for scale in self.scales})
+        out[self.submit_btn] = gr.update(interactive=False)
+        sent = ctx.setdefault("sent", {})
+        for i, player in enumerate(self.players):
+            path = screen.clips[i].path if i < len(screen.clips) else None
+            if path is None or sent.get(player._id) != path:
+                out[player] = sent[player._id] = path
+        if ctx.pop("continue_shown", False):
+            ctx.setdefault("props", {})[self.continue_btn._id] = {"visible": False}
+            out[self.continue_btn] = gr.update(visible=False)
+        else:
+            out[self.continue_btn] = text("continue")
+        return out
+
+    @staticmethod
+    def token(ctx: dict) -> str:
+        """The layout token the page holds ("" until the first change of layout)."""
+        return str(ctx.get("layouts") or "")
+
+    def relayout_later(self, screen: Screen, ctx: dict, note: str) -> dict:
+        """Keep ``screen`` for :meth:`on_relayout` and change the page's layout token, which
+        makes the page ask for it (one event with every output, only when the layout
+        changes)."""
+        ctx["pending"] = (screen, note)
+        ctx["layouts"] = int(ctx.get("layouts") or 0) + 1
+        # the rest as plain values (cheaper than skips): the new layout replaces them at once
+        out = {self.message: note, self.layout: self.token(ctx), self.choice: None}
+        out.update({self.title: "", self.prompt: "", self.feedback: ""})
+        out.update({part: None for part in (*self.players, *self.scales)})
+        label = ctx.get("submit_label") or text("submit")
+        out.update({self.continue_btn: text("continue"), self.submit_btn: label})
+        for player in self.players:
+            ctx.setdefault("sent", {})[player._id] = None
+        return out
+
+    def submit_updates(self, reply: Reply, ctx: dict) -> dict:
+        """Updates of :attr:`submit_outputs` for the reply to a submit."""
         if reply.screen is not None:
-            return self.render(reply.screen, ctx, reply.message)
+            if ctx.get("shape") == self.shape(reply.screen):
+                return self.next_clip(reply.screen, ctx, reply.message)
+            return self.relayout_later(reply.screen, ctx, reply.message)
         if reply.feedback:  # an answered practice page: show the answer, offer Continue
-            ctx.setdefault("sent", {})[self.feedback._id] = reply.feedback
             ctx["continue_shown"] = True
+            ctx.setdefault("props", {})[self.continue_btn._id] = {"visible": True}
             return {
                 self.feedback: reply.feedback,
                 self.submit_btn: gr.update(interactive=False),
                 self.continue_btn: gr.update(visible=True),
                 self.message: reply.message,
+                self.layout: self.token(ctx),
             }
+        return {self.message: reply.message, self.layout: self.token(ctx)}
+
+    def reply_updates(self, reply: Reply, ctx: dict) -> dict:
+        """Updates of :attr:`outputs` for the reply to Start or Continue."""
+        if reply.screen is not None:
+            return self.render(reply.screen, ctx, reply.message)
         return {self.message: reply.message}
 
     # -- events ----------------------------------------------------------------------------------
     @safely
     def on_load(self, stored: str, ctx: dict, request: gr.Request):
+        """Opening the page renders its screen at once (not through :meth:`on_relayout`:
+        in the full studio this tab may not be shown yet, and a hidden tab's components do
+        not fire change events)."""
         params = dict(request.query_params) if request else {}
         username = getattr(request, "username", None)
         listener, source = resolve_listener(params, username, stored)
@@ -329,21 +243,31 @@ class ListeningTab:
             else:
                 out[self.message] = text("no_tests")
             return out
-        return {**self.open_test(ctx), **extra}
+        return {**self.render(self.open_test(ctx), ctx), **extra}
 
-    def open_test(self, ctx: dict) -> dict:
+    def open_test(self, ctx: dict) -> Screen:
         flow = self.flows.get(ctx["test_id"])
         if not flow.test.admits(ctx["listener_id"], ctx.get("key")):
             ctx["listener_id"] = None  # no actions for this page
-            return self.render(flow.invalid(), ctx)
-        return self.render(flow.screen(ctx["listener_id"]), ctx)
+            return flow.invalid()
+        return flow.screen(ctx["listener_id"])
+
+    @safely
+    def on_relayout(self, ctx: dict):
+        """The page asks for the layout that an earlier event left pending."""
+        pending = ctx.pop("pending", None)
+        if pending is None:
+            return {self.message: ""}
+        screen, note = pending
+        ctx.pop("shape", None)  # a new layout: everything is sent
+        return self.render(screen, ctx, note)
 
     @safely
     def on_pick(self, test_id: str, ctx: dict):
         if not test_id:
             return {self.message: text("pick_test")}
         ctx["test_id"] = test_id
-        return self.open_test(ctx)
+        return self.render(self.open_test(ctx), ctx)
 
     def listener_of(self, ctx: dict) -> tuple[ListenerFlow, str]:
         if not ctx.get("listener_id"):
@@ -351,16 +275,16 @@ class ListeningTab:
         return self.flows.get(ctx.get("test_id")), ctx["listener_id"]
 
     @safely
-    def on_start(self, agreed: bool, ctx: dict):
+    def on_start(self, agreed: bool, ctx: dict, request: gr.Request):
         flow, listener = self.listener_of(ctx)
-        return self.reply_updates(flow.start(listener, bool(agreed)), ctx)
+        return self.reply_updates(flow.start(listener, bool(agreed), client_address(request)), ctx)
 
     @safely
     def on_submit(self, value, intensity, certainty, ctx: dict):
         flow, listener = self.listener_of(ctx)
         if intensity is not None or certainty is not None:  # an emotion page with scales
             value = {"label": value, "intensity": intensity, "certainty": certainty}
-        return self.reply_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
+        return self.submit_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
 
     @safely
     def on_continue(self, ctx: dict):
@@ -368,15 +292,21 @@ class ListeningTab:
         return self.reply_updates(flow.proceed(listener, ctx.get("page_id")), ctx)
 
     def player_event(self, index: int, event: str):
+        """Handler of a player's play/pause/end event. Only an end can unlock the answer, so
+        play and pause send nothing back; an end that does not unlock sends the button's
+        label as a plain value (cheaper than an empty update, see :mod:`ui.listening_parts`)."""
+
         def handler(ctx: dict):
             try:
                 flow = self.flows.get(ctx.get("test_id"))
-            except DefinitionError:
-                return gr.skip()
+            except (DefinitionError, ValueError):
+                return None if event != "end" else gr.skip()
             ready = flow.played(ctx.get("page_id"), index, event)
-            # only the end of a clip can unlock the answer: every other event changes nothing
-            # on the page (a skipped output costs Gradio nothing)
-            return gr.update(interactive=True) if ready and event == "end" else gr.skip()
+            if event != "end":
+                return None
+            if ready:
+                return gr.update(interactive=True)
+            return ctx.get("submit_label") or gr.skip()
 
         handler.__name__ = f"mos_player{index}_{event}"
         return handler
@@ -387,7 +317,7 @@ class ListeningTab:
                 getattr(player, event)(
                     self.player_event(i, name),
                     inputs=[self.state],
-                    outputs=[self.submit_btn],
+                    outputs=[self.submit_btn] if name == "end" else [],
                     **LISTENER_EVENTS,
                 )
         root = gr.context.Context.root_block
@@ -410,7 +340,13 @@ class ListeningTab:
         state, outputs = self.state, self.outputs
         pick, start = self.picker_btn.click, self.start_btn.click
         submit, proceed = self.submit_btn.click, self.continue_btn.click
+        self.layout.change(self.on_relayout, inputs=[state], outputs=outputs, **LISTENER_EVENTS)
         pick(self.on_pick, inputs=[self.picker, state], outputs=outputs, **LISTENER_EVENTS)
         start(self.on_start, inputs=[self.consent, state], outputs=outputs, **LISTENER_EVENTS)
-        submit(self.on_submit, inputs=[self.choice, *self.scales, state], outputs=outputs, **LISTENER_EVENTS)
+        submit(
+            self.on_submit,
+            inputs=[self.choice, *self.scales, state],
+            outputs=self.submit_outputs,
+            **LISTENER_EVENTS,
+        )
         proceed(self.on_continue, inputs=[state], outputs=outputs, **LISTENER_EVENTS)

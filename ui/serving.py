@@ -3,7 +3,8 @@
 Gradio's ``max_file_size`` bounds each uploaded file, not a request: three 99 MB files in one
 upload request would all be accepted. :class:`RequestSizeLimit` is a plain ASGI middleware
 (no gradio import) that refuses any request whose body exceeds a total, with HTTP 413 and a
-one-line message, before the body is written anywhere.
+one-line message, before the body is written anywhere. :class:`ClosedRoutes` refuses
+Gradio's upload route altogether when only the listening test is served (it takes no files).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ MAX_REQUEST_BYTES = MAX_FILE_MB * MB + MB
 #: longer than a listening session, so clips of a running session stay served
 DELETE_AFTER_S = 2 * 3600
 DELETE_EVERY_S = 600
+
+#: Gradio's file upload route and its progress stream (under its ``/gradio_api`` prefix)
+UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/upload_progress")
+UPLOADS_CLOSED = "uploads are closed: this server only runs listening tests"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -95,6 +100,33 @@ class RequestSizeLimit:
                 ],
             }
         )
+        await send({"type": "http.response.body", "body": body})
+
+
+class ClosedRoutes:
+    """Refuse every request to ``routes`` (HTTP 403, one plain-text line) before the app or
+    any body parsing sees it. A route matches with or without a trailing slash, also below
+    a mount path (``/studio/gradio_api/upload``)."""
+
+    def __init__(
+        self, app: Callable, routes: tuple[str, ...] = UPLOAD_ROUTES, message: str = UPLOADS_CLOSED
+    ) -> None:
+        self.app = app
+        self.routes = routes
+        self.message = message
+
+    def closed(self, path: str) -> bool:
+        path = "/" + path.strip("/")
+        return any(path == route or path.endswith(route) for route in self.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.closed(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        body = self.message.encode()
+        headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 403, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 

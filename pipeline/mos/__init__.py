@@ -1,6 +1,7 @@
 """MOS listening tests: definitions, stimuli building, listener sessions, ratings, statistics.
 
-Modules (no gradio here; the tabs live in ``ui/listening_test.py`` and ``ui/results.py``):
+Modules (no gradio here; the tabs live in ``ui/listening_test.py`` (with
+``ui/listening_layout.py`` and ``ui/listening_parts.py``) and ``ui/results.py``):
 
 * :mod:`~pipeline.mos.definition` — question types/scales and the ``definition.yaml`` schema;
 * :mod:`~pipeline.mos.builder` — runs registry systems, levels/resamples/anonymises stimuli;
@@ -10,8 +11,10 @@ Modules (no gradio here; the tabs live in ``ui/listening_test.py`` and ``ui/resu
 * :mod:`~pipeline.mos.session_flow` — the listener state machine the tab renders (consent →
   headphone check → practice → rating → done), with :mod:`~pipeline.mos.forms` (one answer
   form per question kind), :mod:`~pipeline.mos.pages` (live pages, play state per page) and
-  :mod:`~pipeline.mos.clips` (immutable content-hashed clip files);
-* :mod:`~pipeline.mos.storage` — ``RatingStore``, the one append-only, crash-safe write path;
+  :mod:`~pipeline.mos.clips` (immutable content-hashed clip files), and
+  :mod:`~pipeline.mos.limits` (new sessions per client and minute);
+* :mod:`~pipeline.mos.storage` — ``RatingStore``, the one append-only, crash-safe write path
+  (its line format: :mod:`~pipeline.mos.rating_format`);
 * :mod:`~pipeline.mos.backends` — CSV files (default) or PostgreSQL (:mod:`~pipeline.mos.pg_store`,
   :mod:`~pipeline.mos.pg_sessions`; :mod:`~pipeline.mos.pg_local` starts a throwaway server);
 * :mod:`~pipeline.mos.stats` / :mod:`~pipeline.mos.report` — MOS, screening, significance;

@@ -12,8 +12,10 @@ at random and preferring different utterances (``item_id``) within a session, pl
 ``gold_per_session`` gold and ``trap_per_session`` trap items; then everything is shuffled.
 Arrivals one after another therefore spread votes evenly across stimuli while the test is
 filling. A session is live while it was touched within ``session_timeout_minutes`` (idle
-time); an abandoned session stops reserving its clips after that. Sessions are created only
-when a listener starts (never by a page visit).
+time); an abandoned session stops reserving its clips after that, and one that has not stored
+a rating yet after :data:`UNRATED_HOLD_S` (3 minutes). Sessions are created only when a
+listener starts (never by a page visit), and only so many per client and minute
+(:mod:`pipeline.mos.limits`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from filelock import FileLock
 from pipeline.mos.definition import Stimulus, TestDefinition
 
 STAGES = ("consent", "headphone", "training", "rating", "done")
+#: a session without a stored rating holds its clips only this long after its last activity
+#: (seconds; a listener who gives up in the check or the practice frees them soon)
+UNRATED_HOLD_S = 180.0
 
 
 @dataclass
@@ -97,11 +102,14 @@ def stimulus_loads(
         load[stim] += 1
     timeout = definition.session_timeout_minutes * 60.0
     for session in sessions:
-        if session.stage == "done" or not session.alive(now, timeout):
+        if session.stage == "done":
             continue
-        for stim in session.order:
-            if (session.listener_id, stim) not in rated:
-                load[stim] += 1
+        unrated = [s for s in session.order if (session.listener_id, s) not in rated]
+        hold = timeout if len(unrated) < len(session.order) else min(timeout, UNRATED_HOLD_S)
+        if not session.alive(now, hold):
+            continue
+        for stim in unrated:
+            load[stim] += 1
     return load
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg
 
-from pipeline.mos.storage import (
+from pipeline.mos.rating_format import (
     COLUMNS,
     CRC_COLUMN,
     HEADER,

@@ -7,7 +7,8 @@ Stages (stored in the listener's :class:`~pipeline.mos.assignment.Session`):
 
 Rules enforced here, on the server:
 
-* no session (no file, no reservation) exists before the listener presses Start with consent;
+* no session (no file, no reservation) exists before the listener presses Start with consent,
+  and one client (address) may start only so many new sessions per minute;
 * every clip page is a *page instance* with a random ``page_id``; its players' play/pause/end
   events are timed on that instance only, so a second browser tab cannot answer a clip the
   first tab played;
@@ -37,6 +38,7 @@ from pipeline.mos.forms import (  # noqa: F401  (re-exported: the flow's extensi
     answer_form,
     register_answer_form,
 )
+from pipeline.mos.limits import ClientRateLimit
 from pipeline.mos.listening import ListeningTest, PlayTracker
 from pipeline.mos.pages import Page, PageBook
 from pipeline.mos.strings import scale_label, text
@@ -75,7 +77,7 @@ class Reply:
     """The outcome of a listener action.
 
     ``status``: saved | already_rated | finished | wrong | answered | moved | play_first |
-    choose_first | need_consent | stale. ``screen`` is None when the page stays as it is;
+    choose_first | need_consent | limited | stale. ``screen`` is None when the page stays as it is;
     ``feedback`` is the practice answer shown under an answered practice page.
     """
 
@@ -91,10 +93,19 @@ class Reply:
 class ListenerFlow:
     """Decides every listener page of one test (see the module docstring)."""
 
-    def __init__(self, test: ListeningTest, pages: PageBook, clips: ClipCache) -> None:
+    def __init__(
+        self,
+        test: ListeningTest,
+        pages: PageBook,
+        clips: ClipCache,
+        new_sessions: ClientRateLimit | None = None,
+    ) -> None:
+        """``new_sessions`` limits how many sessions one client may create (default: a
+        :class:`ClientRateLimit` of this flow)."""
         self.test = test
         self.pages = pages
         self.clips = clips
+        self.new_sessions = new_sessions or ClientRateLimit()
 
     @property
     def definition(self) -> TestDefinition:
@@ -244,11 +255,19 @@ class ListenerFlow:
         self.test.save(session)
 
     # -- acting ------------------------------------------------------------------------------
-    def start(self, listener_id: str, agreed: bool) -> Reply:
-        """Consent given: create (or resume) the session and move to its first page."""
+    def start(self, listener_id: str, agreed: bool, client: str | None = None) -> Reply:
+        """Consent given: create (or resume) the session and move to its first page.
+
+        ``client`` (the caller's address) may create only so many sessions per minute
+        (:attr:`new_sessions`); resuming is never limited.
+        """
         if not agreed:
             return Reply("need_consent", self.say("need_consent"))
-        session = self.test.open(listener_id)
+        session = self.test.find(listener_id)
+        if session is None:
+            if not self.new_sessions.allow(client):
+                return Reply("limited", self.say("too_many_sessions"))
+            session = self.test.open(listener_id)
         if session.stage == "consent":
             d = self.definition
             session.stage = (

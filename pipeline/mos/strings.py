@@ -51,6 +51,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "saved": "Saved.",
         "already_rated": "You already rated this clip; your first answer is kept.",
         "finished": "The test is finished; nothing more was saved.",
+        "too_many_sessions": (
+            "Too many new sessions were started from your connection. Please wait a minute "
+            "and press Start again."
+        ),
         "bad_key": (
             "This link is not complete. Please open the test with the exact link the study "
             "gave you."

@@ -1,0 +1,112 @@
+"""Building blocks of the "Listening test" tab that hold no layout: the page's CSS and head
+script, the clip player, the per-test :class:`Flows`, and which component updates an event
+sends back.
+
+Cost of an output in Gradio 6 (6.31, measured in this project): an output given as an update
+(``gr.update(...)``, and also ``gr.skip()``, which is an empty update) makes Gradio construct
+a fresh component on the event loop (about 1 ms each), while a plain value only runs the
+component's ``postprocess``. So the frequent listener events (player events, submit) have
+short output lists and send plain values wherever a value is enough; a change of layout
+goes through one separate event (see ``ListeningTab.on_relayout``).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import gradio as gr
+from gradio.data_classes import FileData
+from gradio.utils import get_upload_folder
+
+from pipeline.mos.clips import CLIP_NAME, ClipCache
+from pipeline.mos.definition import DefinitionError, TestDefinition, definition_path
+from pipeline.mos.limits import ClientRateLimit
+from pipeline.mos.listening import ListeningTest
+from pipeline.mos.pages import PageBook
+from pipeline.mos.session_flow import ListenerFlow
+from pipeline.mos.strings import text
+
+#: the listener events (load, start, submit, continue, player events) bypass Gradio's queue:
+#: their handlers are short (a session file, one fsync-ed CSV line), and a direct call costs a
+#: fraction of a queued one (no join + event stream, no queue polling). They run in the
+#: server's worker threads, which bound how many run at once (``max_threads``, 40).
+LISTENER_EVENTS = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
+CSS = """
+<style>
+.mos-tab {max-width: 720px; margin: 0 auto;}
+.mos-tab .mos-choices .wrap {flex-direction: column; align-items: stretch;}
+.mos-tab .mos-choices label {width: 100%; padding: 10px 12px; font-size: 1.05em;}
+.mos-tab button {min-height: 48px;}
+.mos-tab button.playback, .mos-tab button.rewind, .mos-tab button.skip {display: none !important;}
+</style>
+"""
+#: for ``gr.Blocks(head=...)``: a link naming a test hides the studio around the test at
+#: once (the load handler lifts it again for tests that are not in crowd mode)
+CROWD_HEAD = """
+<script>
+if (new URLSearchParams(window.location.search).has('test')) {
+  document.documentElement.classList.add('crowd-link');
+}
+</script>
+<style>
+.crowd-link footer, .crowd-link .studio-header, .crowd-link .tab-container,
+.crowd-link [role=tablist] {display: none !important;}
+</style>
+"""
+
+#: where published clips live: inside Gradio's cache, so Gradio serves them without a copy
+CLIP_ROOT = str(Path(get_upload_folder()) / "mos-clips") + "/"
+
+
+class ClipPlayer(gr.Audio):
+    """``gr.Audio`` for the test's published clips: an immutable ``audio.wav`` under the
+    Gradio cache is handed over as is (no ffprobe, no copy); anything else as usual."""
+
+    is_template = True
+
+    def postprocess(self, value):
+        if isinstance(value, str) and value.startswith(CLIP_ROOT) and value.endswith(CLIP_NAME):
+            return FileData(path=value, orig_name=CLIP_NAME)
+        return super().postprocess(value)
+
+
+class Flows:
+    """One :class:`ListenerFlow` per test id (rebuilt when its definition file changes)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.pages = PageBook()
+        self.clips = ClipCache(CLIP_ROOT)
+        self.new_sessions = ClientRateLimit()  # per client address, across this app's tests
+        self._flows: dict[str, tuple[float, ListenerFlow]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, test_id: str | None) -> ListenerFlow:
+        """The flow of ``test_id`` (one ``stat`` per call once the test is open)."""
+        path = definition_path(self.root / test_id) if _plain_name(test_id) else None
+        if path is None:
+            raise DefinitionError(text("unknown_test", test_id=test_id))
+        folder = path.parent
+        mtime = path.stat().st_mtime
+        with self._lock:
+            cached = self._flows.get(test_id)
+            if cached is None or cached[0] != mtime:
+                test = ListeningTest(folder)
+                flow = ListenerFlow(test, self.pages, self.clips, self.new_sessions)
+                cached = (mtime, flow)
+                self._flows[test_id] = cached
+            return cached[1]
+
+    def crowd_test(self, params: dict[str, str]) -> TestDefinition | None:
+        """The test a crowd link names (``?test=<id>`` of a test in crowd mode), else None."""
+        try:
+            definition = self.get(params.get("test")).definition
+        except (DefinitionError, OSError, ValueError):
+            return None
+        return definition if definition.crowd_mode else None
+
+
+def _plain_name(test_id: str | None) -> bool:
+    """A test id that names a folder directly under the root (no path, no dot names)."""
+    return bool(test_id) and "/" not in test_id and "\\" not in test_id and not test_id.startswith(".")
