@@ -30,6 +30,7 @@ import soundfile as sf
 
 from pipeline.mos.assignment import new_order
 from pipeline.mos.definition import Stimulus, TestDefinition
+from pipeline.mos.pg_local import PostgresUnavailable, local_postgres
 from pipeline.mos.simulate import TINY_EMOTION_GAN_SIZE
 from pipeline.signals import synthetic_voice
 
@@ -276,3 +277,13 @@ def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield demo.local_url
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server per test module (Debian postgresql); skip without it."""
+    try:
+        with local_postgres() as server:
+            yield server.url
+    except PostgresUnavailable as err:
+        pytest.skip(str(err))

@@ -15,7 +15,6 @@ import queue
 import random
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -33,7 +32,6 @@ from mos_pg_workers import (  # tests/ is on sys.path (pytest prepend import mod
 from pipeline.mos.assignment import SessionBook
 from pipeline.mos.backends import database_url, ratings_csv
 from pipeline.mos.listening import ListeningTest
-from pipeline.mos.pg_local import PostgresUnavailable, local_postgres
 from pipeline.mos.pg_sessions import PgSessionBook
 from pipeline.mos.pg_store import ConnectionPool, DatabaseError, PgRatingStore, export_csv
 from pipeline.mos.report import write_report
@@ -41,15 +39,6 @@ from pipeline.mos.storage import RatingError, RatingStore, read_ratings
 from pipeline.mos.synthetic import make_test
 
 SPAWN = mp.get_context("spawn")  # never fork a process holding threads and sockets
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    try:
-        with local_postgres() as server:
-            yield server.url
-    except PostgresUnavailable as err:
-        pytest.skip(str(err))
 
 
 @pytest.fixture(scope="module")

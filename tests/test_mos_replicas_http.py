@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import free_port
 
-from pipeline.mos.pg_local import PostgresUnavailable, local_postgres
 from scripts.loadtest_http import Stats, drive
 from scripts.loadtest_listeners import (
     count_rows,
@@ -28,15 +25,6 @@ from scripts.loadtest_listeners import (
 )
 
 LISTENERS = 6
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    try:
-        with local_postgres() as server:
-            yield server.url
-    except PostgresUnavailable as err:
-        pytest.skip(str(err))
 
 
 def test_two_replicas_over_http_share_one_test(pg_url: str, tmp_path: Path) -> None:
