@@ -182,11 +182,12 @@ def build_card(
         f"{train.get('steps')} steps (the last stage if the command lists several)."
     )
     distill = config.get("distill")
-    labels = LABELS + target_provenance(manifest)
     if distill:
         labels = LABELS + STUDENT_TARGETS.format(
             fraction=float(distill.get("bank_fraction", 0.0)), weight=distill.get("weight")
         )
+    else:
+        labels = LABELS + target_provenance(manifest)
     val = extra.get("metrics", {})
     metrics: dict[str, Any] = {}
     if val:
