@@ -5,6 +5,7 @@ calls (see ``scripts/loadtest_listeners.py``), optionally spread over several ap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -242,32 +243,47 @@ async def drive(
     """``count`` listeners, listener ``n`` on replica ``n % len(urls)`` (a proxy pinning
     clients); with ``switch_every`` k > 0 every k-th listener reloads on the next replica
     halfway through its session. Returns the listeners (their acknowledgements per replica)."""
-    # idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them:
-    # a request sent on a connection the server is closing at that moment fails (browsers
-    # retry such a request on a new connection; httpx does not)
-    limits = httpx.Limits(
-        max_connections=4 * count + 10, max_keepalive_connections=2 * count, keepalive_expiry=3.0
-    )
+    # each simulated page has its own connection pool, as each browser does (one shared
+    # pool of hundreds of connections makes httpx's pool bookkeeping quadratic and pegs the
+    # load generator's core, which then measures its own lag); idle connections are dropped
+    # before uvicorn's 5 s keep-alive timeout closes them: a request sent on a connection the
+    # server is closing at that moment fails (browsers retry such a request on a new
+    # connection; httpx does not)
+    limits = httpx.Limits(max_connections=6, max_keepalive_connections=6, keepalive_expiry=3.0)
     timeout = httpx.Timeout(120.0)
-    clients = [httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) for url in urls]
+
+    def browser(url: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout)
+
     listeners: list[Listener] = []
-    try:
-        configs = [(await client.get("/config")).json() for client in clients]
+    async with contextlib.AsyncExitStack() as stack:
+        configs = []
+        for url in urls:
+            client = await stack.enter_async_context(browser(url))
+            configs.append((await client.get("/config")).json())
 
         async def one(n: int) -> None:
-            home = n % len(clients)
-            listener = Listener(clients[home], configs[home], f"lt-{run}-{n:03d}", stats, n)
-            listeners.append(listener)
-            other = (home + 1) % len(clients)
-            switch = (clients[other], configs[other], other)
-            switching = switch_every > 0 and n % switch_every == 0 and len(clients) > 1
-            try:
-                await listener.run(random.Random(n), switch if switching else None)
-            except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as err:
-                where = ""
-                if isinstance(err, httpx.RequestError | httpx.HTTPStatusError):
-                    where = f" ({err.request.method} {err.request.url.path})"
-                stats.errors.append(f"{listener.name}: {type(err).__name__}{where}: {err}")
+            home = n % len(urls)
+            other = (home + 1) % len(urls)
+            switching = switch_every > 0 and n % switch_every == 0 and len(urls) > 1
+            async with contextlib.AsyncExitStack() as pages:
+                client = await pages.enter_async_context(browser(urls[home]))
+                listener = Listener(client, configs[home], f"lt-{run}-{n:03d}", stats, n)
+                listeners.append(listener)
+                switch = None
+                if switching:
+                    switch = (
+                        await pages.enter_async_context(browser(urls[other])),
+                        configs[other],
+                        other,
+                    )
+                try:
+                    await listener.run(random.Random(n), switch)
+                except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as err:
+                    where = ""
+                    if isinstance(err, httpx.RequestError | httpx.HTTPStatusError):
+                        where = f" ({err.request.method} {err.request.url.path})"
+                    stats.errors.append(f"{listener.name}: {type(err).__name__}{where}: {err}")
 
         async def sample_load() -> None:
             while True:
@@ -281,7 +297,4 @@ async def drive(
             stats.errors.append(f"time limit of {time_limit:.0f} s reached")
         finally:
             sampler.cancel()
-    finally:
-        for client in clients:
-            await client.aclose()
     return listeners

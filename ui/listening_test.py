@@ -294,9 +294,14 @@ class ListeningTab(ListeningLayout):
     def player_event(self, index: int, event: str):
         """Handler of a player's play/pause/end event. Only an end can unlock the answer, so
         play and pause send nothing back; an end that does not unlock sends the button's
-        label as a plain value (cheaper than an empty update, see :mod:`ui.listening_parts`)."""
+        label as a plain value (cheaper than an empty update, see :mod:`ui.listening_parts`).
 
-        def handler(ctx: dict):
+        A coroutine, so Gradio runs it on the event loop instead of handing it to a worker
+        thread: it only updates the in-memory play state of a page (under a short lock), and
+        the thread hand-off cost more than the work (the players send about half of a
+        listener's requests)."""
+
+        async def handler(ctx: dict):
             try:
                 flow = self.flows.get(ctx.get("test_id"))
             except (DefinitionError, ValueError):
