@@ -10,9 +10,10 @@ import torch
 from conftest import TINY_EMOTION_GAN, make_emotion_corpus
 
 from pipeline.checkpoint import load_model
-from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
+from pipeline.emotion.data import FeatureCorpus, build_cache, read_label_table
 from pipeline.emotion.model import EmotionGenerator
 from pipeline.emotion.normalize import Normalizer
+from pipeline.emotion.segments import SegmentDataset
 from pipeline.train.cli import main as train_main
 
 
