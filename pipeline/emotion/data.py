@@ -16,7 +16,6 @@ Normalisation lives in :mod:`pipeline.emotion.normalize`.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -31,6 +30,7 @@ from pipeline.constants import EMOTIONS
 from pipeline.emotion import features as wf
 from pipeline.emotion.human_labels import read_human_labels
 from pipeline.emotion.prosody import active_frames, syllable_nuclei
+from pipeline.tables import read_rows
 
 log = logging.getLogger(__name__)
 
@@ -121,24 +121,19 @@ def read_label_table(
     bases = [Path(root)] if root is not None else [path.parent, path.parent.parent]
     human = read_human_labels(human_labels) if human_labels else None
     clips = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"path", "speaker", "emotion"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{path}: missing columns {sorted(missing)}")
-        for row in reader:
-            if human is not None:
-                row["emotion"], row["confidence"] = human.get(row["path"], ("", 0.0))
-            if row["emotion"] not in EMOTIONS:
-                continue
-            if min_confidence > 0 and float(row.get("confidence") or 0.0) < min_confidence:
-                continue
-            audio = Path(row["path"])
-            if not audio.is_absolute():
-                audio = next((b / audio for b in bases if (b / audio).exists()), bases[0] / audio)
-            clips.append(
-                EmotionClip(str(audio), row["speaker"], row["emotion"], row.get("split") or "train")
-            )
+    for row in read_rows(path, ("path", "speaker", "emotion")):
+        if human is not None:
+            row["emotion"], row["confidence"] = human.get(row["path"], ("", 0.0))
+        if row["emotion"] not in EMOTIONS:
+            continue
+        if min_confidence > 0 and float(row.get("confidence") or 0.0) < min_confidence:
+            continue
+        audio = Path(row["path"])
+        if not audio.is_absolute():
+            audio = next((b / audio for b in bases if (b / audio).exists()), bases[0] / audio)
+        clips.append(
+            EmotionClip(str(audio), row["speaker"], row["emotion"], row.get("split") or "train")
+        )
     return clips
 
 
