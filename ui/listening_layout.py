@@ -111,4 +111,3 @@ class ListeningLayout:
                 )
             with gr.Column(visible=False) as self.done_col:
                 self.done = gr.Markdown(elem_id="mos-done")
-
