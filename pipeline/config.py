@@ -77,6 +77,30 @@ def add_overrides_argument(parser: argparse.ArgumentParser, help: str) -> None:
     )
 
 
+def add_option_arguments(
+    parser: argparse.ArgumentParser,
+    defaults: Any,
+    types: dict[str, type],
+    helps: dict[str, str] | None = None,
+) -> None:
+    """One ``--some-name`` option per field ``some_name`` of ``types`` (field → type), with
+    the default of the dataclass instance ``defaults``; a ``bool`` field is a flag. Read the
+    values back with :func:`option_values`."""
+    helps = helps or {}
+    for name, kind in types.items():
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", help=helps.get(name))
+        else:
+            default = getattr(defaults, name)
+            parser.add_argument(flag, type=kind, default=default, help=helps.get(name))
+
+
+def option_values(args: argparse.Namespace, names: typing.Iterable[str]) -> dict[str, Any]:
+    """``name`` → ``args.name`` for every name (the fields :func:`add_option_arguments` added)."""
+    return {name: getattr(args, name) for name in names}
+
+
 def load_config(cls: type[T], path: str | Path | None, overrides: list[str] | None = None) -> T:
     """Read YAML (or JSON) ``path`` into ``cls``; ``path=None`` starts from the defaults."""
     data: dict[str, Any] = {}

@@ -11,7 +11,8 @@ stretches its cosine (as the enhancement runs did).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -129,3 +130,62 @@ def clipped_step(
         scaler.step(optimizer)
         scaler.update()
     return loss.item()
+
+
+@dataclass
+class GanOptimConfig:
+    """The optimiser keys every GAN family's ``loss`` section shares (one set of names and
+    meanings; a family's loss config subclasses this and may change the defaults).
+
+    The generator (and any other module not in ``scaled``) learns at ``train.lr``; the
+    discriminators at ``train.lr * d_lr_scale``. The defaults keep the rate constant.
+    """
+
+    d_lr_scale: float = 0.5  # discriminator lr = train.lr * this
+    #: learning rates: linear warm-up over warmup_steps, then cosine decay to lr * final_lr_scale
+    #: at train.steps
+    warmup_steps: int = 0
+    final_lr_scale: float = 1.0
+    #: gradient-norm clipping of every update (0: off)
+    grad_clip: float = 10.0
+
+    def lr_scales(self, names: Iterable[str], scaled: Collection[str]) -> dict[str, float]:
+        """``name`` → multiplier of ``train.lr``: ``d_lr_scale`` for ``scaled``, else 1."""
+        return {name: self.d_lr_scale if name in scaled else 1.0 for name in names}
+
+    def schedulers(
+        self,
+        optimizers: dict[str, torch.optim.Optimizer],
+        train: Any,
+        scaled: Collection[str] = ("discriminator",),
+    ) -> dict[str, WarmupCosine]:
+        """The :func:`warmup_cosine_schedulers` of ``optimizers`` under these settings."""
+        return warmup_cosine_schedulers(
+            optimizers,
+            self.lr_scales(optimizers, scaled),
+            train,
+            warmup_steps=self.warmup_steps,
+            final_scale=self.final_lr_scale,
+        )
+
+
+@dataclass
+class AdamGanOptimConfig(GanOptimConfig):
+    """:class:`GanOptimConfig` plus the Adam betas (keys ``beta1``, ``beta2``)."""
+
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+    def adam(
+        self,
+        parameters: dict[str, Iterable[torch.nn.Parameter]],
+        lr: float,
+        scaled: Collection[str] = ("discriminator",),
+    ) -> dict[str, torch.optim.Adam]:
+        """One Adam per entry of ``parameters`` at ``lr`` times :meth:`lr_scales`."""
+        scales = self.lr_scales(parameters, scaled)
+        betas = (self.beta1, self.beta2)
+        return {
+            name: torch.optim.Adam(params, lr=lr * scales[name], betas=betas)
+            for name, params in parameters.items()
+        }

@@ -27,6 +27,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.mos.assignment import new_order
 from pipeline.mos.definition import Stimulus, TestDefinition
@@ -85,11 +88,34 @@ def make_emotion_corpus(root: Path, *, clips_per_cell: int = 2) -> Path:
                 )
     table = root / "emotion" / "labels.csv"
     table.parent.mkdir(parents=True)
-    with table.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["path", "speaker", "emotion", "split"])
+    return write_csv(table, rows)
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    """``rows`` as a CSV file at ``path`` (the header: the first row's keys); returns ``path``."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return table
+    return path
+
+
+def write_noisy_pair(
+    folder: Path, item: str, clean: np.ndarray, sr: int, snr: float, rng: np.random.Generator
+) -> dict:
+    """White noise from ``rng`` at ``snr`` dB over ``clean``; ``folder/clean/<item>.wav`` and
+    ``folder/noisy/<item>.wav`` (16-bit) written; returns the pair's test-set CSV columns."""
+    noise = rng.standard_normal(len(clean)).astype(np.float32)
+    noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2) / 10 ** (snr / 10))
+    for sub, wave in (("clean", clean), ("noisy", np.clip(clean + noise, -1, 1))):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        sf.write(folder / sub / f"{item}.wav", wave, sr, subtype="PCM_16")
+    return {
+        "id": item,
+        "clean_path": f"clean/{item}.wav",
+        "noisy_path": f"noisy/{item}.wav",
+        "snr_db": snr,
+    }
 
 
 #: --set overrides for a tiny emotion GAN (smoke and DDP tests)
@@ -101,6 +127,24 @@ TINY_EMOTION_GAN = [
     "train.best_metric=c_acc_converted",
     "loss.lambda_moment=1.0",
 ]
+
+
+def tiny_emotion_run(
+    root: Path, table: Path, *, steps: int, data: dict | None = None, train: dict | None = None
+) -> tuple[list[str], Path]:
+    """A tiny emotion-GAN run on label table ``table``: writes ``root/cfg.yaml`` (``steps``
+    steps into ``root/run``, plus the ``data``/``train`` keys given) and returns the
+    ``python -m pipeline.train`` arguments (with the :data:`TINY_EMOTION_GAN` overrides) and
+    the run folder. The caller points ``STUDIO_DATA`` at ``root``."""
+    out = root / "run"
+    config = root / "cfg.yaml"
+    sections = {
+        "data": {"label_table": str(table), **(data or {})},
+        "train": {"out_dir": str(out), "steps": steps, **(train or {})},
+    }
+    config.write_text(yaml.safe_dump(sections), encoding="utf-8")
+    sets = [x for item in TINY_EMOTION_GAN for x in ("--set", item)]
+    return ["emotion", "--config", str(config), *sets], out
 
 
 @pytest.fixture
@@ -223,6 +267,18 @@ def assign_listeners(
         order, _ = new_order(definition, load, rng)
         load.update(order)
         yield order, load
+
+
+def assignment_property(examples: int, **ranges: tuple[int, int]):
+    """``@settings`` + ``@given`` of a balanced-assignment property: ``examples`` examples,
+    each argument named in ``ranges`` an integer in its (low, high) and ``seed`` in 0..10 000."""
+    strategies = {name: st.integers(*bounds) for name, bounds in ranges.items()}
+    strategies["seed"] = st.integers(0, 10_000)
+
+    def decorate(test):
+        return settings(max_examples=examples, deadline=None)(given(**strategies)(test))
+
+    return decorate
 
 
 def start_phone_session(browser, address: str, *, timeout_ms: int):

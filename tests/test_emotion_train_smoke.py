@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_EMOTION_GAN, make_emotion_corpus
+from conftest import make_emotion_corpus, tiny_emotion_run
 
 from pipeline.checkpoint import load_model
-from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
+from pipeline.emotion.data import FeatureCorpus, build_cache, read_label_table
 from pipeline.emotion.model import EmotionGenerator
 from pipeline.emotion.normalize import Normalizer
+from pipeline.emotion.segments import SegmentDataset
 from pipeline.train.cli import main as train_main
 
 
@@ -43,13 +44,8 @@ def test_tiny_training_cli_checkpoint_and_resume(
 ) -> None:
     table = make_emotion_corpus(tmp_path)
     monkeypatch.setenv("STUDIO_DATA", str(tmp_path))
-    out = tmp_path / "run"
-    config = tmp_path / "cfg.yaml"
-    config.write_text(
-        f"data:\n  label_table: {table}\ntrain:\n  out_dir: {out}\n  steps: 3\n  seed: 1\n"
-    )
-    sets = [x for item in TINY_EMOTION_GAN for x in ("--set", item)]
-    assert train_main(["emotion", "--config", str(config), *sets]) == 0
+    args, out = tiny_emotion_run(tmp_path, table, steps=3, train={"seed": 1})
+    assert train_main(args) == 0
     for name in ("last.pt", "best.pt", "train_state.pt", "log.csv", "config.yaml"):
         assert (out / name).is_file(), name
     model, meta = load_model(out / "last.pt")  # weights_only=True inside
@@ -60,12 +56,7 @@ def test_tiny_training_cli_checkpoint_and_resume(
     assert "c_acc_converted" in best["extra"]["metrics"]
     assert float(model.spec_std.min()) > 0  # normalisation statistics travel with the weights
 
-    assert (
-        train_main(
-            ["emotion", "--config", str(config), *sets, "--set", "train.steps=5", "--resume"]
-        )
-        == 0
-    )
+    assert train_main([*args, "--set", "train.steps=5", "--resume"]) == 0
     state = torch.load(out / "train_state.pt", weights_only=True)
     assert state["step"] == 5
     steps = [

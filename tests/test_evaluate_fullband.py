@@ -3,43 +3,26 @@ resample-only path appear only where there is an upper band."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import soundfile as sf
+from conftest import write_csv, write_noisy_pair
 
 from pipeline.signals import synthetic_voice
 
 
 def _test_set(folder: Path, sr: int) -> Path:
-    (folder / "clean").mkdir(parents=True)
-    (folder / "noisy").mkdir()
     rng = np.random.default_rng(0)
     rows = []
     for snr in (0.0, 10.0):
         clean = synthetic_voice(1.2, sr, f0_hz=140.0, seed=1)
-        clean = clean + 0.01 * rng.standard_normal(len(clean)).astype(np.float32)  # "air" above 8 kHz
-        noise = rng.standard_normal(len(clean)).astype(np.float32)
-        noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2) / 10 ** (snr / 10))
-        item = f"i_snr{int(snr):02d}"
-        sf.write(folder / "clean" / f"{item}.wav", clean, sr, subtype="PCM_16")
-        sf.write(folder / "noisy" / f"{item}.wav", np.clip(clean + noise, -1, 1), sr)
-        rows.append(
-            {
-                "id": item,
-                "clean_path": f"clean/{item}.wav",
-                "noisy_path": f"noisy/{item}.wav",
-                "snr_db": snr,
-                "speaker": "v",
-                "source": "synthetic",
-            }
-        )
-    with (folder / "pairs.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+        clean = clean + 0.01 * rng.standard_normal(len(clean)).astype(
+            np.float32
+        )  # "air" above 8 kHz
+        pair = write_noisy_pair(folder, f"i_snr{int(snr):02d}", clean, sr, snr, rng)
+        rows.append({**pair, "speaker": "v", "source": "synthetic"})
+    write_csv(folder / "pairs.csv", rows)
     return folder
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
+from conftest import write_csv, write_noisy_pair
 
 from pipeline.constants import EMOTIONS
 from pipeline.evaluate.emotion_tables import build_report, real_effects, summarize, system_means
@@ -22,37 +21,14 @@ from pipeline.signals import synthetic_voice
 def tiny_test_set(tmp_path):
     """4 pairs: 2 voices x SNR 0 and 10 dB, white noise, the corpora helper's CSV layout."""
     folder = tmp_path / "enhance_test"
-    (folder / "clean").mkdir(parents=True)
-    (folder / "noisy").mkdir()
     rng = np.random.default_rng(0)
     rows = []
     for v, f0 in enumerate((120.0, 210.0)):
         clean = synthetic_voice(1.2, 16_000, f0_hz=f0, seed=v)
         for snr in (0.0, 10.0):
-            noise = rng.standard_normal(len(clean)).astype(np.float32)
-            noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2) / 10 ** (snr / 10))
-            item = f"v{v}_snr{int(snr):02d}"
-            sf.write(folder / "clean" / f"{item}.wav", clean, 16_000, subtype="PCM_16")
-            sf.write(
-                folder / "noisy" / f"{item}.wav",
-                np.clip(clean + noise, -1, 1),
-                16_000,
-                subtype="PCM_16",
-            )
-            rows.append(
-                {
-                    "id": item,
-                    "clean_path": f"clean/{item}.wav",
-                    "noisy_path": f"noisy/{item}.wav",
-                    "snr_db": snr,
-                    "speaker": f"v{v}",
-                    "noise_path": "white",
-                }
-            )
-    with (folder / "pairs.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+            pair = write_noisy_pair(folder, f"v{v}_snr{int(snr):02d}", clean, 16_000, snr, rng)
+            rows.append({**pair, "speaker": f"v{v}", "noise_path": "white"})
+    write_csv(folder / "pairs.csv", rows)
     return folder
 
 

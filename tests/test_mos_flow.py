@@ -8,9 +8,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from conftest import assign_listeners
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from conftest import assign_listeners, assignment_property
 
 from pipeline.mos.clips import ClipCache
 from pipeline.mos.definition import Stimulus, TestDefinition, readable_title
@@ -162,14 +160,7 @@ def test_each_session_is_balanced_across_systems(tmp_path: Path):
         assert sum(counts.values()) == 10
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    systems=st.integers(1, 5),
-    items=st.integers(1, 8),
-    per_session=st.integers(1, 12),
-    listeners=st.integers(1, 10),
-    seed=st.integers(0, 10_000),
-)
+@assignment_property(40, systems=(1, 5), items=(1, 8), per_session=(1, 12), listeners=(1, 10))
 def test_assignment_balances_systems_within_every_session(
     systems, items, per_session, listeners, seed
 ):

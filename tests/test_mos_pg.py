@@ -31,6 +31,7 @@ from mos_pg_workers import (  # tests/ is on sys.path (pytest prepend import mod
 
 from pipeline.mos.assignment import SessionBook
 from pipeline.mos.backends import database_url, ratings_csv
+from pipeline.mos.definition import TestDefinition
 from pipeline.mos.listening import ListeningTest
 from pipeline.mos.pg_sessions import PgSessionBook
 from pipeline.mos.pg_store import ConnectionPool, DatabaseError, PgRatingStore, export_csv
@@ -180,18 +181,25 @@ def test_export_cli_bad_database_is_one_line_error(tmp_path: Path, capsys, mos_c
     assert not out.exists()
 
 
+def three_system_test(
+    root: Path, test_id: str, *, items: int, per_session: int, votes: int
+) -> TestDefinition:
+    """A synthetic test of systems a, b, c without training items (the balance tests)."""
+    return make_test(
+        root,
+        test_id=test_id,
+        items=items,
+        systems=("a", "b", "c"),
+        items_per_session=per_session,
+        votes=votes,
+        training=0,
+    )
+
+
 # -- replicas -------------------------------------------------------------------------------
 def test_two_replicas_share_one_test(pg_url: str, tmp_path: Path):
     # 6 items x 3 systems = 18 stimuli, 6 per session: 12 listeners give every stimulus 4 votes
-    definition = make_test(
-        tmp_path,
-        test_id="replicas",
-        items=6,
-        systems=("a", "b", "c"),
-        items_per_session=6,
-        votes=4,
-        training=0,
-    )
+    definition = three_system_test(tmp_path, "replicas", items=6, per_session=6, votes=4)
     folder = str(tmp_path / "replicas")
     names = [f"R{n}" for n in range(12)]
     a_side, b_side = names[0::2], names[1::2]
@@ -233,15 +241,7 @@ def test_two_replicas_share_one_test(pg_url: str, tmp_path: Path):
 def test_database_assigns_like_the_file_backend(pg_url: str, tmp_path: Path, monkeypatch):
     """Same arrivals and random seeds: the database backend builds the same sessions."""
     monkeypatch.delenv("STUDIO_RATINGS_DB", raising=False)
-    make_test(
-        tmp_path,
-        test_id="parity",
-        items=5,
-        systems=("a", "b", "c"),
-        items_per_session=4,
-        votes=3,
-        training=0,
-    )
+    three_system_test(tmp_path, "parity", items=5, per_session=4, votes=3)
     by_file = ListeningTest(tmp_path / "parity")
     by_db = ListeningTest(tmp_path / "parity", ratings_db=pg_url)
     for n in range(9):

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import assign_listeners
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from conftest import assign_listeners, assignment_property
 
 from pipeline.mos.definition import DefinitionError, Stimulus, load_definition
 from pipeline.mos.listening import ListeningTest, PlayTracker, resolve_listener
@@ -53,13 +51,7 @@ def test_sessions_prefer_distinct_items(tmp_path: Path):
     assert len(set(items)) == 4
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    n_stim=st.integers(2, 30),
-    per_session=st.integers(1, 8),
-    listeners=st.integers(1, 12),
-    seed=st.integers(0, 10_000),
-)
+@assignment_property(25, n_stim=(2, 30), per_session=(1, 8), listeners=(1, 12))
 def test_sequential_assignment_is_balanced(n_stim, per_session, listeners, seed):
     stimuli = [
         Stimulus(id=f"s{i}", file=f"{i}.wav", system="x", item_id=f"i{i % 5}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import TINY_EMOTION_GAN, make_emotion_corpus
+from conftest import make_emotion_corpus, tiny_emotion_run
 
 from pipeline.emotion.data import read_label_table
 from pipeline.emotion.human_labels import NO_HUMAN_TEST, human_label_provenance
@@ -96,13 +96,8 @@ def test_simulated_annotation_labels_feed_training(tmp_path: Path, monkeypatch: 
     assert len(used) == int(kept.sum()) >= len(edited) - 3
 
     monkeypatch.setenv("STUDIO_DATA", str(tmp_path))
-    out = tmp_path / "run"
-    config = tmp_path / "cfg.yaml"
-    config.write_text(
-        f"data:\n  label_table: {table}\n  min_confidence: 0.5\ntrain:\n  out_dir: {out}\n  steps: 2\n"
-    )
-    sets = [x for item in TINY_EMOTION_GAN for x in ("--set", item)]
-    assert train_main(["emotion", "--config", str(config), "--labels", str(labels_csv), *sets]) == 0
+    args, out = tiny_emotion_run(tmp_path, table, steps=2, data={"min_confidence": 0.5})
+    assert train_main([*args, "--labels", str(labels_csv)]) == 0
     extra = torch.load(out / "last.pt", weights_only=True)["extra"]
     assert extra["label_provenance"] == provenance
     assert extra["clip_counts"]["train"]["surprise"] >= 1  # the listeners' label was used

@@ -14,22 +14,10 @@ import pytest
 from pipeline.mos.rating_format import COLUMNS, CRC_COLUMN, RatingError, format_line, neutralise
 from pipeline.mos.storage import RatingStore, read_ratings
 
-REQUIRED = (
-    "timestamp",
-    "test_id",
-    "listener_id",
-    "session_id",
-    "stimulus_id",
-    "system",
-    "item_id",
-    "question",
-    "score",
-    "play_count",
-    "listened_s",
-    "response_ms",
-    "is_gold",
-    "is_trap",
-    "app_version",
+#: the leading columns every ratings file starts with, in order (the issue's list)
+REQUIRED = tuple(
+    "timestamp,test_id,listener_id,session_id,stimulus_id,system,item_id,question,score,"
+    "play_count,listened_s,response_ms,is_gold,is_trap,app_version".split(",")
 )
 
 

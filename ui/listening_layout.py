@@ -21,6 +21,17 @@ class ListeningLayout:
     def __init__(self) -> None:
         self._layout()
         self.columns = {"consent": self.consent_col, "rate": self.rate_col, "done": self.done_col}
+        #: the rating page's answer area, in the order its handlers return updates
+        rating = [
+            self.title,
+            self.prompt,
+            *self.players,
+            self.choice,
+            *self.scales,
+            self.submit_btn,
+            self.feedback,
+            self.continue_btn,
+        ]
         #: everything a page can change (load, start, continue, pick, relayout)
         self.outputs = [
             self.header,
@@ -31,31 +42,13 @@ class ListeningLayout:
             self.instructions,
             self.consent,
             self.rate_col,
-            self.title,
-            self.prompt,
-            *self.players,
-            self.choice,
-            *self.scales,
-            self.submit_btn,
-            self.feedback,
-            self.continue_btn,
+            *rating,
             self.done_col,
             self.done,
             self.layout,
         ]
         #: what a submit changes on a page that keeps its layout (plus the layout token)
-        self.submit_outputs = [
-            self.message,
-            self.title,
-            self.prompt,
-            *self.players,
-            self.choice,
-            *self.scales,
-            self.submit_btn,
-            self.feedback,
-            self.continue_btn,
-            self.layout,
-        ]
+        self.submit_outputs = [self.message, *rating, self.layout]
 
     def _layout(self) -> None:
         gr.HTML(CSS, visible=True, padding=False)
@@ -118,4 +111,3 @@ class ListeningLayout:
                 )
             with gr.Column(visible=False) as self.done_col:
                 self.done = gr.Markdown(elem_id="mos-done")
-

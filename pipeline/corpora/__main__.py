@@ -85,7 +85,7 @@ def _clean_targets(root: Path, args: argparse.Namespace) -> None:
             root / "manifest.csv",
             root / args.out,
             config,
-            extras=args.extra,
+            rows=rows,
             progress=lambda it: tqdm(it, total=total, desc=args.system, unit="clip"),
         )
         wall = time.perf_counter() - started

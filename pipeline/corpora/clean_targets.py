@@ -36,8 +36,8 @@ import soundfile as sf
 from pipeline.audio import rms_dbfs, write_wav
 from pipeline.constants import SAMPLE_RATE
 from pipeline.corpora import CorpusError
-from pipeline.corpora.prepare import MANIFEST_COLUMNS, write_csv
-from pipeline.corpora.quality import SCREENED_SPLITS, merged_rows
+from pipeline.corpora.prepare import MANIFEST_COLUMNS, read_manifest, write_csv
+from pipeline.corpora.quality import SCREENED_SPLITS, check_beside
 from pipeline.corpora.targets import target_path
 
 log = logging.getLogger(__name__)
@@ -327,20 +327,21 @@ def clean_targets(
     out: Path,
     config: CleanTargetsConfig,
     *,
-    extras: Sequence[Path] = (),
+    rows: Sequence[dict] | None = None,
     cleaner: Cleaner | None = None,
     scorer: Scorer | None = None,
     progress: Callable[[Iterable], Iterable] = iter,
 ) -> dict[str, float]:
     """Clean what is pending, then write the targets manifest ``out`` next to ``manifest``.
 
-    Returns counts (``cleaned_now``, ``kept``, ``screened_out``, ``not_cleaned``) and the
+    ``rows``: the manifest rows to clean and screen, when the caller has them already (e.g.
+    :func:`pipeline.corpora.quality.merged_rows` with extra manifests, as the CLI does);
+    default: ``manifest``'s own. Returns counts (``cleaned_now``, ``kept``, ``screened_out``, ``not_cleaned``) and the
     throughput of the clips cleaned in this call (``audio_s``, ``process_s``, ``rtf``)."""
     manifest, out = Path(manifest), Path(out)
-    if out.resolve().parent != manifest.resolve().parent:
-        raise CorpusError(f"{out} must sit next to {manifest} (paths are relative)")
+    check_beside(manifest, out)
     root = manifest.parent
-    rows = merged_rows(manifest, extras)
+    rows = read_manifest(manifest) if rows is None else rows
     before = read_ledger(root / config.subdir / LEDGER_NAME)
     cleaned = run_cleaning(rows, root, config, cleaner=cleaner, scorer=scorer, progress=progress)
     after = read_ledger(root / config.subdir / LEDGER_NAME)

@@ -19,7 +19,6 @@ not match its layout.
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from collections import Counter
@@ -35,6 +34,7 @@ from pipeline.corpora.emotion_labels import (
     RAVDESS_STATEMENTS,
     map_emotion,
 )
+from pipeline.tables import read_rows
 
 log = logging.getLogger(__name__)
 
@@ -311,12 +311,7 @@ def load_emotion_manifest(path: str | Path) -> EmotionCorpus:
         path = path / "manifest.csv"
     if not path.is_file():
         raise CorpusError(f"no emotion manifest at {path}")
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"path", "speaker", "emotion"} - set(reader.fieldnames or [])
-        if missing:
-            raise CorpusError(f"{path.name}: missing column(s) {', '.join(sorted(missing))}")
-        rows = list(reader)
+    rows = read_rows(path, ("path", "speaker", "emotion"), error=CorpusError)
     records: list[EmotionRecord] = []
     dropped: Counter = Counter()
     for i, row in enumerate(rows, start=2):

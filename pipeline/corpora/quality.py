@@ -68,6 +68,20 @@ def merged_rows(manifest: Path, extras: Sequence[Path] = ()) -> list[dict]:
     return rows
 
 
+def check_beside(manifest: Path, out: Path) -> None:
+    """:class:`CorpusError` unless ``out`` sits in ``manifest``'s folder (the rows' audio paths
+    are relative to it)."""
+    if Path(out).resolve().parent != Path(manifest).resolve().parent:
+        raise CorpusError(f"{out} must sit next to {manifest} (paths are relative)")
+
+
+def rows_beside(manifest: Path, out: Path, extras: Sequence[Path] = ()) -> list[dict]:
+    """:func:`merged_rows` for a stage that writes the manifest ``out`` (see
+    :func:`check_beside`)."""
+    check_beside(manifest, out)
+    return merged_rows(Path(manifest), extras)
+
+
 def score_speakers(
     rows: Sequence[dict],
     root: Path,
@@ -149,9 +163,7 @@ def screen(
     Returns the verdicts."""
     from pipeline.corpora.mixing import build_test_set
 
-    if out.resolve().parent != manifest.resolve().parent:
-        raise CorpusError(f"{out} must sit next to {manifest} (paths are relative)")
-    rows = merged_rows(manifest, extras)
+    rows = rows_beside(manifest, out, extras)
     if medians is None:
         scores = score_speakers(rows, manifest.parent, config, score=score, progress=progress)
         medians = speaker_medians(scores)

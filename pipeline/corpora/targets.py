@@ -31,7 +31,7 @@ from pipeline.audio import rms_dbfs, write_wav
 from pipeline.constants import SAMPLE_RATE
 from pipeline.corpora import CorpusError
 from pipeline.corpora.prepare import MANIFEST_COLUMNS, write_csv
-from pipeline.corpora.quality import SCREENED_SPLITS, merged_rows
+from pipeline.corpora.quality import SCREENED_SPLITS, rows_beside
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +116,8 @@ def clean_targets(
     from pipeline.corpora.mixing import build_test_set
 
     manifest, out = Path(manifest), Path(out)
-    if out.resolve().parent != manifest.resolve().parent:
-        raise CorpusError(f"{out} must sit next to {manifest} (paths are relative)")
     root = manifest.parent
-    rows = merged_rows(manifest, extras)
+    rows = rows_beside(manifest, out, extras)
     sources = {
         str(root / target_path(r, config)): str(root / r["path"])
         for r in rows

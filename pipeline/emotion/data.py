@@ -2,8 +2,8 @@
 
 Pipeline: a list of :class:`EmotionClip` (audio file, speaker, emotion) → WORLD analysis once per
 clip (:mod:`pipeline.emotion.features`, DIO at 16 kHz, the same analysis the system uses at
-inference) → one ``.npz`` cache file → :class:`SegmentDataset` drawing random ``N``-frame
-segments, emotion-balanced.
+inference) → one ``.npz`` cache file → :class:`FeatureCorpus`, from which the datasets of
+:mod:`pipeline.emotion.segments` draw random ``N``-frame segments.
 
 Per-frame features stored in the cache (``T`` frames of 5 ms):
 
@@ -16,7 +16,6 @@ Normalisation lives in :mod:`pipeline.emotion.normalize`.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -25,15 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset
 
 from pipeline.audio import read_audio, resample
 from pipeline.constants import EMOTIONS
 from pipeline.emotion import features as wf
 from pipeline.emotion.human_labels import read_human_labels
-from pipeline.emotion.normalize import Normalizer
 from pipeline.emotion.prosody import active_frames, syllable_nuclei
+from pipeline.tables import read_rows
 
 log = logging.getLogger(__name__)
 
@@ -124,24 +121,19 @@ def read_label_table(
     bases = [Path(root)] if root is not None else [path.parent, path.parent.parent]
     human = read_human_labels(human_labels) if human_labels else None
     clips = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"path", "speaker", "emotion"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{path}: missing columns {sorted(missing)}")
-        for row in reader:
-            if human is not None:
-                row["emotion"], row["confidence"] = human.get(row["path"], ("", 0.0))
-            if row["emotion"] not in EMOTIONS:
-                continue
-            if min_confidence > 0 and float(row.get("confidence") or 0.0) < min_confidence:
-                continue
-            audio = Path(row["path"])
-            if not audio.is_absolute():
-                audio = next((b / audio for b in bases if (b / audio).exists()), bases[0] / audio)
-            clips.append(
-                EmotionClip(str(audio), row["speaker"], row["emotion"], row.get("split") or "train")
-            )
+    for row in read_rows(path, ("path", "speaker", "emotion")):
+        if human is not None:
+            row["emotion"], row["confidence"] = human.get(row["path"], ("", 0.0))
+        if row["emotion"] not in EMOTIONS:
+            continue
+        if min_confidence > 0 and float(row.get("confidence") or 0.0) < min_confidence:
+            continue
+        audio = Path(row["path"])
+        if not audio.is_absolute():
+            audio = next((b / audio for b in bases if (b / audio).exists()), bases[0] / audio)
+        clips.append(
+            EmotionClip(str(audio), row["speaker"], row["emotion"], row.get("split") or "train")
+        )
     return clips
 
 
@@ -304,77 +296,3 @@ class FeatureCorpus:
         base = means[EMOTIONS.index("neutral")]
         out = np.where(np.isfinite(means), means - (base if np.isfinite(base) else 0.0), 0.0)
         return np.clip(out, -limit, limit)
-
-
-def segment_window(n_frames: int, length: int, rng: np.random.Generator) -> tuple[slice, int]:
-    """A random ``length``-frame window of an ``n_frames`` clip and the padding (frames)
-    needed when the clip is shorter (then the window is the whole clip)."""
-    if n_frames < length:
-        return slice(0, n_frames), length - n_frames
-    start = int(rng.integers(n_frames - length + 1))
-    return slice(start, start + length), 0
-
-
-def pad_frames(a: np.ndarray, pad: int) -> np.ndarray:
-    """``a`` ``(C, T)`` with ``pad`` frames appended: reflected, or wrapped when ``T <= pad``."""
-    if not pad:
-        return a
-    mode = "reflect" if a.shape[-1] > pad else "wrap"
-    return np.pad(a, ((0, 0), (0, pad)), mode=mode)
-
-
-class SegmentDataset(Dataset):
-    """Random fixed-length segments, drawn emotion-balanced.
-
-    Item ``i`` is a pure function of ``(seed, i)``: an emotion drawn uniformly among those
-    present, a clip of that emotion with probability ∝ its length, and a random
-    ``segment_frames`` window (clips shorter than that are reflect-padded). Training reads
-    items ``step * batch ...`` so a resumed run sees exactly the batches it would have seen.
-
-    Items: ``spec`` ``(D, N)``, ``pros`` ``(2, N)``, ``voiced`` ``(1, N)`` float32 and
-    ``label`` int64 (index into :data:`EMOTIONS`).
-    """
-
-    def __init__(
-        self,
-        corpus: FeatureCorpus,
-        indices: Sequence[int],
-        normalizer: Normalizer,
-        *,
-        segment_frames: int = 128,
-        length: int = 10**9,
-        seed: int = 0,
-    ) -> None:
-        if not indices:
-            raise ValueError("empty split for the emotion segment dataset")
-        self.corpus, self.norm = corpus, normalizer
-        self.n, self.length, self.seed = segment_frames, length, seed
-        self.by_emotion: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for e, name in enumerate(EMOTIONS):
-            idx = np.array([i for i in indices if corpus.clips[i].emotion == name], dtype=np.int64)
-            if len(idx):
-                w = np.array([corpus.feats[i].n_frames for i in idx], dtype=np.float64)
-                self.by_emotion[e] = (idx, w / w.sum())
-        self.emotions = sorted(self.by_emotion)
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, item: int) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng((self.seed, item))
-        label = self.emotions[int(rng.integers(len(self.emotions)))]
-        idx, prob = self.by_emotion[label]
-        ci = int(rng.choice(idx, p=prob))
-        feats, clip = self.corpus.feats[ci], self.corpus.clips[ci]
-        spec, pros, voiced = self.norm.normalize(feats, *self.corpus.speaker_means[clip.speaker])
-        window, pad = segment_window(feats.n_frames, self.n, rng)
-
-        def tensor(a: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(pad_frames(a[:, window], pad)))
-
-        return {
-            "spec": tensor(spec),
-            "pros": tensor(pros),
-            "voiced": tensor(voiced),
-            "label": torch.tensor(label, dtype=torch.int64),
-        }

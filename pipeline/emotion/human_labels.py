@@ -9,10 +9,11 @@ written beside it.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
+
+from pipeline.tables import read_rows
 
 #: what a model card says about its labels when no human listening test was used
 NO_HUMAN_TEST = (
@@ -26,16 +27,11 @@ def read_human_labels(path: str | Path) -> dict[str, tuple[str, float]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"human label table not found: {path}")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"item_id", "label", "confidence"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{path}: not a label table (missing {sorted(missing)})")
-        return {
-            row["item_id"]: (row["label"], float(row["confidence"] or 0.0))
-            for row in reader
-            if row["item_id"]
-        }
+    return {
+        row["item_id"]: (row["label"], float(row["confidence"] or 0.0))
+        for row in read_rows(path, ("item_id", "label", "confidence"))
+        if row["item_id"]
+    }
 
 
 def label_provenance(meta: dict) -> str:

@@ -27,12 +27,13 @@ import torch.nn.functional as F
 
 from pipeline.constants import EMOTIONS, SAMPLE_RATE
 from pipeline.corpora import data_dir
-from pipeline.emotion.data import FeatureCorpus, SegmentDataset, build_cache, read_label_table
+from pipeline.emotion.data import FeatureCorpus, build_cache, read_label_table
 from pipeline.emotion.human_labels import human_label_provenance
 from pipeline.emotion.losses import mean_abs_error, mean_squared_error, prosody_moment_loss
 from pipeline.emotion.model import AuxEmotionClassifier, EmotionDiscriminator, EmotionGenerator
 from pipeline.emotion.normalize import Normalizer, emotion_prosody_moments
-from pipeline.optim import clipped_step, warmup_cosine_schedulers
+from pipeline.emotion.segments import SegmentDataConfig, SegmentDataset
+from pipeline.optim import AdamGanOptimConfig, clipped_step
 from pipeline.train.loop import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,8 @@ SEMITONES_PER_LN = 12.0 / np.log(2.0)
 
 
 @dataclass
-class EmotionDataConfig:
-    """Where the labelled clips are and how segments are cut.
+class EmotionDataConfig(SegmentDataConfig):
+    """Where the labelled clips are (plus the segment keys of :class:`SegmentDataConfig`).
 
     ``label_table`` is a path as given (e.g. the committed
     ``pipeline/emotion/resources/emotion_labels.csv``); its audio paths and ``cache_dir`` are
@@ -55,27 +56,26 @@ class EmotionDataConfig:
     #: only on clips listeners labelled, with their label; min_confidence then applies to its
     #: Dawid-Skene confidence
     human_labels: str = ""
-    cache_dir: str = "emotion/cache"
-    segment_frames: int = 128  # 0.64 s at 5 ms
-    val_split: str = "valid"
-    val_segments: int = 240
 
 
 @dataclass
 class EmotionModelConfig:
     """Model sizes (see :mod:`pipeline.emotion.model`)."""
 
-    channels: int = 128
-    n_blocks: int = 6
-    base_2d: int = 16
-    prosody_channels: int = 48
-    prosody_blocks: int = 3
-    disc_channels: int = 128
-    cls_channels: int = 96
+    channels: int = 128  # width of the generator's 1-D bottleneck
+    n_blocks: int = 6  # residual blocks in the bottleneck
+    base_2d: int = 16  # channels of the first 2-D layer (doubling at each downsampling)
+    prosody_channels: int = 48  # width of the prosody path
+    prosody_blocks: int = 3  # residual blocks in the prosody path (dilations 1, 2, 4, ...)
+    disc_channels: int = 128  # width of the discriminator
+    cls_channels: int = 96  # width of the auxiliary emotion classifier
 
 
 @dataclass
-class EmotionLossConfig:
+class EmotionLossConfig(AdamGanOptimConfig):
+    """Loss weights, plus the optimiser keys of :class:`AdamGanOptimConfig` (whose defaults,
+    a constant rate, are how the shipped model was trained; it predates gradient clipping)."""
+
     #: "l1" (StarGAN-VC2) or "l2" for the cycle and identity terms. L1's constant gradient
     #: holds a generator that starts at the identity (zero-initialised residual outputs)
     #: exactly there while D and C are still weak; L2 lets it move.
@@ -85,15 +85,6 @@ class EmotionLossConfig:
     lambda_id: float = 5.0
     lambda_moment: float = 0.0  # prosody moment matching (see prosody_moment_loss)
     id_until_step: int = 0  # use the identity loss only before this step (0: always)
-    d_lr_scale: float = 0.5  # discriminator lr = train.lr * this
-    beta1: float = 0.5
-    beta2: float = 0.999
-    #: learning rates: linear warm-up over warmup_steps, then cosine decay to lr * final_lr_scale
-    #: at train.steps (the defaults keep the rate constant, as the shipped model was trained)
-    warmup_steps: int = 0
-    final_lr_scale: float = 1.0
-    #: gradient-norm clipping of every update (0: off; the shipped model predates it)
-    grad_clip: float = 10.0
 
 
 @dataclass
@@ -180,21 +171,10 @@ class EmotionTask:
             n_spec=self.model_kwargs["n_spec"], n_emotions=len(EMOTIONS), channels=m.cls_channels
         )
         self.modules = {"generator": generator, "discriminator": disc, "classifier": classifier}
-        lr, betas = config.train.lr, (config.loss.beta1, config.loss.beta2)
-        self.optimizers = {
-            "generator": torch.optim.Adam(generator.parameters(), lr=lr, betas=betas),
-            "discriminator": torch.optim.Adam(
-                disc.parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
-            ),
-            "classifier": torch.optim.Adam(classifier.parameters(), lr=lr, betas=betas),
-        }
-        self.schedulers = warmup_cosine_schedulers(
-            self.optimizers,
-            {"generator": 1.0, "discriminator": config.loss.d_lr_scale, "classifier": 1.0},
-            config.train,
-            warmup_steps=config.loss.warmup_steps,
-            final_scale=config.loss.final_lr_scale,
+        self.optimizers = config.loss.adam(
+            {name: module.parameters() for name, module in self.modules.items()}, config.train.lr
         )
+        self.schedulers = config.loss.schedulers(self.optimizers, config.train)
 
     def _log_data_summary(self) -> None:
         generator = self.modules["generator"]
@@ -352,10 +332,10 @@ class EmotionTask:
             for split in sorted({c.split for c in self.corpus.clips})
         }
         return Export(
-            module=unwrap(self.modules["generator"]),
-            arch="emotion.stargan",
-            model_kwargs=dict(self.model_kwargs),
-            sample_rate=SAMPLE_RATE,
+            self.modules["generator"],
+            "emotion.stargan",
+            self.model_kwargs,
+            SAMPLE_RATE,
             extra={
                 "emotions": list(EMOTIONS),
                 "label_table": self.config.data.label_table,

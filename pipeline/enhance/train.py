@@ -33,7 +33,7 @@ from pipeline.enhance.data import (
 )
 from pipeline.enhance.model import MaskGenerator, MelDiscriminator, MetricDiscriminator
 from pipeline.metrics import pesq_wb, si_sdr, stoi
-from pipeline.optim import clipped_step, warmup_cosine_schedulers
+from pipeline.optim import GanOptimConfig, clipped_step
 from pipeline.train.loop import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,10 @@ class EnhanceDiscriminatorConfig:
 
 
 @dataclass
-class EnhanceLossConfig:
+class EnhanceLossConfig(GanOptimConfig):
+    """Loss weights, plus the optimiser keys of :class:`GanOptimConfig` with the enhancement
+    defaults: warm-up, cosine decay to a tenth, tighter clipping."""
+
     magnitude: float = 10.0  # compressed-magnitude MSE weight
     mrstft: float = 1.0  # multi-resolution STFT weight
     si_sdr: float = 0.0  # negative SI-SDR weight (dB scale: use ~0.01)
@@ -74,9 +77,8 @@ class EnhanceLossConfig:
     feature_matching: float = 0.5
     metric: float = 0.0  # MetricGAN-style learned-PESQ adversarial weight (0: off)
     adv_start: int = 1000  # generator sees adversarial terms from this step on
-    d_lr_scale: float = 0.5  # discriminator lr = train.lr * d_lr_scale
     warmup_steps: int = 200
-    final_lr_scale: float = 0.1  # cosine decay to lr * this at train.steps
+    final_lr_scale: float = 0.1
     grad_clip: float = 5.0
     # train only generator parameters whose names start with one of these (e.g. ["df_head"]
     # for a head grown onto a shipped model with train.init_partial); empty: all of them
@@ -120,15 +122,8 @@ class EnhanceTask:
             self.optimizers[name] = torch.optim.AdamW(
                 self.modules[name].parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
             )
-        self.schedulers = warmup_cosine_schedulers(
-            self.optimizers,
-            {
-                name: 1.0 if name == "generator" else config.loss.d_lr_scale
-                for name in self.optimizers
-            },
-            config.train,
-            warmup_steps=config.loss.warmup_steps,
-            final_scale=config.loss.final_lr_scale,
+        self.schedulers = config.loss.schedulers(
+            self.optimizers, config.train, scaled=self.modules.keys() - {"generator"}
         )
         self.scaler = grad_scaler(info.torch_device, config.train.amp)
         if config.data.source == "corpora":
@@ -276,10 +271,5 @@ class EnhanceTask:
         return metrics
 
     def export(self) -> Export:
-        return Export(
-            module=unwrap(self.modules["generator"]),
-            arch=ARCH,
-            model_kwargs=dict(self.gen_kwargs),
-            sample_rate=SAMPLE_RATE,
-            extra={"data_source": self.config.data.source},
-        )
+        extra = {"data_source": self.config.data.source}
+        return Export(self.modules["generator"], ARCH, self.gen_kwargs, SAMPLE_RATE, extra)

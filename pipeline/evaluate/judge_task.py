@@ -165,9 +165,4 @@ class JudgeTask:
         return {"valid_bacc": score(self.valid[1], pred, self.labels).balanced_accuracy}
 
     def export(self) -> Export:
-        return Export(
-            module=unwrap(self.modules["judge"]),
-            arch=ARCH,
-            model_kwargs=dict(self.model_kwargs),
-            sample_rate=SAMPLE_RATE,
-        )
+        return Export(self.modules["judge"], ARCH, self.model_kwargs, SAMPLE_RATE)

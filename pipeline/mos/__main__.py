@@ -29,6 +29,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline.audio import AudioError
+from pipeline.config import add_option_arguments, option_values
 from pipeline.mos.backends import ENV_VAR, database_url
 from pipeline.mos.builder import BuildError, BuildOptions, build_test
 from pipeline.mos.definition import (
@@ -44,6 +45,26 @@ from pipeline.mos.report import write_report
 from pipeline.mos.stats import ScreeningRules
 from pipeline.mos.storage import RatingError
 from pipeline.registry import REPO_ROOT, UnknownSystemError
+
+#: the :class:`BuildOptions` fields ``build`` takes as ``--some-name`` (defaults from there)
+BUILD_OPTIONS = {
+    "title": str,
+    "instructions": str,
+    "attribute": str,
+    "sample_rate": int,
+    "level_dbov": float,
+    "items_per_session": int,
+    "votes_per_stimulus": int,
+    "gold": int,
+    "traps": int,
+    "completion_code": str,
+    "seed": int,
+}
+BUILD_HELP = {
+    "attribute": "what ACR asks about",
+    "gold": "number of gold (degraded) items",
+    "traps": "number of trap items (attention checks asking for a stated answer)",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,24 +99,9 @@ def _parser() -> argparse.ArgumentParser:
         help="clean counterparts with the same file names (system 'clean')",
     )
     b.add_argument("--ratings-root", type=Path, default=REPO_ROOT / "ratings")
-    b.add_argument("--title", default="")
-    b.add_argument("--instructions", default="")
-    b.add_argument("--attribute", default="quality", help="what ACR asks about")
-    b.add_argument("--sample-rate", type=int, default=16_000)
-    b.add_argument("--level-dbov", type=float, default=-26.0)
-    b.add_argument("--items-per-session", type=int, default=10)
-    b.add_argument("--votes-per-stimulus", type=int, default=8)
-    b.add_argument("--gold", type=int, default=1, help="number of gold (degraded) items")
-    b.add_argument(
-        "--traps",
-        type=int,
-        default=1,
-        help="number of trap items (attention checks asking for a stated answer)",
-    )
+    add_option_arguments(b, BuildOptions(test_id=""), BUILD_OPTIONS, BUILD_HELP)
     b.add_argument("--no-training", action="store_true")
     b.add_argument("--no-headphone-check", action="store_true")
-    b.add_argument("--completion-code", default=None)
-    b.add_argument("--seed", type=int, default=None)
     r = sub.add_parser("report", help="statistics, screening and chart from a ratings CSV")
     r.add_argument("csv", type=Path)
     r.add_argument("--out-dir", type=Path, required=True)
@@ -162,22 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {count} ratings of {args.test} to {args.out}")
         elif args.command == "build":
             options = BuildOptions(
-                test_id=args.test_id,
-                question=args.question,
-                reference=args.reference,
-                title=args.title,
-                instructions=args.instructions,
-                attribute=args.attribute,
-                sample_rate=args.sample_rate,
-                level_dbov=args.level_dbov,
-                items_per_session=args.items_per_session,
-                votes_per_stimulus=args.votes_per_stimulus,
-                gold=args.gold,
-                traps=args.traps,
                 training=not args.no_training,
                 headphone_check=not args.no_headphone_check,
-                completion_code=args.completion_code,
-                seed=args.seed,
+                **option_values(args, ("test_id", "question", "reference", *BUILD_OPTIONS)),
             )
             definition = build_test(
                 args.ratings_root,

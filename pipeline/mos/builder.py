@@ -134,31 +134,38 @@ def system_specs(
 
 
 @dataclass
-class BuildOptions:
-    """Knobs of :func:`build_test` (levels in dBov = dB re full scale RMS, rates in Hz)."""
+class CommonTestOptions:
+    """Knobs every test builder takes (levels in dBov = dB re full scale RMS, rates in Hz):
+    :class:`BuildOptions` and the emotion builders' options extend it."""
 
     test_id: str
     question: str = "acr"
-    reference: str | None = None  # "input" | "clean" for paired questions
     title: str = ""
     instructions: str = ""
-    attribute: str = "quality"
     sample_rate: int = 16_000
     level_dbov: float = -26.0
     items_per_session: int = 10
     votes_per_stimulus: int = 8
     gold: int = 1
+    completion_code: str | None = None
+    seed: int | None = None
+
+
+@dataclass
+class BuildOptions(CommonTestOptions):
+    """Knobs of :func:`build_test`, beyond :class:`CommonTestOptions`."""
+
+    reference: str | None = None  # "input" | "clean" for paired questions
+    attribute: str = "quality"
     traps: int = 1
     training: bool = True
     headphone_check: bool = True
-    completion_code: str | None = None
-    seed: int | None = None
 
 
 class Builder:
     """Writes stimuli into ``folder/stimuli/`` under anonymous names and tracks the levels."""
 
-    def __init__(self, folder: Path, options: BuildOptions) -> None:
+    def __init__(self, folder: Path, options: CommonTestOptions) -> None:
         self.folder = folder
         self.options = options
         self.limited = 0  # clips whose peak limiter pulled them under the target level
@@ -201,10 +208,10 @@ COPIED_OPTIONS = (
 )
 
 
-def definition_fields(options) -> dict:
-    """The :class:`TestDefinition` fields a builder takes from its options (:class:`BuildOptions`
-    or the emotion builders' options): :data:`COPIED_OPTIONS`, the title (default: the test
-    id) and the completion code (default: random)."""
+def definition_fields(options: CommonTestOptions) -> dict:
+    """The :class:`TestDefinition` fields a builder takes from its options:
+    :data:`COPIED_OPTIONS`, the title (default: the test id) and the completion code
+    (default: random)."""
     fields = {name: getattr(options, name) for name in COPIED_OPTIONS}
     fields["title"] = options.title or options.test_id
     fields["completion_code"] = options.completion_code or secrets.token_hex(4).upper()

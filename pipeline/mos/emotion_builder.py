@@ -32,7 +32,7 @@ from pipeline.constants import EMOTIONS
 from pipeline.mos.builder import (
     Builder,
     BuildError,
-    BuildOptions,
+    CommonTestOptions,
     SystemSpec,
     definition_fields,
     run_system,
@@ -65,34 +65,22 @@ class LabelledClip:
 
 
 @dataclass
-class EmotionTestOptions:
-    """Knobs of the emotion builders (levels in dBov RMS, rates in Hz)."""
+class EmotionTestOptions(CommonTestOptions):
+    """Knobs of the emotion builders, beyond :class:`CommonTestOptions` (whose defaults for
+    the question, session size and gold clips differ here)."""
 
-    test_id: str
     question: str = "emotion-id"  # emotion-id | emotion-sim | annotate
-    title: str = ""
-    instructions: str = ""
-    sample_rate: int = 16_000
-    level_dbov: float = -26.0
     items_per_session: int = 12
-    votes_per_stimulus: int = 8
     gold: int = 2  # gold clips (known labels) in the test
     gold_per_session: int = 1
     ask_intensity: bool = False
     ask_certainty: bool = False
-    completion_code: str | None = None
-    seed: int | None = None
     labels: list[str] = field(default_factory=lambda: list(EMOTION_LABELS))
 
 
 def _writer(root: str | Path, options: EmotionTestOptions) -> tuple[Path, Builder]:
     folder = test_folder(root, options.test_id)
-    build = BuildOptions(
-        test_id=options.test_id,
-        sample_rate=options.sample_rate,
-        level_dbov=options.level_dbov,
-    )
-    return folder, Builder(folder, build)
+    return folder, Builder(folder, options)
 
 
 def _finish(

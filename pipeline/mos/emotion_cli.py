@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from pipeline.config import add_option_arguments, option_values
 from pipeline.corpora import data_dir
 from pipeline.mos.builder import BuildError
 from pipeline.mos.definition import TestDefinition
@@ -22,22 +23,28 @@ from pipeline.mos.emotion_report import write_emotion_report
 from pipeline.mos.labels import write_labels
 from pipeline.registry import REPO_ROOT
 
+#: the :class:`EmotionTestOptions` fields every emotion build takes from the command line
+#: (``--sample-rate`` for ``sample_rate``...), with their type; defaults come from the options
+COMMON_OPTIONS = {
+    "title": str,
+    "instructions": str,
+    "sample_rate": int,
+    "level_dbov": float,
+    "items_per_session": int,
+    "gold_per_session": int,
+    "ask_intensity": bool,
+    "ask_certainty": bool,
+    "completion_code": str,
+    "seed": int,
+}
+
 
 def add_emotion_parsers(sub) -> None:
     """``build-emotion``, ``annotate``, ``labels`` and ``emotion-report``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--test-id", required=True)
     common.add_argument("--ratings-root", type=Path, default=REPO_ROOT / "ratings")
-    common.add_argument("--title", default="")
-    common.add_argument("--instructions", default="")
-    common.add_argument("--sample-rate", type=int, default=16_000)
-    common.add_argument("--level-dbov", type=float, default=-26.0)
-    common.add_argument("--items-per-session", type=int, default=12)
-    common.add_argument("--gold-per-session", type=int, default=1)
-    common.add_argument("--ask-intensity", action="store_true")
-    common.add_argument("--ask-certainty", action="store_true")
-    common.add_argument("--completion-code", default=None)
-    common.add_argument("--seed", type=int, default=None)
+    add_option_arguments(common, EmotionTestOptions(test_id=""), COMMON_OPTIONS)
     e = sub.add_parser(
         "build-emotion", parents=[common], help="emotion-id / emotion-sim test of conversions"
     )
@@ -84,22 +91,8 @@ def add_emotion_parsers(sub) -> None:
 
 
 def _emotion_options(args, question: str, votes: int, gold: int) -> EmotionTestOptions:
-    return EmotionTestOptions(
-        test_id=args.test_id,
-        question=question,
-        title=args.title,
-        instructions=args.instructions,
-        sample_rate=args.sample_rate,
-        level_dbov=args.level_dbov,
-        items_per_session=args.items_per_session,
-        votes_per_stimulus=votes,
-        gold=gold,
-        gold_per_session=args.gold_per_session,
-        ask_intensity=args.ask_intensity,
-        ask_certainty=args.ask_certainty,
-        completion_code=args.completion_code,
-        seed=args.seed,
-    )
+    common = option_values(args, ("test_id", *COMMON_OPTIONS))
+    return EmotionTestOptions(question=question, votes_per_stimulus=votes, gold=gold, **common)
 
 
 def _build_emotion(args) -> TestDefinition:

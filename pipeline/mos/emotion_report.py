@@ -38,8 +38,8 @@ from pipeline.mos.labels import (  # noqa: E402
     label_order,
     screen_on_gold,
 )
-from pipeline.mos.report import _table  # noqa: E402
-from pipeline.mos.storage import read_ratings, write_frame  # noqa: E402
+from pipeline.mos.report import _table, write_report_files  # noqa: E402
+from pipeline.mos.storage import read_ratings  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -269,26 +269,10 @@ def write_emotion_report(
 ) -> EmotionReport:
     """Read ``csv_path``, analyse it and write every table, the plot and ``report.md``."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     report = analyse_emotion(read_ratings(csv_path), min_gold_accuracy=min_gold_accuracy)
-    files = {
-        name: write_frame(getattr(report, name), out / f"{name}.csv")
-        for name in (
-            "rates",
-            "confusion",
-            "intensity",
-            "similarity",
-            "similarity_pairwise",
-            "listeners",
-        )
-    }
-    fig = confusion_figure(report.answers)
-    files["confusion_plot"] = out / "confusion.png"
-    fig.savefig(files["confusion_plot"])
-    plt.close(fig)
-    files["markdown"] = out / "report.md"
-    files["markdown"].write_text(report.markdown() + "\n", encoding="utf-8")
-    report.files = files
+    tables = ("rates", "confusion", "intensity", "similarity", "similarity_pairwise", "listeners")
+    plot = ("confusion_plot", "confusion.png", confusion_figure(report.answers))
+    write_report_files(report, out, {name: f"{name}.csv" for name in tables}, plot)
     log.info("wrote emotion report for %d rows to %s", len(report.raw), out)
     return report
 

@@ -32,14 +32,13 @@ import psycopg
 
 from pipeline.mos.rating_format import (
     COLUMNS,
-    CRC_COLUMN,
     HEADER,
-    KEY,
     RatingError,
     format_line,
     neutralise,
-    parse_line,
-    utc_now,
+    rating_key,
+    row_cells,
+    stamped,
 )
 
 log = logging.getLogger(__name__)
@@ -145,14 +144,6 @@ def one_line(err: BaseException) -> str:
     return " ".join(str(err).split())
 
 
-def cells(row: Mapping[str, Any]) -> dict[str, str]:
-    """The row's cells exactly as the CSV store would write them (validated)."""
-    line = format_line(row).decode().rstrip("\n")
-    fields = parse_line(line, [*COLUMNS, CRC_COLUMN])
-    fields.pop(CRC_COLUMN)
-    return fields
-
-
 class PgRatingStore:
     """Ratings of one test in PostgreSQL; safe for any number of threads, processes, hosts."""
 
@@ -168,12 +159,10 @@ class PgRatingStore:
         this call's random ``token`` and is acknowledged as saved. Raises
         :class:`DatabaseError` when the database stays unreachable (nothing acknowledged).
         """
-        row = dict(row)
-        row.setdefault("timestamp", utc_now())
+        row = stamped(row)
         row.setdefault("test_id", self.test_id)
-        values = cells(row)
-        if not all(values[k] for k in KEY):
-            raise RatingError(f"a rating needs {' and '.join(KEY)}")
+        values = row_cells(row)
+        rating_key(values)
         if values["test_id"] != self.test_id:
             raise RatingError(f"row of test {values['test_id']!r} given to {self.test_id!r}")
         token = secrets.token_hex(8)

@@ -124,3 +124,25 @@ LEGACY_HEADER = (",".join((*LEGACY_COLUMNS, CRC_COLUMN)) + "\n").encode()
 def utc_now() -> str:
     """UTC ISO 8601 timestamp with milliseconds, e.g. ``2026-01-31T12:00:00.123Z``."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def stamped(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``row`` with ``timestamp`` set to :func:`utc_now` when absent."""
+    row = dict(row)
+    row.setdefault("timestamp", utc_now())
+    return row
+
+
+def rating_key(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """The row's :data:`KEY` cells, neutralised; :class:`RatingError` when one is empty."""
+    key = tuple(neutralise(row.get(k) or "") for k in KEY)
+    if not all(key):
+        raise RatingError(f"a rating needs {' and '.join(KEY)}")
+    return key
+
+
+def row_cells(row: Mapping[str, Any]) -> dict[str, str]:
+    """The row's cells exactly as :func:`format_line` writes them (validated)."""
+    fields = parse_line(format_line(row).decode().rstrip("\n"), [*COLUMNS, CRC_COLUMN])
+    fields.pop(CRC_COLUMN)
+    return fields

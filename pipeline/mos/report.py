@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from pipeline.mos import stats  # noqa: E402
 from pipeline.mos.storage import read_ratings, write_frame  # noqa: E402
@@ -151,6 +153,36 @@ def mos_figure(
     return fig
 
 
+def write_report_files(
+    report: Any, out: Path, tables: dict[str, str], plot: tuple[str, str, Figure]
+) -> dict[str, Path]:
+    """Write a report's files into ``out`` (created): ``tables`` (attribute → CSV name),
+    ``plot`` (key, PNG name, figure; closed here) and ``report.md`` from ``report.markdown()``.
+    Sets ``report.files`` (key → path, tables first, ``markdown`` last) and returns it."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {name: write_frame(getattr(report, name), out / csv) for name, csv in tables.items()}
+    key, png, fig = plot
+    files[key] = out / png
+    fig.savefig(files[key])
+    plt.close(fig)
+    files["markdown"] = out / "report.md"
+    files["markdown"].write_text(report.markdown() + "\n", encoding="utf-8")
+    report.files = files
+    return files
+
+
+#: report attribute → CSV file name
+MOS_TABLES = {
+    "summary": "summary.csv",
+    "summary_before": "summary_before_screening.csv",
+    "listeners": "listeners.csv",
+    "pairwise": "pairwise.csv",
+    "items": "items.csv",
+    "raw": "ratings_raw.csv",
+    "screened": "ratings_screened.csv",
+}
+
+
 def write_report(
     csv_path: str | Path,
     out_dir: str | Path,
@@ -158,23 +190,8 @@ def write_report(
 ) -> Report:
     """Read ``csv_path``, analyse it and write every output file into ``out_dir``."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     report = analyse(read_ratings(csv_path), rules or stats.ScreeningRules())
-    files = {
-        "summary": write_frame(report.summary, out / "summary.csv"),
-        "summary_before": write_frame(report.summary_before, out / "summary_before_screening.csv"),
-        "listeners": write_frame(report.listeners, out / "listeners.csv"),
-        "pairwise": write_frame(report.pairwise, out / "pairwise.csv"),
-        "items": write_frame(report.items, out / "items.csv"),
-        "raw": write_frame(report.raw, out / "ratings_raw.csv"),
-        "screened": write_frame(report.screened, out / "ratings_screened.csv"),
-    }
     fig = mos_figure(report.summary, empty_text=report.empty_reason())
-    files["chart"] = out / "mos.png"
-    fig.savefig(files["chart"])
-    plt.close(fig)
-    files["markdown"] = out / "report.md"
-    files["markdown"].write_text(report.markdown() + "\n", encoding="utf-8")
-    report.files = files
+    write_report_files(report, out, MOS_TABLES, ("chart", "mos.png", fig))
     log.info("wrote report for %d ratings to %s", len(report.raw), out)
     return report

@@ -46,7 +46,8 @@ from pipeline.mos.rating_format import (
     format_line,
     neutralise,
     parse_line,
-    utc_now,
+    rating_key,
+    stamped,
 )
 
 log = logging.getLogger(__name__)
@@ -105,9 +106,8 @@ class RatingStore:
         written together by the next writer with one ``os.write`` and one ``fsync``; each
         caller returns only after the ``fsync`` covering its row.
         """
-        row = dict(row)
-        row.setdefault("timestamp", utc_now())
-        request = _Request(self._key(row), format_line(row), row)
+        row = stamped(row)
+        request = _Request(rating_key(row), format_line(row), row)
         with self._batch:
             self._pending.append(request)
             while not request.done:
@@ -195,13 +195,6 @@ class RatingStore:
             return set(self._index.by_listener.get(neutralise(listener_id), ()))
 
     # -- internals -------------------------------------------------------------------------
-    @staticmethod
-    def _key(row: Mapping[str, Any]) -> tuple[str, ...]:
-        key = tuple(neutralise(row.get(k) or "") for k in KEY)
-        if not all(key):
-            raise RatingError(f"a rating needs {' and '.join(KEY)}")
-        return key
-
     def _refresh(self, fd: int) -> set[tuple[str, ...]]:
         """Under the lock: write the header to a new file, repair a torn tail, index new rows."""
         size = os.fstat(fd).st_size

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from pipeline.train.distributed import unwrap
+
 
 @dataclass
 class TrainConfig:
@@ -61,13 +63,22 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Export:
-    """What goes into an inference checkpoint (see :func:`pipeline.checkpoint.save_model`)."""
+    """What goes into an inference checkpoint (see :func:`pipeline.checkpoint.save_model`).
+
+    ``module`` may be given as the task holds it (a DDP wrapper is unwrapped here);
+    ``model_kwargs`` is copied, so the task's own dict is never shared.
+    """
 
     module: torch.nn.Module
     arch: str
     model_kwargs: dict[str, Any]
     sample_rate: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # frozen: the normalised values are set the way dataclasses set fields
+        object.__setattr__(self, "module", unwrap(self.module))
+        object.__setattr__(self, "model_kwargs", dict(self.model_kwargs))
 
 
 class TrainTask(Protocol):

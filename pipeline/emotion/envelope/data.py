@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from pipeline.corpora.prepare import read_manifest
-from pipeline.emotion.data import EmotionClip, FeatureCorpus, pad_frames, segment_window
-from pipeline.emotion.normalize import Normalizer
+from pipeline.emotion.data import EmotionClip
+from pipeline.emotion.segments import ClipSegments
 
 log = logging.getLogger(__name__)
 
@@ -85,57 +83,32 @@ def table_clips(
     return _subset(kept, max_per_split, seed)
 
 
-class UnlabelledSegments(Dataset):
-    """Random segments with a same-speaker reference stretch.
+class UnlabelledSegments(ClipSegments):
+    """Random segments with a same-speaker reference stretch (no labels).
 
-    Item ``i`` is a pure function of ``(seed, i)`` (exact resume). Items: ``spec`` ``(D, N)``,
-    ``pros`` ``(2, N)``, ``voiced`` ``(1, N)``, ``ref_spec`` ``(D, N)`` float32.
+    Item ``i``: a clip with probability ∝ its length, a random window of it, and a random
+    window of another clip of the same speaker (the clip itself if it is the speaker's only
+    one). Items: ``spec`` ``(D, N)``, ``pros`` ``(2, N)``, ``voiced`` ``(1, N)``, ``ref_spec``
+    ``(D, N)`` float32.
     """
 
-    def __init__(
-        self,
-        corpus: FeatureCorpus,
-        indices: Sequence[int],
-        normalizer: Normalizer,
-        *,
-        segment_frames: int = 128,
-        seed: int = 0,
-    ) -> None:
-        if not indices:
-            raise ValueError("no clips for the unlabelled segment dataset")
-        self.corpus, self.norm, self.n, self.seed = corpus, normalizer, segment_frames, seed
-        self.indices = np.asarray(indices, dtype=np.int64)
-        weights = np.array([corpus.feats[i].n_frames for i in self.indices], dtype=np.float64)
+    kind = "unlabelled segment dataset"
+
+    def prepare(self, indices: np.ndarray) -> None:
+        self.indices = indices
+        weights = np.array([self.corpus.feats[i].n_frames for i in indices], dtype=np.float64)
         self.prob = weights / weights.sum()
-        self.by_speaker: dict[str, np.ndarray] = {}
-        for i in self.indices:
-            self.by_speaker.setdefault(corpus.clips[i].speaker, []).append(int(i))
-        self.by_speaker = {k: np.asarray(v) for k, v in self.by_speaker.items()}
-
-    def __len__(self) -> int:
-        return 10**9
-
-    def _normalised(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        feats, clip = self.corpus.feats[index], self.corpus.clips[index]
-        return self.norm.normalize(feats, *self.corpus.speaker_means[clip.speaker])
+        by_speaker: dict[str, list[int]] = {}
+        for i in indices:
+            by_speaker.setdefault(self.corpus.clips[i].speaker, []).append(int(i))
+        self.by_speaker = {k: np.asarray(v) for k, v in by_speaker.items()}
 
     def __getitem__(self, item: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng((self.seed, item))
         ci = int(rng.choice(self.indices, p=self.prob))
-        spec, pros, voiced = self._normalised(ci)
-        window, pad = segment_window(spec.shape[1], self.n, rng)
+        spec, pros, voiced = self.segment(self.normalised(ci), rng)
         same = self.by_speaker[self.corpus.clips[ci].speaker]
         others = same[same != ci]
         ri = int(rng.choice(others)) if len(others) else ci
-        ref, _, _ = self._normalised(ri)
-        ref_window, ref_pad = segment_window(ref.shape[1], self.n, rng)
-
-        def tensor(a: np.ndarray, w: slice, p: int) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(pad_frames(a[:, w], p)))
-
-        return {
-            "spec": tensor(spec, window, pad),
-            "pros": tensor(pros, window, pad),
-            "voiced": tensor(voiced, window, pad),
-            "ref_spec": tensor(ref, ref_window, ref_pad),
-        }
+        (ref,) = self.segment(self.normalised(ri)[:1], rng)
+        return {"spec": spec, "pros": pros, "voiced": voiced, "ref_spec": ref}

@@ -74,16 +74,14 @@ class EnvelopeGenerator(nn.Module):
 
     Args:
         n_spec: coded envelope dims. channels: conv width. n_blocks: residual blocks
-            (dilations 1, 2, 4, 8, ...). speaker_dim: speaker code size. kernel: conv width.
+            (dilations 1, 2, 4, 8, ...). speaker_dim: speaker code size.
     """
 
+    #: frames of each residual block's convolutions (fixed: no config or checkpoint sets it)
+    KERNEL = 5
+
     def __init__(
-        self,
-        n_spec: int = 36,
-        channels: int = 96,
-        n_blocks: int = 4,
-        speaker_dim: int = 64,
-        kernel: int = 5,
+        self, n_spec: int = 36, channels: int = 96, n_blocks: int = 4, speaker_dim: int = 64
     ) -> None:
         super().__init__()
         self.n_spec = n_spec
@@ -99,7 +97,8 @@ class EnvelopeGenerator(nn.Module):
         self.speaker = SpeakerCodeEncoder(n_spec, speaker_dim, channels)
         self.speaker_mean = nn.Linear(speaker_dim, n_spec)
         self.blocks = nn.ModuleList(
-            ProsodyFiLMBlock(channels, speaker_dim, kernel, 2 ** (i % 4)) for i in range(n_blocks)
+            ProsodyFiLMBlock(channels, speaker_dim, self.KERNEL, 2 ** (i % 4))
+            for i in range(n_blocks)
         )
         self.out = nn.Conv1d(channels, n_spec, 5, padding=2)
         nn.init.zeros_(self.out.weight)

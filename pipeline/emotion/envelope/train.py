@@ -41,7 +41,8 @@ from pipeline.emotion.envelope.losses import (
 from pipeline.emotion.envelope.model import EnvelopeDiscriminator, EnvelopeGenerator
 from pipeline.emotion.features import SAMPLE_RATE
 from pipeline.emotion.normalize import Normalizer
-from pipeline.optim import clipped_step, warmup_cosine_schedulers
+from pipeline.emotion.segments import SegmentDataConfig
+from pipeline.optim import AdamGanOptimConfig, clipped_step
 from pipeline.train.loop import DistInfo, Export, TrainConfig, unwrap
 
 log = logging.getLogger(__name__)
@@ -50,38 +51,31 @@ ARCH = "emotion.envelope_gan"
 
 
 @dataclass
-class EnvelopeDataConfig:
+class EnvelopeDataConfig(SegmentDataConfig):
+    """Which clips (no labels), plus the segment keys of :class:`SegmentDataConfig`."""
+
     manifest: str = "manifest.csv"  # relative to the data directory
     #: instead of the manifest: a CSV with path, speaker, split (other columns ignored)
     clip_table: str = ""
-    cache_dir: str = "emotion/cache"
     max_clips_per_split: int = 2500
-    segment_frames: int = 128
-    val_split: str = "valid"
     val_segments: int = 96
 
 
 @dataclass
 class EnvelopeModelConfig:
-    channels: int = 64
-    n_blocks: int = 4
-    speaker_dim: int = 64
-    disc_channels: int = 96
+    channels: int = 64  # conv width of the generator
+    n_blocks: int = 4  # FiLM residual blocks (dilations 1, 2, 4, 8, 1, ...)
+    speaker_dim: int = 64  # size of the speaker code
+    disc_channels: int = 96  # width of the discriminator
 
 
 @dataclass
-class EnvelopeLossConfig:
+class EnvelopeLossConfig(AdamGanOptimConfig):
+    """Loss weights, plus the optimiser keys of :class:`AdamGanOptimConfig` (the defaults keep
+    the rate constant, as the shipped model was trained, but it was trained without clipping)."""
+
     lambda_adv: float = 1.0
     lambda_rec: float = 10.0
-    d_lr_scale: float = 0.5
-    beta1: float = 0.5
-    beta2: float = 0.999
-    #: learning rates: linear warm-up over warmup_steps, then cosine decay to lr * final_lr_scale
-    #: at train.steps (the defaults keep the rate constant, as the shipped model was trained)
-    warmup_steps: int = 0
-    final_lr_scale: float = 1.0
-    #: gradient-norm clipping of every update (0: off; the shipped model was trained without)
-    grad_clip: float = 10.0
 
 
 @dataclass
@@ -154,20 +148,11 @@ class EnvelopeGanTask:
             "generator": generator.to(self.device),
             "discriminator": disc.to(self.device),
         }
-        lr, betas = config.train.lr, (config.loss.beta1, config.loss.beta2)
-        self.optimizers = {
-            "generator": torch.optim.Adam(generator.parameters(), lr=lr, betas=betas),
-            "discriminator": torch.optim.Adam(
-                disc.parameters(), lr=lr * config.loss.d_lr_scale, betas=betas
-            ),
-        }
-        self.schedulers = warmup_cosine_schedulers(
-            self.optimizers,
-            {"generator": 1.0, "discriminator": config.loss.d_lr_scale},
-            config.train,
-            warmup_steps=config.loss.warmup_steps,
-            final_scale=config.loss.final_lr_scale,
+        self.optimizers = config.loss.adam(
+            {"generator": generator.parameters(), "discriminator": disc.parameters()},
+            config.train.lr,
         )
+        self.schedulers = config.loss.schedulers(self.optimizers, config.train)
         self.scale = torch.from_numpy(self.normalizer.prosody_scale)
         log.info(
             "envelope GAN: %d train / %d valid clips, %d speakers, no emotion labels",
@@ -242,10 +227,10 @@ class EnvelopeGanTask:
     def export(self) -> Export:
         splits = sorted({c.split for c in self.corpus.clips})
         return Export(
-            module=unwrap(self.modules["generator"]),
-            arch=ARCH,
-            model_kwargs=dict(self.model_kwargs),
-            sample_rate=SAMPLE_RATE,
+            self.modules["generator"],
+            ARCH,
+            self.model_kwargs,
+            SAMPLE_RATE,
             extra={
                 "labels_used": "none",
                 "manifest": self.config.data.clip_table or self.config.data.manifest,
