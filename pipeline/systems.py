@@ -107,18 +107,28 @@ class ConversionSystem(ABC):
 
         Args:
             emotion: one of :data:`EMOTIONS`.
-            intensity: in [0, 1]; 0 returns the input unchanged up to resynthesis.
+            intensity: in [0, 1]; 0 returns the input unchanged (:func:`unchanged`: no
+                resynthesis, no resampling), and every system shares that contract.
         Returns:
             ``(m,)`` float32 at ``sr``; ``m`` differs from the input when the speaking
             rate changes.
         """
         check_emotion(emotion, intensity)
+        if float(intensity) == 0.0:
+            return unchanged(wave)
         native = resample(wave, sr, self.sample_rate)
         out = self.convert_native(native, emotion, float(intensity))
         peak = float(np.max(np.abs(out))) if len(out) else 0.0
         if peak > 0.99:
             out = out * (0.99 / peak)
         return resample(out.astype(np.float32), self.sample_rate, sr)
+
+
+def unchanged(wave: np.ndarray) -> np.ndarray:
+    """What every conversion returns at intensity 0: a float32 copy of ``wave`` (``(n,)``),
+    sample for sample, at the caller's rate (a vocoder round trip would already move the
+    measured F0 and level, so the intensity scale would not start at the source)."""
+    return np.array(wave, dtype=np.float32, copy=True)
 
 
 class ConversionRequestError(ValueError):

@@ -71,6 +71,38 @@ def test_api_convert_with_and_without_reference(registry: Registry, clips) -> No
         api.convert(src, sr, None, 1.0, model="tiny-env", registry=registry)
 
 
+@pytest.mark.parametrize("sr", [16_000, 22_050, 48_000])
+def test_intensity_zero_returns_the_input_unchanged(registry: Registry, clips, sr: int) -> None:
+    """Through the one API, every system (envelope GAN with and without a reference, dsp) hands
+    back the input sample for sample at intensity 0: same length, rate and values."""
+    from pipeline.emotion.reference import ReferenceError
+
+    src = synthetic_voice(1.2, sr, f0_hz=140.0, level_dbfs=-24.0, seed=5)
+    ref, ref_sr = _read(clips[1])
+    for model in ("tiny-env", "dsp"):
+        for emotion in ("happy", "sad", "neutral"):
+            out = api.convert(src, sr, emotion, 0.0, model=model, registry=registry)
+            assert out.dtype == np.float32 and np.array_equal(out, src), (model, emotion)
+            assert out is not src
+    out = api.convert(
+        src, sr, None, 0.0, model="tiny-env", registry=registry, reference=(ref, ref_sr)
+    )
+    assert np.array_equal(out, src)
+    # the smallest step away from 0 does change the audio (0 is not a dead zone)
+    step = api.convert(src, sr, "sad", 0.05, model="tiny-env", registry=registry)
+    assert len(step) != len(src) or not np.allclose(step, src, atol=1e-4)
+    with pytest.raises(ReferenceError, match="voiced"):  # a bad reference is still refused
+        api.convert(
+            src,
+            sr,
+            None,
+            0.0,
+            model="tiny-env",
+            registry=registry,
+            reference=(np.full(16_000, 1e-3, np.float32), 16_000),
+        )
+
+
 def test_cli_reference_without_emotion(
     registry: Registry, clips, tmp_path: Path, monkeypatch
 ) -> None:

@@ -70,14 +70,13 @@ def perturbed_system(tmp_path_factory: pytest.TempPathFactory) -> GanConverter:
     )
 
 
-def test_intensity_zero_is_world_resynthesis(perturbed_system: GanConverter) -> None:
+def test_intensity_zero_returns_the_input(perturbed_system: GanConverter) -> None:
+    """Intensity 0 is the input itself (the contract of every conversion system), not a WORLD
+    round trip: sample for sample, also through :meth:`convert_native`."""
     wave = synthetic_voice(1.2, 16_000)
     out = perturbed_system.convert(wave, 16_000, "angry", 0.0)
-    expected = wf.resynthesize(wave, 16_000)
-    peak = float(np.max(np.abs(expected)))
-    if peak > 0.99:  # ConversionSystem.convert limits the peak
-        expected = expected * (0.99 / peak)
-    np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert out.dtype == np.float32 and np.array_equal(out, wave)
+    assert np.array_equal(perturbed_system.convert_native(wave, "angry", 0.0), wave)
     changed = perturbed_system.convert(wave, 16_000, "angry", 1.0)
     assert len(changed) != len(out) or not np.allclose(changed, out, atol=1e-3)
 
@@ -122,9 +121,7 @@ def test_shipped_checkpoint_loads_and_converts() -> None:
         assert np.all(np.isfinite(out)) and 0.75 <= len(out) / len(wave) <= 1.25
         assert float(np.sqrt(np.mean(out**2))) > 1e-3
     unchanged = system.convert(wave, 16_000, "angry", 0.0)
-    resynth = wf.resynthesize(wave, 16_000)
-    assert len(unchanged) == len(wave)
-    assert np.corrcoef(unchanged, resynth)[0, 1] > 0.999
+    assert np.array_equal(unchanged, wave)
 
 
 @pytest.mark.skipif(not (SHIPPED / "model.pt").is_file(), reason="no shipped emotion checkpoint")

@@ -32,8 +32,8 @@ ARCHITECTURE = (
     "1-D conv projection discriminator on {segment_s:.2f} s segments of [envelope, log-F0, energy, voicing]; "
     "an auxiliary emotion classifier trained on real segments only. Losses: least-squares "
     "adversarial, classification, cycle-consistency (L1) and identity mapping (L1). Intensity: "
-    "features interpolated between source and full conversion (0 = WORLD resynthesis of the "
-    "input). Vocoder: WORLD (pyworld) with the source aperiodicity; the envelope is changed "
+    "features interpolated between source and full conversion (0 returns the input unchanged, "
+    "no resynthesis). Vocoder: WORLD (pyworld) with the source aperiodicity; the envelope is changed "
     "differentially so the source's fine spectral detail is kept."
 )
 

@@ -38,7 +38,7 @@ from pipeline.emotion.features import (
     synthesize,
     time_scale,
 )
-from pipeline.systems import ConversionSystem
+from pipeline.systems import ConversionSystem, unchanged
 
 TILT_PIVOT_HZ = 1000.0
 #: inputs longer than this are converted in overlapping chunks (flat memory)
@@ -230,7 +230,7 @@ class ProsodyRuleConverter(ConversionSystem):
         """``(n,)`` float32 at 16 kHz → ``(≈ n / rate,)`` float32 at 16 kHz."""
         wave = np.asarray(wave, dtype=np.float32)
         if intensity <= 0.0:
-            return wave.copy()
+            return unchanged(wave)
         rule = self.rules[emotion].scaled(intensity)
         chunk = int(CHUNK_SECONDS * self.sample_rate)
         if len(wave) <= chunk:

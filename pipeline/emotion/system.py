@@ -10,7 +10,8 @@ normalised domain ``x_a = x_src + a (G(x_src, target) - x_src)`` for the coded e
 log-F0 and energy, and the rate factor is ``exp(a * log_rate[target])``. The generator was
 only trained on one-hot codes, so feature interpolation is the variant that stays on
 trained ground, is monotone in ``a`` by construction, and makes ``a = 0`` exactly the
-source features. ``a = 0`` short-circuits to plain WORLD analysis + resynthesis.
+source features. ``a = 0`` returns the input unchanged, no resynthesis
+(:func:`pipeline.systems.unchanged`, the contract of every conversion system).
 
 The envelope is changed *differentially*: the source envelope is multiplied by
 ``(decode(coded_converted) / decode(coded_source)) ** envelope_weight``, so fine spectral
@@ -39,7 +40,7 @@ from pipeline.emotion.data import frame_features
 from pipeline.emotion.model import EmotionGenerator
 from pipeline.emotion.normalize import Normalizer, utterance_means
 from pipeline.emotion.prosody import active_frames
-from pipeline.systems import ConversionSystem
+from pipeline.systems import ConversionSystem, unchanged
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,9 @@ class GanConverter(ConversionSystem):
 
     def convert_native(self, wave: np.ndarray, emotion: str, intensity: float) -> np.ndarray:
         """``(n,)`` float32 at :attr:`sample_rate` → ``(m,)`` float32, ``m ≈ n / rate``."""
-        world = wf.analyze(np.asarray(wave, dtype=np.float64), self.sample_rate)
         if intensity <= 0.0:
-            return wf.synthesize(world, n_samples=len(wave))
+            return unchanged(wave)
+        world = wf.analyze(np.asarray(wave, dtype=np.float64), self.sample_rate)
         converted = convert_world(
             self.generator,
             self.normalizer,

@@ -17,8 +17,10 @@ time-stretched and gained per frame like the converted 4-8 kHz envelope
 (:mod:`pipeline.emotion.band`) → one gain that sets the speech level (active frames,
 :func:`~pipeline.emotion.prosody.speech_level_db`) to the source's plus ``energy_db``
 (WORLD's level drifts with F0 otherwise) → peak limiter (:func:`pipeline.emotion.dsp.limit_peaks`).
-Intensity scales the profile (:meth:`ProsodyProfile.scaled`), so 0 is a WORLD round trip
-(plus the carried band) and every component grows monotonically with it.
+Intensity scales the profile (:meth:`ProsodyProfile.scaled`) and every component grows
+monotonically with it. Intensity 0 (an identity profile, with or without a reference) returns
+the input unchanged, sample for sample (:func:`pipeline.systems.unchanged`), as every
+conversion system does: a WORLD round trip alone would already move the measured F0.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ from pipeline.emotion.envelope.model import EnvelopeGenerator
 from pipeline.emotion.normalize import Normalizer, utterance_means
 from pipeline.emotion.profiles import ProsodyProfile, emotion_profile
 from pipeline.emotion.prosody import speech_level_db
-from pipeline.emotion.reference import reference_profile
-from pipeline.systems import ConversionSystem, check_emotion
+from pipeline.emotion.reference import checked_reference_stats, reference_profile
+from pipeline.systems import ConversionSystem, check_emotion, unchanged
 
 LN_SEMITONE = math.log(2.0) / 12.0
 #: the generator's envelope change is limited to ± this per bin (dB): a safety net only
@@ -154,7 +156,10 @@ class EnvelopeGanConverter(ConversionSystem):
         return self._card
 
     def convert_profile(self, wave: np.ndarray, sr: int, profile: ProsodyProfile) -> np.ndarray:
-        """Move ``wave`` (``(n,)`` float32 at ``sr``) by ``profile`` → ``(≈ n / rate,)`` at ``sr``."""
+        """Move ``wave`` (``(n,)`` float32 at ``sr``) by ``profile`` → ``(≈ n / rate,)`` at ``sr``;
+        the identity profile returns ``wave`` unchanged."""
+        if profile == ProsodyProfile():
+            return unchanged(wave)
         x = np.asarray(wave, dtype=np.float32)
         native = wf.SAMPLE_RATE
         x16 = resample(x, sr, native)
@@ -184,12 +189,16 @@ class EnvelopeGanConverter(ConversionSystem):
         reference: tuple[np.ndarray, int] | None = None,
     ) -> np.ndarray:
         """Towards ``emotion``'s profile, or towards ``reference`` (``(wave, sr)``) when given
-        (then ``emotion`` may be ``None``); ``intensity`` in [0, 1] scales the move."""
+        (then ``emotion`` may be ``None``); ``intensity`` in [0, 1] scales the move, and 0
+        returns ``wave`` unchanged (a reference is still checked for usable speech)."""
         if reference is None:
             check_emotion(emotion or "", intensity)
             profile = emotion_profile(emotion, intensity)
         else:
             check_emotion("neutral", intensity)  # intensity check only
+            if float(intensity) == 0.0:
+                checked_reference_stats(*reference)
+                return unchanged(wave)
             profile = reference_profile(reference[0], reference[1], wave, sr).scaled(intensity)
         return self.convert_profile(wave, sr, profile)
 
