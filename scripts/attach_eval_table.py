@@ -4,6 +4,13 @@
         runs/eval_emotion_final/report.md --intro "Independent evaluation, `python -m ...`" \
         --section "### System averages" --section "### Targets" --section "### `stargan-emotion`"
 
+Several reports (one evaluation run each) go into one table, in the order given; ``--heading``
+(once per report, optional) puts a line before that report's sections:
+
+    python scripts/attach_eval_table.py checkpoints/enhance/student-gan/card.json \
+        runs/eval_valid/enhance_valid/report.md runs/eval_fb48/enhance_test_48k/report.md \
+        --intro "..." --section "Averaged over" --heading "#### Ablation" --heading "#### 48 kHz"
+
 A section is the paragraph (blank-line separated block) whose first line starts with the given
 prefix, together with the text paragraphs and tables that follow it up to the next heading or
 selected-elsewhere paragraph. ``--judge`` also quotes the judge's accuracy line on the test
@@ -59,24 +66,30 @@ def judge_line(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("card", type=Path)
-    parser.add_argument("report", type=Path)
+    parser.add_argument("reports", type=Path, nargs="+", metavar="report")
     parser.add_argument("--intro", required=True, help="first paragraph: what was run")
     parser.add_argument("--section", action="append", default=[], help="block prefix to copy")
     parser.add_argument("--judge", action="store_true", help="quote the judge's test accuracy")
     parser.add_argument("--outro", default="", help="closing paragraph")
+    parser.add_argument(
+        "--heading", action="append", default=[], help="line before a report's sections, in order"
+    )
     args = parser.parse_args(argv)
-    text = args.report.read_text(encoding="utf-8")
+    if len(args.heading) not in (0, len(args.reports)):
+        parser.error(f"{len(args.heading)} --heading for {len(args.reports)} reports")
+    texts = [report.read_text(encoding="utf-8") for report in args.reports]
     parts = [args.intro]
-    if args.judge and judge_line(text):
+    if args.judge and judge_line(texts[0]):
         parts.append(
             "The judge is an emotion classifier trained on other speakers' real (derived-label) "
-            f"speech; on real held-out speech: {judge_line(text)} Read emotion accuracies with "
-            "that in mind."
+            f"speech; on real held-out speech: {judge_line(texts[0])} Read emotion accuracies "
+            "with that in mind."
         )
-    found = select(text, args.section)
-    if not found:
-        parser.error(f"no section of {args.report} starts with {args.section}")
-    parts += found
+    for i, (report, text) in enumerate(zip(args.reports, texts, strict=True)):
+        found = select(text, args.section)
+        if not found:
+            parser.error(f"no section of {report} starts with {args.section}")
+        parts += ([args.heading[i]] if args.heading else []) + found
     if args.outro:
         parts.append(args.outro)
     card = ModelCard.read(args.card)
