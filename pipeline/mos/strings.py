@@ -9,7 +9,11 @@ from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
-        "no_tests": "There is no listening test here yet.",
+        "no_tests": (
+            "There is no listening test here yet. To make one, open **Results**, unlock "
+            "it with the admin password (`--admin-password` at launch) and use "
+            "*Build a new test*, or run `python -m pipeline.mos build --help`."
+        ),
         "pick_test": "Choose a listening test",
         "pick_button": "Open test",
         "unknown_test": "This link names a test that does not exist: {test_id}",
