@@ -20,7 +20,7 @@ from pipeline.mos.emotion_builder import (  # noqa: E402
     EmotionTestOptions,
     LabelledClip,
     build_conversion_test,
-    read_manifest,
+    read_labelled_clips,
 )
 from pipeline.mos.emotion_report import write_emotion_report  # noqa: E402
 from pipeline.mos.simulate import Crowd, confusion_matrix, listener_flow, run_crowd  # noqa: E402
@@ -37,7 +37,7 @@ ASSUMED_RATES = {
 def build_identification_test(out: Path, manifest: Path, *, seed: int):
     """The ``emotion-id`` test: dsp conversions of 6 neutral clips to four emotions at two
     intensities, natural controls of every emotion and clear angry/sad gold clips."""
-    corpus = read_manifest(manifest, data_root=manifest.parent)
+    corpus = read_labelled_clips(manifest, data_root=manifest.parent)
     by_emotion: dict[str, list[LabelledClip]] = {}
     for clip in corpus:
         by_emotion.setdefault(clip.label, []).append(clip)

@@ -35,7 +35,7 @@ from pipeline.mos.emotion_builder import (  # noqa: E402
     EmotionTestOptions,
     build_annotation_test,
     needed_listeners,
-    read_manifest,
+    read_labelled_clips,
 )
 from pipeline.mos.labels import aggregate_labels, write_labels  # noqa: E402
 from pipeline.mos.simulate import (  # noqa: E402
@@ -62,7 +62,7 @@ TINY_GAN = [
 def annotation_run(out: Path, manifest: Path, *, k: int, spam: float, seed: int) -> dict:
     """Annotate every corpus clip with k (kept) listeners; aggregate; compare with truth."""
     data_root = manifest.parent
-    clips = read_manifest(manifest, data_root=data_root)
+    clips = read_labelled_clips(manifest, data_root=data_root)
     rng = np.random.default_rng(seed)
     gold_idx = set(rng.choice(len(clips), size=10, replace=False).tolist())
     gold = [c for i, c in enumerate(clips) if i in gold_idx]

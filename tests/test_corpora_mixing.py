@@ -225,12 +225,12 @@ def test_gaps_give_noise_only_stretches(manifest: Path) -> None:
     )
 
 
-def test_clean_targets_repoints_train_and_valid_speech_only(manifest: Path, tmp_path: Path):
+def test_pseudo_clean_targets_repoints_train_and_valid_speech_only(manifest: Path, tmp_path: Path):
     """The targets command cleans the chosen source's train/valid speech with a real system
     (``dsp`` here), repoints those rows to the cleaned files, keeps other sources and every
     test row as they were, reuses its output on a rerun and builds validation pairs."""
     from pipeline.corpora.prepare import read_manifest
-    from pipeline.corpora.targets import TargetsConfig, clean_targets
+    from pipeline.corpora.targets import TargetsConfig, pseudo_clean_targets
 
     extra_root = tmp_path / "extra"
     wave = (0.2 * np.sin(2 * np.pi * 110 * np.arange(SR) / SR)).astype(np.float32)
@@ -239,7 +239,7 @@ def test_clean_targets_repoints_train_and_valid_speech_only(manifest: Path, tmp_
     extra = write_csv(extra_root / "manifest.csv", [{**row, "source": "studio"}], MANIFEST_COLUMNS)
     config = TargetsConfig(system="dsp", sources=("fake",), subdir="cleaned", jobs=1)
     out = manifest.parent / "manifest_targets.csv"
-    counts = clean_targets(
+    counts = pseudo_clean_targets(
         manifest, out, config, extras=[extra], valid_dir=tmp_path / "valid_targets"
     )
     before = read_manifest(manifest)
@@ -255,7 +255,7 @@ def test_clean_targets_repoints_train_and_valid_speech_only(manifest: Path, tmp_
             original = manifest.parent / "speech" / Path(r["path"]).relative_to("cleaned")
             info, ref = sf.info(str(manifest.parent / r["path"])), sf.info(str(original))
             assert (info.samplerate, info.frames) == (SR, ref.frames)
-    again = clean_targets(manifest, out, config, extras=[extra])
+    again = pseudo_clean_targets(manifest, out, config, extras=[extra])
     assert again["reused"] == 24 and again["cleaned"] == 0
     assert read_manifest(out) == after
     with (tmp_path / "valid_targets" / "pairs.csv").open(newline="") as handle:

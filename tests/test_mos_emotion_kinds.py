@@ -19,7 +19,7 @@ from pipeline.mos.emotion_builder import (
     LabelledClip,
     build_annotation_test,
     build_conversion_test,
-    read_manifest,
+    read_labelled_clips,
 )
 from pipeline.mos.listening import ListeningTest
 from pipeline.mos.rating_format import COLUMNS, CRC_COLUMN, LEGACY_COLUMNS, RatingError
@@ -176,7 +176,7 @@ def test_annotation_test_from_a_manifest(tmp_path: Path):
         writer = csv.DictWriter(handle, fieldnames=["path", "source", "emotion"])
         writer.writeheader()
         writer.writerows(rows)
-    clips = read_manifest(manifest, data_root=data, sources=["x"])
+    clips = read_labelled_clips(manifest, data_root=data, sources=["x"])
     assert [c.item_id for c in clips] == [r["path"] for r in rows[:4]]
     gold = [LabelledClip(data / rows[4]["path"], "neutral", rows[4]["path"])]
     options = EmotionTestOptions(test_id="ann", question="annotate", votes_per_stimulus=3)

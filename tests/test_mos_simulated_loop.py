@@ -17,7 +17,7 @@ from pipeline.mos.emotion_builder import (
     EmotionTestOptions,
     build_annotation_test,
     needed_listeners,
-    read_manifest,
+    read_labelled_clips,
 )
 from pipeline.mos.labels import write_labels
 from pipeline.mos.simulate import (
@@ -46,7 +46,7 @@ def test_confusion_rows_are_distributions_and_planning_numbers():
 
 
 def annotate(tmp_path: Path, table: Path, spam: float) -> tuple[Path, dict, list]:
-    clips = read_manifest(table, data_root=tmp_path)
+    clips = read_labelled_clips(table, data_root=tmp_path)
     gold = clips[:2]
     options = EmotionTestOptions(
         test_id="ann",

@@ -122,7 +122,7 @@ def build_emotion_test(form: EmotionBuildForm, *, ratings_root: Path, registry) 
         LabelledClip,
         build_annotation_test,
         build_conversion_test,
-        read_manifest,
+        read_labelled_clips,
     )
 
     options = EmotionTestOptions(
@@ -134,12 +134,16 @@ def build_emotion_test(form: EmotionBuildForm, *, ratings_root: Path, registry) 
     try:
         if form.kind == "annotate":
             root = data_dir()
-            clips = read_manifest(form.manifest, data_root=root, limit=int(form.limit) or None)
-            gold = read_manifest(form.gold_csv, data_root=root) if form.gold_csv else []
+            clips = read_labelled_clips(
+                form.manifest, data_root=root, limit=int(form.limit) or None
+            )
+            gold = read_labelled_clips(form.gold_csv, data_root=root) if form.gold_csv else []
             options.votes_per_stimulus, options.gold = int(form.k), len(gold)
             definition = build_annotation_test(ratings_root, clips, options, gold=gold)
         else:
-            natural = read_manifest(form.controls, data_root=Path(".")) if form.controls else []
+            natural = (
+                read_labelled_clips(form.controls, data_root=Path(".")) if form.controls else []
+            )
             definition = build_conversion_test(
                 ratings_root,
                 [LabelledClip(Path(p)) for p in form.sources or []],

@@ -284,12 +284,16 @@ def _quality(root: Path, args: argparse.Namespace) -> None:
 
 
 def _targets(root: Path, args: argparse.Namespace) -> None:
-    from pipeline.corpora.targets import TargetsConfig, clean_targets
+    from pipeline.corpora.targets import TargetsConfig, pseudo_clean_targets
 
     config = TargetsConfig(system=args.system, sources=tuple(args.sources), jobs=args.jobs)
     print(
         _manifest_step(
-            clean_targets, root, args, config, lambda it: tqdm(it, desc=args.system, unit="clip")
+            pseudo_clean_targets,
+            root,
+            args,
+            config,
+            lambda it: tqdm(it, desc=args.system, unit="clip"),
         )
     )
 

@@ -99,7 +99,7 @@ def _clean_one(job: tuple[str, str]) -> tuple[str, float]:
     return dst, float(rms_dbfs(wave) - rms_dbfs(out))
 
 
-def clean_targets(
+def pseudo_clean_targets(
     manifest: Path,
     out: Path,
     config: TargetsConfig,

@@ -222,7 +222,7 @@ def build_conversion_test(
     return _finish(folder, builder, options, stimuli, notes)
 
 
-def read_manifest(
+def read_labelled_clips(
     path: str | Path,
     *,
     data_root: str | Path,

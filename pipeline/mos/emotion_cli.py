@@ -17,7 +17,7 @@ from pipeline.mos.emotion_builder import (
     LabelledClip,
     build_annotation_test,
     build_conversion_test,
-    read_manifest,
+    read_labelled_clips,
 )
 from pipeline.mos.emotion_report import write_emotion_report
 from pipeline.mos.labels import write_labels
@@ -98,20 +98,20 @@ def _emotion_options(args, question: str, votes: int, gold: int) -> EmotionTestO
 def _build_emotion(args) -> TestDefinition:
     if args.command == "annotate":
         root = data_dir(args.data_dir)
-        clips = read_manifest(
+        clips = read_labelled_clips(
             args.manifest,
             data_root=root,
             limit=args.limit,
             seed=args.seed or 0,
             sources=args.sources,
         )
-        gold = read_manifest(args.gold_csv, data_root=root) if args.gold_csv else []
+        gold = read_labelled_clips(args.gold_csv, data_root=root) if args.gold_csv else []
         options = _emotion_options(args, "annotate", args.k, len(gold))
         return build_annotation_test(
             args.ratings_root, clips, options, gold=gold, progress=lambda it: tqdm(it, unit="clip")
         )
     sources = [LabelledClip(p, args.source_label) for p in args.clips]
-    controls = read_manifest(args.controls, data_root=Path(".")) if args.controls else []
+    controls = read_labelled_clips(args.controls, data_root=Path(".")) if args.controls else []
     references = {}
     for spec in args.references:
         emotion, sep, path = spec.partition("=")
