@@ -113,7 +113,9 @@ def test_listening_only_server_refuses_uploads(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_closed_routes_match_below_a_mount_path_only_those_routes() -> None:
     app_ = Starlette(
-        routes=[Route("/{path:path}", lambda r: PlainTextResponse("open"), methods=["GET", "POST"])],
+        routes=[
+            Route("/{path:path}", lambda r: PlainTextResponse("open"), methods=["GET", "POST"])
+        ],
         middleware=[Middleware(ClosedRoutes)],
     )
     transport = httpx.ASGITransport(app=app_)

@@ -109,4 +109,6 @@ class Flows:
 
 def _plain_name(test_id: str | None) -> bool:
     """A test id that names a folder directly under the root (no path, no dot names)."""
-    return bool(test_id) and "/" not in test_id and "\\" not in test_id and not test_id.startswith(".")
+    return (
+        bool(test_id) and "/" not in test_id and "\\" not in test_id and not test_id.startswith(".")
+    )

@@ -141,7 +141,9 @@ class ListeningTab(ListeningLayout):
             out[scale] = self.value_or_update(ctx, scale, None, shown)
         out[self.submit_btn] = gr.update(value=screen.submit_label, interactive=False)
         shown = {"visible": False}
-        out[self.continue_btn] = self.value_or_update(ctx, self.continue_btn, text("continue"), shown)
+        out[self.continue_btn] = self.value_or_update(
+            ctx, self.continue_btn, text("continue"), shown
+        )
         return out
 
     @staticmethod

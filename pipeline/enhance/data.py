@@ -108,7 +108,6 @@ class EnhanceDataConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
-
 class SyntheticMixtures:
     """Speech-like signals in coloured noise; item ``(noisy, clean)`` from one RNG."""
 
