@@ -157,6 +157,12 @@ def report(count: int, stats: Stats, rows: dict[str, int], repeats: int, wall: f
     print(f"   repeated keys {repeats}   resumed on another replica {stats.resumed}")
     if stats.load:
         print(f"  load average (1 min): mean {np.mean(stats.load):.1f}  max {max(stats.load):.1f}")
+    if stats.lag:
+        lag = np.array(stats.lag) * 1000
+        print(
+            f"  load generator's event-loop lag: p50 {np.percentile(lag, 50):.0f}"
+            f"  p95 {np.percentile(lag, 95):.0f}  max {lag.max():.0f} ms (included in the times above)"
+        )
     for line in stats.errors[:10]:
         print("   ", line)
     return not stats.errors and acks == stored and lost == 0 and repeats == 0
