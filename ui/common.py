@@ -128,6 +128,22 @@ def clear_outputs_on_new_input(audio: gr.Audio, outputs: list[gr.components.Comp
         )
 
 
+#: figure tables (``format_scores``) keep their headers and numbers on one line; on a narrow
+#: screen the table scrolls sideways instead of breaking "OVRL" into "OVR / L"
+FIGURES_CSS = """
+<style>
+.figure-tables table {display: block; overflow-x: auto; max-width: 100%; width: fit-content;}
+.figure-tables th, .figure-tables td {white-space: nowrap; padding: 6px 10px !important;}
+</style>
+"""
+
+
+def figures_markdown(label: str) -> gr.Markdown:
+    """A Markdown output for :func:`format_scores` tables, styled by :data:`FIGURES_CSS`
+    (which the tab adds once, after it, with ``gr.HTML(FIGURES_CSS, padding=False)``)."""
+    return gr.Markdown(label=label, elem_classes="figure-tables")
+
+
 def format_scores(rows: dict[str, dict[str, float]], keys: list[tuple[str, str]]) -> str:
     """A markdown table: one row per ``rows`` key, one column per ``(key, title)`` in ``keys``."""
     head = "| | " + " | ".join(title for _, title in keys) + " |"

@@ -20,9 +20,11 @@ from pipeline.quality import QualityReport, Scorer, default_scorer
 from pipeline.registry import Registry
 from ui.common import (
     FAILED_NOTE,
+    FIGURES_CSS,
     AudioValue,
     audio_input,
     clear_outputs_on_new_input,
+    figures_markdown,
     format_scores,
     from_component,
     load_input,
@@ -170,7 +172,8 @@ def build_enhancement_tab(
                 label="Enhanced", type="numpy", interactive=False, elem_id="enhance-output"
             )
             status = gr.Markdown(label="Status")
-            quality = gr.Markdown(label="Quality")
+            quality = figures_markdown("Quality")
+            gr.HTML(FIGURES_CSS, padding=False)
     spectrograms = gr.Plot(
         label="Spectrograms: input and enhanced", format="png", elem_id="enhance-spectrograms"
     )
