@@ -138,10 +138,10 @@ FIGURES_CSS = """
 """
 
 
-def figures_markdown(label: str) -> gr.Markdown:
-    """A Markdown output for :func:`format_scores` tables, styled by :data:`FIGURES_CSS`
-    (which the tab adds once, after it, with ``gr.HTML(FIGURES_CSS, padding=False)``)."""
-    return gr.Markdown(label=label, elem_classes="figure-tables")
+def figures_markdown(label: str | None = None, *, elem_id: str | None = None) -> gr.Markdown:
+    """A Markdown output for tables of figures, styled by :data:`FIGURES_CSS` (which the tab
+    adds once, after it, with ``gr.HTML(FIGURES_CSS, padding=False)``)."""
+    return gr.Markdown(label=label, elem_id=elem_id, elem_classes="figure-tables")
 
 
 def format_scores(rows: dict[str, dict[str, float]], keys: list[tuple[str, str]]) -> str:

@@ -33,6 +33,7 @@ from pipeline.mos.definition import list_tests
 from pipeline.mos.report import mos_figure, write_report
 from pipeline.mos.storage import RatingError
 from ui.builder_panel import PRIVATE, mos_builder_section, wire_mos_builder
+from ui.common import FIGURES_CSS, figures_markdown
 from ui.emotion_results import build_emotion_builder, emotion_results, holds_emotion_answers
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ def _report_section() -> _ReportPanel:
         compute = gr.Button(
             "Compute results", variant="primary", scale=1, elem_id="results-compute"
         )
-    report = gr.Markdown(elem_id="results-report")
+    report = figures_markdown(elem_id="results-report")
+    gr.HTML(FIGURES_CSS, padding=False)
     chart = gr.Plot(label="MOS with 95% CI", visible=False, elem_id="results-chart")
     with gr.Accordion("Per-listener screening (P.808 style)", open=False):
         listeners = gr.Dataframe(interactive=False)
