@@ -113,6 +113,34 @@ def test_emotion_answers_are_checked_and_stored_once(tmp_path: Path):
 PLAY = {"play_count": 1, "listened_s": 0.5, "response_ms": 800}
 
 
+def test_an_emotion_page_says_which_answer_is_missing(tmp_path: Path):
+    """A label without the asked intensity is not stored, and the listener is told to
+    answer every question (not "choose an answer", which they did)."""
+    from pipeline.mos.clips import ClipCache
+    from pipeline.mos.definition import save_definition
+    from pipeline.mos.pages import PageBook
+    from pipeline.mos.session_flow import ListenerFlow
+    from pipeline.mos.strings import text
+
+    make_test(tmp_path, question="acr", items=2, training=0, items_per_session=4)
+    folder = tmp_path / "demo"
+    definition = load_definition(folder)
+    definition.question, definition.ask_intensity = "emotion-id", True
+    save_definition(definition, folder)
+    flow = ListenerFlow(ListeningTest(folder), PageBook(), ClipCache(tmp_path / "clips"))
+    screen = flow.start("P1", agreed=True).screen
+    for tracker in flow.pages.get(screen.page_id).trackers:
+        tracker.play(0.0)
+        tracker.end(tracker.duration_s + 0.01)
+    missing = flow.answer("P1", screen.page_id, {"label": "sad", "intensity": None})
+    assert missing.status == "choose_first"
+    assert missing.message == text("answer_all_first") != text("choose_first")
+    assert flow.answer("P1", screen.page_id, None).message == text("answer_all_first")
+    saved = flow.answer("P1", screen.page_id, {"label": "sad", "intensity": 4})
+    assert saved.status == "saved"
+    assert list(read_ratings(folder / "ratings.csv")["label"]) == ["sad"]
+
+
 def wav(path: Path, freq: float, seconds: float = 0.4, rate: int = 22_050) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, tone(seconds, freq, rate=rate), rate)

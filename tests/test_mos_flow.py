@@ -206,6 +206,7 @@ def test_link_keys_gate_a_test_with_a_secret(tmp_path: Path):
 def test_titles_fall_back_to_a_readable_id():
     assert readable_title("enh1") == "Enhancement listening test 1"
     assert readable_title("my_test_2") == "My test 2"
+    assert readable_title("eid1") == "Emotion identification listening test 1"
     definition = TestDefinition(test_id="emo3", title="emo3", question="acr", stimuli=[])
     assert definition.display_title == "Emotion listening test 3"
     definition.title = "Voice quality study"

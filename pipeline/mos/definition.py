@@ -271,6 +271,10 @@ _ID_WORDS = {
     "ccr": "comparison",
     "ab": "preference",
     "smos": "emotion similarity",
+    "eid": "emotion identification",
+    "esim": "emotion similarity",
+    "annot": "annotation",
+    "annotate": "annotation",
 }
 
 

@@ -109,6 +109,10 @@ class EmotionForm(AnswerForm):
     intensity: tuple[tuple[str, int], ...] = ()  # empty: not asked
     certainty: tuple[tuple[str, int], ...] = ()
 
+    @property
+    def unanswered(self) -> str:
+        return "answer_all_first" if self.intensity or self.certainty else "choose_first"
+
     def parse(self, raw: Any) -> EmotionAnswer | None:
         fields = dict(raw) if isinstance(raw, dict) else {"label": raw}
         label = AnswerForm.parse(self, fields.get("label"))

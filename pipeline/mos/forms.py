@@ -25,6 +25,12 @@ class AnswerForm:
     choices: tuple[tuple[str, Any], ...]
     label: str = " "
 
+    @property
+    def unanswered(self) -> str:
+        """The key of the string (:mod:`pipeline.mos.strings`) a submit without a complete
+        answer gets."""
+        return "choose_first"
+
     def parse(self, raw: Any) -> Any | None:
         """The choice's value for a submitted ``raw`` answer, or None if it is not a choice."""
         if raw is None:

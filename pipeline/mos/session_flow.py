@@ -294,7 +294,7 @@ class ListenerFlow:
             return Reply("play_first", self.say("play_first"))
         value = page.form.parse(raw)
         if value is None:
-            return Reply("choose_first", self.say("choose_first"))
+            return Reply("choose_first", self.say(page.form.unanswered))
         if page.kind == "headphone":
             return self._check_headphones(session, value)
         if page.kind == "training":

@@ -51,6 +51,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "rating_title": "### Clip {n} of {total}",
         "play_first": "Play every clip to the end before answering.",
         "choose_first": "Choose an answer first.",
+        "answer_all_first": "Answer every question on this page first.",
         "submit": "Submit rating",
         "saved": "Saved.",
         "already_rated": "You already rated this clip; your first answer is kept.",
