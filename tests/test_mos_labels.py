@@ -111,3 +111,15 @@ def test_gold_screening_drops_listeners_and_cli_writes_table(tmp_path: Path):
     assert meta["screened_out"] == ["w1"] and meta["n_listeners_kept"] == 4
     assert meta["test_ids"] == ["toy"]
     assert main(["labels", str(tmp_path / "missing.csv"), "--out", str(out)]) == 1
+
+
+def test_agreement_line_says_why_a_coefficient_is_missing(tmp_path: Path):
+    from pipeline.mos.emotion_report import agreement_line
+
+    answers = categorical_answers(read_ratings(store_toy(tmp_path / "r.csv")))
+    line = agreement_line(agreement(answers))
+    assert "α = 0.142" in line and "κ not computed" in line and "nan" not in line
+    one = answers[answers["stimulus_id"] == "t4"]  # five raters, all "happy"
+    assert "single label" in agreement_line(agreement(one))
+    lonely = answers.drop_duplicates("stimulus_id")  # one rater per clip
+    assert "not computed yet" in agreement_line(agreement(lonely))

@@ -18,6 +18,7 @@ not modelled as random effects), so they are a little narrow when listeners diff
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,6 +175,28 @@ def intensity_by_request(answers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def agreement_line(agreement: dict) -> str:
+    """One line on inter-rater agreement (:func:`pipeline.mos.labels.agreement`), saying
+    why a coefficient is missing instead of printing "nan"."""
+    units = int(agreement.get("units", 0))
+    if units == 0:
+        return (
+            "Agreement: not computed yet — it needs clips answered by at least two "
+            "listeners (none so far)."
+        )
+    alpha, kappa = agreement.get("alpha", math.nan), agreement.get("fleiss_kappa", math.nan)
+    parts = [
+        f"Krippendorff's α = {alpha:.3f} (nominal)"
+        if math.isfinite(alpha)
+        else "Krippendorff's α not defined (the answers use a single label)",
+        f"Fleiss' κ = {kappa:.3f}"
+        if math.isfinite(kappa)
+        else "Fleiss' κ not computed (it needs the same number of listeners on every clip "
+        "and more than one label)",
+    ]
+    return f"Agreement over {units} clips with two or more listeners: " + "; ".join(parts) + "."
+
+
 @dataclass
 class EmotionReport:
     """Every table of an emotion test and where it was written."""
@@ -201,9 +224,7 @@ class EmotionReport:
         if len(self.answers):
             lines += [
                 "",
-                f"Agreement: Krippendorff's α = {a.get('alpha', float('nan')):.3f} (nominal), "
-                f"Fleiss' κ = {a.get('fleiss_kappa', float('nan')):.3f} over {a.get('units', 0)} "
-                "stimuli (κ only when every stimulus has the same number of raters).",
+                agreement_line(a),
                 "",
                 "### Identification rate (95 % Wilson CI; chance = 1 / answer options)",
                 _table(self.rates),

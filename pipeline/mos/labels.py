@@ -153,7 +153,8 @@ def agreement(answers: pd.DataFrame) -> dict[str, float]:
 
     ``alpha``: Krippendorff's α (nominal; units = stimuli, any number of raters each);
     ``fleiss_kappa``: Fleiss' κ over the stimuli, only when every stimulus has the same
-    number of raters (else NaN); ``units``: stimuli with at least two raters.
+    number of raters and more than one label occurs (else NaN); ``units``: stimuli with at
+    least two raters.
     """
     order = label_order(answers["label"])
     code = {label: n for n, label in enumerate(order)}
@@ -169,7 +170,7 @@ def agreement(answers: pd.DataFrame) -> dict[str, float]:
     kappa = math.nan
     used = answers[answers["stimulus_id"].isin(wide.columns)]
     table = pd.crosstab(used["stimulus_id"], used["label"]).reindex(columns=order, fill_value=0)
-    if len(table) and table.sum(axis=1).nunique() == 1:
+    if len(table) and table.sum(axis=1).nunique() == 1 and len(order) > 1:
         kappa = float(fleiss_kappa(table.to_numpy(), method="fleiss"))
     return {"alpha": alpha, "fleiss_kappa": kappa, "units": int(wide.shape[1])}
 
