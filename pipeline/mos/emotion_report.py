@@ -217,8 +217,11 @@ class EmotionReport:
         n = self.listeners["listener_id"].nunique() if len(self.listeners) else 0
         kept = int(self.listeners["passed"].sum()) if len(self.listeners) else 0
         a = self.agreement
+        n_raw, n_from = len(self.raw), self.raw["listener_id"].nunique()
+        answers = "answer" if n_raw == 1 else "answers"
+        listeners = "listener" if n_from == 1 else "listeners"
         lines = [
-            f"**{len(self.raw)} answers from {self.raw['listener_id'].nunique()} listeners**; "
+            f"**{n_raw} {answers} from {n_from} {listeners}**; "
             f"gold screening kept {kept} of {n} emotion-answer listeners.",
         ]
         if len(self.answers):
