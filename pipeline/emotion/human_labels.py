@@ -42,7 +42,8 @@ def label_provenance(meta: dict) -> str:
         f"{alpha:.2f}" if isinstance(alpha, int | float) and math.isfinite(alpha) else "n/a"
     )
     listeners = meta.get("n_listeners_kept", "?")
-    return f"labels: human, test {tests}, {listeners} listeners, α = {alpha_text}"
+    noun = "listener" if listeners == 1 else "listeners"
+    return f"labels: human, test {tests}, {listeners} {noun}, α = {alpha_text}"
 
 
 def human_label_provenance(labels_csv: str | Path | None) -> str:
