@@ -192,6 +192,15 @@ def test_emotion_sim_test_uses_target_references(tmp_path: Path):
     assert by_truth["angry"] != by_truth["sad"] and all(by_truth.values())
 
 
+def test_needed_listeners_never_fewer_than_the_votes():
+    """k answers per clip need k different listeners, however long a session may be."""
+    from pipeline.mos.emotion_builder import needed_listeners
+
+    assert needed_listeners(4, 3, 12) == 3  # a session holds each of the 4 clips once
+    assert needed_listeners(40, 3, 12) == 10
+    assert needed_listeners(10, 5, 10) == 5
+
+
 def test_annotation_test_from_a_manifest(tmp_path: Path):
     data = tmp_path / "data"
     rows = []

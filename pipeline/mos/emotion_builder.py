@@ -253,8 +253,10 @@ def read_labelled_clips(
 
 
 def needed_listeners(n_clips: int, votes: int, items_per_session: int) -> int:
-    """Listeners who, with balanced assignment, give every clip ``votes`` answers."""
-    return math.ceil(n_clips * votes / max(1, items_per_session))
+    """Listeners who, with balanced assignment, give every clip ``votes`` answers (a
+    session holds each clip at most once, so never fewer than ``votes``)."""
+    per_session = max(1, min(items_per_session, n_clips))
+    return math.ceil(n_clips * votes / per_session)
 
 
 def build_annotation_test(
@@ -295,6 +297,7 @@ def build_annotation_test(
     need = needed_listeners(len(clips), options.votes_per_stimulus, options.items_per_session)
     notes = (
         f"{len(clips)} clip(s) to annotate, k = {options.votes_per_stimulus} listeners each "
-        f"(about {need} sessions of {options.items_per_session}); {len(gold)} gold clip(s)."
+        f"(about {need} session(s) of {min(options.items_per_session, len(clips))} clips); "
+        f"{len(gold)} gold clip(s)."
     )
     return _finish(folder, builder, options, stimuli, notes)
