@@ -41,34 +41,12 @@ class Stats:
         )
 
 
-class PageModel:
-    """What a page needs from the app's config: the named events, the events a component's
-    change triggers (the page fires them when an output changes it), components by
-    ``elem_id`` and their initial values."""
-
-    def __init__(self, config: dict) -> None:
-        self.fns = {d["api_name"]: d for d in config["dependencies"] if d.get("api_name")}
-        self.on_change: dict[int, list[dict]] = defaultdict(list)
-        for dep in config["dependencies"]:
-            for cid, trigger in dep.get("targets", []):
-                if trigger == "change" and dep.get("api_name"):
-                    self.on_change[cid].append(dep)
-        comps = {c["id"]: c.get("props", {}) for c in config["components"]}
-        self.by_elem = {p.get("elem_id"): cid for cid, p in comps.items() if p.get("elem_id")}
-        self.initial = {cid: p.get("value") for cid, p in comps.items()}
-
-
 class Listener:
     """One simulated browser page of one listener (:meth:`open_page` on another replica is
     a reload there)."""
 
     def __init__(
-        self,
-        client: httpx.AsyncClient,
-        config: dict | PageModel,
-        name: str,
-        stats: Stats,
-        number: int,
+        self, client: httpx.AsyncClient, config: dict, name: str, stats: Stats, number: int
     ):
         self.name, self.stats = name, stats
         # each simulated listener comes from its own address, as a reverse proxy on
@@ -79,17 +57,21 @@ class Listener:
         self.acked_on: dict[int, int] = defaultdict(int)  # replica -> acknowledged ratings
         self.open_page(client, config, 0)
 
-    def open_page(self, client: httpx.AsyncClient, config: dict | PageModel, replica: int) -> None:
+    def open_page(self, client: httpx.AsyncClient, config: dict, replica: int) -> None:
         """A fresh page (new Gradio session) on ``client``'s server."""
         self.client, self.config, self.replica = client, config, replica
         self.session = os.urandom(6).hex()
-        # a config dict, or its PageModel built once (building it for every simulated page
-        # blocked the generator's event loop for seconds when 200 pages opened together, and
-        # that lag was counted in the measured latencies)
-        page = config if isinstance(config, PageModel) else PageModel(config)
-        self.fns, self.on_change, self.by_elem = page.fns, page.on_change, page.by_elem
+        self.fns = {d["api_name"]: d for d in config["dependencies"] if d.get("api_name")}
+        #: events a component's change triggers (the page fires them when an output changes it)
+        self.on_change: dict[int, list[dict]] = defaultdict(list)
+        for dep in config["dependencies"]:
+            for cid, trigger in dep.get("targets", []):
+                if trigger == "change" and dep.get("api_name"):
+                    self.on_change[cid].append(dep)
+        comps = {c["id"]: c.get("props", {}) for c in config["components"]}
+        self.by_elem = {p.get("elem_id"): cid for cid, p in comps.items() if p.get("elem_id")}
         # what the page shows before any event: the components' initial values
-        self.values: dict[object, object] = dict(page.initial)
+        self.values: dict[object, object] = {cid: p.get("value") for cid, p in comps.items()}
 
     async def call(self, *names_and_data: tuple[str, list]) -> None:
         """Run these events as the page does: a direct POST for events outside the queue,
@@ -286,7 +268,7 @@ async def drive(
         configs = []
         for url in urls:
             client = await stack.enter_async_context(browser(url))
-            configs.append(PageModel((await client.get("/config")).json()))
+            configs.append((await client.get("/config")).json())
 
         async def one(n: int) -> None:
             home = n % len(urls)

@@ -41,6 +41,7 @@ from pipeline.mos.labels import (  # noqa: E402
 )
 from pipeline.mos.report import _table, write_report_files  # noqa: E402
 from pipeline.mos.storage import read_ratings  # noqa: E402
+from pipeline.mos.strings import counted  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -217,11 +218,9 @@ class EmotionReport:
         n = self.listeners["listener_id"].nunique() if len(self.listeners) else 0
         kept = int(self.listeners["passed"].sum()) if len(self.listeners) else 0
         a = self.agreement
-        n_raw, n_from = len(self.raw), self.raw["listener_id"].nunique()
-        answers = "answer" if n_raw == 1 else "answers"
-        listeners = "listener" if n_from == 1 else "listeners"
+        n_from = self.raw["listener_id"].nunique()
         lines = [
-            f"**{n_raw} {answers} from {n_from} {listeners}**; "
+            f"**{counted(len(self.raw), 'answer')} from {counted(n_from, 'listener')}**; "
             f"gold screening kept {kept} of {n} emotion-answer listeners.",
         ]
         if len(self.answers):

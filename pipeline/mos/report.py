@@ -26,6 +26,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from pipeline.mos import stats  # noqa: E402
 from pipeline.mos.storage import read_ratings, write_frame  # noqa: E402
+from pipeline.mos.strings import counted  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,10 @@ class Report:
 
     def markdown(self) -> str:
         n_all = self.raw["listener_id"].nunique()
-        noun = "listener" if n_all == 1 else "listeners"
         reason = self.empty_reason()
         lines = [
-            f"**{len(self.raw)} ratings from {n_all} {noun}.** {self.screening_text()} "
+            f"**{len(self.raw)} ratings from {counted(n_all, 'listener')}.** "
+            f"{self.screening_text()} "
             f"({len(self.screened)} ratings kept.)",
             "",
             *([f"> **No chart:** {reason}", ""] if reason else []),

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pipeline.mos.strings import counted
+
 SUMMARY_COLUMNS = (
     "system",
     "n_listeners",
@@ -158,8 +160,7 @@ def screening_sentence(listeners: pd.DataFrame) -> str:
     for reasons in listeners.loc[~listeners["passed"], "reasons"]:
         for reason in filter(None, (r.strip() for r in str(reasons).split(";"))):
             counts[reason] = counts.get(reason, 0) + 1
-    noun = "listener" if total == 1 else "listeners"
-    sentence = f"Screening kept {kept} of {total} {noun}"
+    sentence = f"Screening kept {kept} of {counted(total, 'listener')}"
     if not counts:
         return sentence + ": all passed."
     parts = [f"{n} {REASON_TEXT.get(reason, reason)}" for reason, n in counts.items()]

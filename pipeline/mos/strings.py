@@ -154,3 +154,8 @@ def scale_label(question: str, score: int, lang: str = "en", custom: dict | None
     if custom and score in custom:
         return custom[score]
     return text(f"{question}_{score}", lang)
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and an English count noun: ``"1 listener"``, ``"3 listeners"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
