@@ -112,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     except FileExistsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    else:
+        if info.distributed:
+            # ranks leave together: a gloo rank whose peer tears the group down first can
+            # abort at exit ("terminate called without an active exception")
+            torch.distributed.barrier()
     finally:
         if info.distributed and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
