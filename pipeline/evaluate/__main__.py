@@ -128,6 +128,7 @@ def _emotion(args: argparse.Namespace) -> int:
         sweep_clips=args.sweep_clips,
         real_per_emotion=args.real_per_emotion,
         reference_pairs=args.reference_pairs,
+        split=args.split,
     )
     text, targets = run_emotion_evaluation(config, progress=_progress("clips"))
     print(text)
@@ -201,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         "--sweep-clips", type=int, default=6, help="clips of the prosody checks (0: skip them)"
     )
     m.add_argument("--reference-pairs", type=int, default=30, help="reference-mode pairs (0: skip)")
+    m.add_argument(
+        "--split",
+        choices=("test", "valid"),
+        default="test",
+        help="speakers of the source clips: test (reported) or valid (choosing settings)",
+    )
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

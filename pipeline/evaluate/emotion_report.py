@@ -62,6 +62,9 @@ class EmotionEvalConfig:
     reuse: tuple[str, ...] = ()
     gan: str = DEFAULT_GAN["emotion"]
     seed: int = 0
+    #: label-table split of the neutral source clips: ``test`` (held-out speakers, the
+    #: reported figures) or ``valid`` (for choosing settings without looking at the test)
+    split: str = "test"
     #: prosody-target checks (:mod:`pipeline.evaluate.emotion_prosody`): clips of the
     #: intensity sweep (0: skip the checks) and reference pairs (0: skip reference tracking)
     sweep_clips: int = 6
@@ -80,14 +83,20 @@ class SourceClip:
 
 
 def select_sources(
-    table: pd.DataFrame, manifest: pd.DataFrame | None, max_clips: int, seed: int
+    table: pd.DataFrame,
+    manifest: pd.DataFrame | None,
+    max_clips: int,
+    seed: int,
+    split: str = "test",
 ) -> list[SourceClip]:
-    """Neutral clips of the ``test`` split, 1-8 s, taken round-robin over speakers (seeded).
+    """Neutral clips of ``split`` (default ``test``), 1-8 s, round-robin over speakers (seeded).
 
     ``table`` is the label table with ``abs_path``; ``manifest`` (optional) supplies the
     transcripts (``text`` column, joined on ``path``) of :data:`VERBATIM_SOURCES` clips.
     """
-    part = table[(table["split"] == "test") & (table["emotion"] == "neutral")]
+    if split not in ("test", "valid"):
+        raise ValueError(f"split must be 'test' or 'valid', got {split!r}")
+    part = table[(table["split"] == split) & (table["emotion"] == "neutral")]
     part = part[(part["duration_s"] >= 1.0) & (part["duration_s"] <= 8.0)]
     texts = {}
     if manifest is not None and "text" in manifest:
@@ -266,10 +275,10 @@ def _held_out_sources(
             for r in pd.read_csv(listed, keep_default_na=False).to_dict("records")
         ]
     else:
-        sources = select_sources(table, manifest, config.max_clips, config.seed)
+        sources = select_sources(table, manifest, config.max_clips, config.seed, config.split)
         pd.DataFrame([vars(s) for s in sources]).to_csv(listed, index=False)
     if not sources:
-        raise ValueError("no held-out neutral clips in the label table's test split")
+        raise ValueError(f"no neutral 1-8 s clips in the label table's {config.split} split")
     return sources
 
 
