@@ -262,6 +262,10 @@ def test_select_sources_round_robin_and_transcripts():
         "hello world"
     }
     assert select_sources(table, None, 2, seed=0) == select_sources(table, None, 2, seed=0)
+    valid = table.assign(split=table["split"].replace({"train": "valid"}))
+    assert [c.speaker for c in select_sources(valid, None, 5, seed=0, split="valid")] == ["c"]
+    with pytest.raises(ValueError, match="split"):
+        select_sources(table, None, 2, seed=0, split="train")
 
 
 def test_breakdown_by_source_and_noise_kind():
