@@ -13,9 +13,12 @@ measurements into such relative ones (:meth:`SpeakerBaseline.deviation`) — the
 normalisation used for reference clips (:mod:`pipeline.emotion.reference`) and evaluation.
 
 Sources of the profiles (:data:`PROFILES`). Directions are the published ones; the
-magnitudes are our numeric reading of the papers' verbal categories (e.g. "much higher" pitch
-→ +4 st), chosen to be audible and kept close to the ``dsp`` rules
-(:data:`pipeline.emotion.dsp.RULES`), not fitted to any corpus:
+magnitudes are our numeric reading of the papers' verbal categories, chosen to be audible and
+kept close to the ``dsp`` rules (:data:`pipeline.emotion.dsp.RULES`), not fitted to any
+corpus. The F0 shifts equal the ``dsp`` rules' (+3, +2, -2, +5 st), so the GAN moves F0 as
+far as the rules and no farther: the first profiles' larger shifts (happy +4, angry +3,
+sad -2.5 st) cost 0.034 DNSMOS OVRL [0.006, 0.066] and 0.008 speaker similarity on the
+validation speakers (``python -m pipeline.evaluate emotion --split valid``, docs/EVALUATION.md):
 
 * Murray & Arnott (1993), "Toward the simulation of emotion in synthetic speech: a review of
   the literature on human vocal emotion", JASA 93(2), 1097-1108, Table I: anger — pitch
@@ -96,9 +99,9 @@ class ProsodyProfile:
 #: the literature profiles at full intensity (sources in the module docstring)
 PROFILES: dict[str, ProsodyProfile] = {
     "neutral": ProsodyProfile(f0_shift_st=0.0, f0_spread=0.8, energy_db=0.0, rate=1.0),
-    "happy": ProsodyProfile(f0_shift_st=4.0, f0_spread=1.35, energy_db=3.0, rate=1.08),
-    "angry": ProsodyProfile(f0_shift_st=3.0, f0_spread=1.3, energy_db=6.0, rate=1.10),
-    "sad": ProsodyProfile(f0_shift_st=-2.5, f0_spread=0.7, energy_db=-5.0, rate=0.85),
+    "happy": ProsodyProfile(f0_shift_st=3.0, f0_spread=1.35, energy_db=3.0, rate=1.08),
+    "angry": ProsodyProfile(f0_shift_st=2.0, f0_spread=1.3, energy_db=6.0, rate=1.10),
+    "sad": ProsodyProfile(f0_shift_st=-2.0, f0_spread=0.7, energy_db=-5.0, rate=0.85),
     "surprise": ProsodyProfile(f0_shift_st=5.0, f0_spread=1.6, energy_db=3.0, rate=1.0),
 }
 
