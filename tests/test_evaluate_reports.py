@@ -292,3 +292,28 @@ def test_breakdown_by_source_and_noise_kind():
     assert "| speech source | `noisy` | `gan` |" in text
     assert "| a (2) | 1.50 | 2.00 |" in text and "| b (1) | 3.00 | 3.50 |" in text
     assert "| babble (2) | 2.00 | 2.50 |" in text and "| recorded (1) | 2.00 | 2.50 |" in text
+
+
+def test_equal_emotion_accuracy_meets_the_at_least_dsp_target():
+    from pipeline.evaluate.emotion_tables import emotion_targets
+
+    # per-target shares that differ but average to the same value (float sums differ by ~1e-17)
+    per_target = {"gan": (0.29166666, 0.29166667, 0.0416667, 0.1666667)}
+    per_target["dsp"] = (0.33333333, 0.25, 0.0416667, 0.1666667)
+    means = pd.DataFrame(
+        [
+            {
+                "system": s,
+                "intensity": 1.0,
+                "accuracy": float(np.mean(v)),
+                "speaker_sim": 0.8,
+                "ovrl_drop": 0.0,
+            }
+            for s, v in per_target.items()
+        ]
+    )
+    by_name = {t.name: t for t in emotion_targets(means, gan="gan")}
+    target = by_name["emotion accuracy of gan minus dsp"]
+    assert target.op == ">=" and target.passed
+    worse = means.assign(accuracy=means["accuracy"] - np.where(means["system"] == "gan", 0.01, 0))
+    assert not {t.name: t for t in emotion_targets(worse, gan="gan")}[target.name].passed
