@@ -73,7 +73,7 @@ def test_envelope_gan_card_says_where_the_emotion_comes_from() -> None:
         "env", meta, parameters=360_000, training_command="cmd", training_time="5 min", size_mb=1.5
     )
     assert card.kind == "gan" and card.training_steps == 300 and card.parameters == 360_000
-    assert "| angry | +3.0 |" in card.summary  # the literature profile table
+    assert "| angry | +2.0 |" in card.summary  # the literature profile table
     assert "labels_used = 'none'" in card.label_provenance
     assert "0.36 M parameters" in card.architecture and "4 dilated" in card.architecture
     assert card.metrics["validation rec_l1 (step 250, log.csv)"] == 0.4123
