@@ -26,12 +26,38 @@ from pipeline.mos.listening import ListeningTest
 from pipeline.mos.pages import PageBook
 from pipeline.mos.session_flow import ListenerFlow
 from pipeline.mos.strings import text
+from ui import listener_routes
 
 #: the listener events (load, start, submit, continue, player events) bypass Gradio's queue:
 #: their handlers are short (a session file, one fsync-ed CSV line), and a direct call costs a
 #: fraction of a queued one (no join + event stream, no queue polling). They run in the
 #: server's worker threads, which bound how many run at once (``max_threads``, 40).
 LISTENER_EVENTS = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
+#: js of a player event (``fn=None``: the browser sends it to the player route, see
+#: :mod:`ui.listener_routes`, with the page's token; Gradio's request path is not involved).
+#: An "end" the server answers with ``ready`` unlocks the submit button; anything else
+#: changes nothing on the page.
+PLAYER_JS = """async (page) => {
+  const root = String((window.gradio_config || {}).root || '').replace(/\\/$/, '');
+  try {
+    const r = await fetch(root + '%s', {method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({page: page, clip: %d, event: '%s'})});
+    const reply = r.ok ? await r.json() : {};
+    return %s;
+  } catch (err) {
+    return undefined;
+  }
+}"""
+
+
+def player_js(index: int, event: str) -> str:
+    """The js of player ``index``'s ``event`` (play | pause | end)."""
+    unlock = "reply.ready ? {__type__: 'update', interactive: true} : undefined"
+    outcome = unlock if event == "end" else "undefined"
+    return PLAYER_JS % (listener_routes.PLAYER_PATH, index, event, outcome)
+
+
 CSS = """
 <style>
 .mos-tab {max-width: 720px; margin: 0 auto;}
@@ -97,6 +123,13 @@ class Flows:
                 cached = (mtime, flow)
                 self._flows[test_id] = cached
             return cached[1]
+
+    def install_routes(self, request: gr.Request | None) -> None:
+        """Serve the players' events and the clips of this tab through the cheap routes of
+        :mod:`ui.listener_routes`, on the app that serves ``request`` (once per app)."""
+        app = getattr(getattr(request, "request", None), "app", None)
+        if app is not None:
+            listener_routes.install(app, self.pages, self.clips.root, self._lock)
 
     def crowd_test(self, params: dict[str, str]) -> TestDefinition | None:
         """The test a crowd link names (``?test=<id>`` of a test in crowd mode), else None."""
