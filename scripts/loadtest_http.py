@@ -19,6 +19,8 @@ import httpx
 import numpy as np
 import soundfile as sf
 
+from ui.listener_routes import PLAYER_PATH
+
 TEST_ID = "loadtest"
 HEADPHONE_ANSWER = 3  # the synthetic test's beep count
 
@@ -110,8 +112,8 @@ class Listener:
         }
 
     async def direct(self, fn: dict, data: list) -> None:
-        r = await self.client.post(
-            f"/gradio_api/run/{fn['api_name']}?{self.params}",
+        r = await self.client.post(  # as the page posts it: "predict", the event by fn_index
+            f"/gradio_api/run/predict?{self.params}",
             json=self.body(fn, data),
             headers=self.headers,
         )
@@ -176,7 +178,9 @@ class Listener:
         self.stats.times["page load"].append(time.perf_counter() - start)
 
     async def play_page(self) -> None:
-        """Download the page's clips and play each for its length (play ... end events)."""
+        """Download the page's clips and play each for its length (play ... end events); the
+        last end must unlock the answer, as it does on the page."""
+        ready = None
         for i in range(2):
             clip = self.elem(f"mos-player-{i}")
             if not isinstance(clip, dict) or not clip.get("url"):
@@ -186,10 +190,18 @@ class Listener:
             seconds = sf.info(io.BytesIO(r.content)).duration
             await self.player(i, "play")
             await asyncio.sleep(seconds + 0.05)
-            await self.player(i, "end")
+            await self.player(i, "pause")  # the player reports a pause, then the end
+            ready = await self.player(i, "end")
+        if ready is False:
+            self.stats.errors.append(f"{self.name}: the answer stayed locked after playing")
 
-    async def player(self, index: int, event: str) -> None:
-        await self.call((f"mos_player{index}_{event}", [None]))
+    async def player(self, index: int, event: str) -> bool:
+        """A player event as the page's js sends it: to the player route, with the page's
+        token (not through Gradio). True when the server unlocked the answer."""
+        body = {"page": self.elem("mos-page") or "", "clip": index, "event": event}
+        r = await self.client.post(PLAYER_PATH, json=body, headers=self.headers)
+        r.raise_for_status()
+        return bool(r.json().get("ready"))
 
     async def run(self, rng: random.Random, switch_to: tuple | None = None) -> None:
         """A whole session; ``switch_to=(client, config, replica)`` reloads the page on that
