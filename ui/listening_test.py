@@ -41,7 +41,7 @@ from pipeline.mos.listening import KEY_PARAM, resolve_listener
 from pipeline.mos.session_flow import ListenerFlow, Reply, Screen
 from pipeline.mos.strings import text
 from ui.listening_layout import SCALES, ListeningLayout
-from ui.listening_parts import LISTENER_EVENTS, Flows, player_js
+from ui.listening_parts import LISTENER_EVENTS, Flows, player_js, postprocessed
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +236,7 @@ class ListeningTab(ListeningLayout):
         return {self.message: reply.message}
 
     # -- events ----------------------------------------------------------------------------------
+    @postprocessed
     @safely
     def on_load(self, stored: str, ctx: dict, request: gr.Request):
         """Opening the page renders its screen at once (not through :meth:`on_relayout`:
@@ -268,6 +269,7 @@ class ListeningTab(ListeningLayout):
             return flow.invalid()
         return flow.screen(ctx["listener_id"])
 
+    @postprocessed
     @safely
     def on_relayout(self, ctx: dict):
         """The page asks for the layout that an earlier event left pending."""
@@ -278,6 +280,7 @@ class ListeningTab(ListeningLayout):
         ctx.pop("shape", None)  # a new layout: everything is sent
         return self.render(screen, ctx, note)
 
+    @postprocessed
     @safely
     def on_pick(self, test_id: str, ctx: dict):
         if not test_id:
@@ -290,11 +293,13 @@ class ListeningTab(ListeningLayout):
             raise KeyError("no listener on this page")
         return self.flows.get(ctx.get("test_id")), ctx["listener_id"]
 
+    @postprocessed
     @safely
     def on_start(self, agreed: bool, ctx: dict, request: gr.Request):
         flow, listener = self.listener_of(ctx)
         return self.reply_updates(flow.start(listener, bool(agreed), client_address(request)), ctx)
 
+    @postprocessed
     def on_submit(self, value, intensity, certainty, ctx: dict):
         out = self.submit(value, intensity, certainty, ctx)
         if set(out) == {self.message}:  # an error (see safely): the answer may be sent again
@@ -308,6 +313,7 @@ class ListeningTab(ListeningLayout):
             value = {"label": value, "intensity": intensity, "certainty": certainty}
         return self.submit_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
 
+    @postprocessed
     @safely
     def on_continue(self, ctx: dict):
         flow, listener = self.listener_of(ctx)
