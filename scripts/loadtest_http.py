@@ -56,6 +56,7 @@ class Listener:
         self.headers = {"x-forwarded-for": f"10.77.{number // 250}.{number % 250 + 1}"}
         self.params = urlencode({"test": TEST_ID, "PROLIFIC_PID": name})
         self.replica = 0
+        self.heartbeat: asyncio.Task | None = None
         self.acked_on: dict[int, int] = defaultdict(int)  # replica -> acknowledged ratings
         self.open_page(client, config, 0)
 
@@ -166,9 +167,14 @@ class Listener:
         self.stats.times[metric].append(time.perf_counter() - start)
 
     async def page_load(self) -> None:
+        """``GET /``, the theme, the page's heartbeat stream (held open while the page is
+        open) and the page-load events, as chromium's network log shows them."""
         start = time.perf_counter()
         r = await self.client.get(f"/?{self.params}", headers=self.headers)
         r.raise_for_status()
+        (await self.client.get("/theme.css", headers=self.headers)).raise_for_status()
+        await self.close_page()
+        self.heartbeat = asyncio.create_task(self.hold_heartbeat())
         loads = [
             (n, [] if n == "open_listener_links" else ["", None])
             for n in ("open_listener_links", "on_load")
@@ -176,6 +182,22 @@ class Listener:
         ]
         await self.call(*loads)
         self.stats.times["page load"].append(time.perf_counter() - start)
+
+    async def hold_heartbeat(self) -> None:
+        """The page's heartbeat stream (Gradio drops the session's state when it closes)."""
+        url = f"/gradio_api/heartbeat/{self.session}"
+        with contextlib.suppress(httpx.HTTPError):
+            async with self.client.stream("GET", url, headers=self.headers) as stream:
+                async for _ in stream.aiter_lines():
+                    pass
+
+    async def close_page(self) -> None:
+        """Close the page: its heartbeat stream ends."""
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.heartbeat
+            self.heartbeat = None
 
     async def play_page(self) -> None:
         """Download the page's clips and play each for its length (play ... end events); the
@@ -206,6 +228,12 @@ class Listener:
     async def run(self, rng: random.Random, switch_to: tuple | None = None) -> None:
         """A whole session; ``switch_to=(client, config, replica)`` reloads the page on that
         replica after half of the rated clips and checks it resumes at the next clip."""
+        try:
+            await self.session_run(rng, switch_to)
+        finally:
+            await self.close_page()
+
+    async def session_run(self, rng: random.Random, switch_to: tuple | None) -> None:
         await self.page_load()
         await self.timed("start", ("on_start", [True, None]))
         rated = 0
@@ -238,6 +266,7 @@ class Listener:
 
     async def resume_on(self, client, config, replica: int, *, rated: int) -> None:
         """Reload the page on another replica; it must show the next unrated clip."""
+        await self.close_page()
         self.open_page(client, config, replica)
         await self.page_load()
         title = str(self.elem("mos-title") or "")
