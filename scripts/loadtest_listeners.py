@@ -1,6 +1,7 @@
 """Load test: N concurrent listeners take a full listening test over HTTP, like the page does.
 
-Each simulated listener opens the crowd link (``GET /`` plus the page-load events), gives
+Each simulated listener opens the crowd link (``GET /``, ``/theme.css``, the page's heartbeat
+stream, held open while the page is, and the page-load events), gives
 consent, passes the headphone check, answers and continues the practice, then rates every
 clip of its session: it downloads each clip, sends the player's play event, waits the
 clip's real length, sends its pause and end events, and submits. All calls are the ones the
