@@ -19,6 +19,8 @@ import httpx
 import numpy as np
 import soundfile as sf
 
+from ui.listener_routes import PLAYER_PATH
+
 TEST_ID = "loadtest"
 HEADPHONE_ANSWER = 3  # the synthetic test's beep count
 
@@ -54,6 +56,7 @@ class Listener:
         self.headers = {"x-forwarded-for": f"10.77.{number // 250}.{number % 250 + 1}"}
         self.params = urlencode({"test": TEST_ID, "PROLIFIC_PID": name})
         self.replica = 0
+        self.heartbeat: asyncio.Task | None = None
         self.acked_on: dict[int, int] = defaultdict(int)  # replica -> acknowledged ratings
         self.open_page(client, config, 0)
 
@@ -110,8 +113,8 @@ class Listener:
         }
 
     async def direct(self, fn: dict, data: list) -> None:
-        r = await self.client.post(
-            f"/gradio_api/run/{fn['api_name']}?{self.params}",
+        r = await self.client.post(  # as the page posts it: "predict", the event by fn_index
+            f"/gradio_api/run/predict?{self.params}",
             json=self.body(fn, data),
             headers=self.headers,
         )
@@ -164,9 +167,14 @@ class Listener:
         self.stats.times[metric].append(time.perf_counter() - start)
 
     async def page_load(self) -> None:
+        """``GET /``, the theme, the page's heartbeat stream (held open while the page is
+        open) and the page-load events, as chromium's network log shows them."""
         start = time.perf_counter()
         r = await self.client.get(f"/?{self.params}", headers=self.headers)
         r.raise_for_status()
+        (await self.client.get("/theme.css", headers=self.headers)).raise_for_status()
+        await self.close_page()
+        self.heartbeat = asyncio.create_task(self.hold_heartbeat())
         loads = [
             (n, [] if n == "open_listener_links" else ["", None])
             for n in ("open_listener_links", "on_load")
@@ -175,8 +183,26 @@ class Listener:
         await self.call(*loads)
         self.stats.times["page load"].append(time.perf_counter() - start)
 
+    async def hold_heartbeat(self) -> None:
+        """The page's heartbeat stream (Gradio drops the session's state when it closes)."""
+        url = f"/gradio_api/heartbeat/{self.session}"
+        with contextlib.suppress(httpx.HTTPError):
+            async with self.client.stream("GET", url, headers=self.headers) as stream:
+                async for _ in stream.aiter_lines():
+                    pass
+
+    async def close_page(self) -> None:
+        """Close the page: its heartbeat stream ends."""
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.heartbeat
+            self.heartbeat = None
+
     async def play_page(self) -> None:
-        """Download the page's clips and play each for its length (play ... end events)."""
+        """Download the page's clips and play each for its length (play ... end events); the
+        last end must unlock the answer, as it does on the page."""
+        ready = None
         for i in range(2):
             clip = self.elem(f"mos-player-{i}")
             if not isinstance(clip, dict) or not clip.get("url"):
@@ -186,14 +212,28 @@ class Listener:
             seconds = sf.info(io.BytesIO(r.content)).duration
             await self.player(i, "play")
             await asyncio.sleep(seconds + 0.05)
-            await self.player(i, "end")
+            await self.player(i, "pause")  # the player reports a pause, then the end
+            ready = await self.player(i, "end")
+        if ready is False:
+            self.stats.errors.append(f"{self.name}: the answer stayed locked after playing")
 
-    async def player(self, index: int, event: str) -> None:
-        await self.call((f"mos_player{index}_{event}", [None]))
+    async def player(self, index: int, event: str) -> bool:
+        """A player event as the page's js sends it: to the player route, with the page's
+        token (not through Gradio). True when the server unlocked the answer."""
+        body = {"page": self.elem("mos-page") or "", "clip": index, "event": event}
+        r = await self.client.post(PLAYER_PATH, json=body, headers=self.headers)
+        r.raise_for_status()
+        return bool(r.json().get("ready"))
 
     async def run(self, rng: random.Random, switch_to: tuple | None = None) -> None:
         """A whole session; ``switch_to=(client, config, replica)`` reloads the page on that
         replica after half of the rated clips and checks it resumes at the next clip."""
+        try:
+            await self.session_run(rng, switch_to)
+        finally:
+            await self.close_page()
+
+    async def session_run(self, rng: random.Random, switch_to: tuple | None) -> None:
         await self.page_load()
         await self.timed("start", ("on_start", [True, None]))
         rated = 0
@@ -226,6 +266,7 @@ class Listener:
 
     async def resume_on(self, client, config, replica: int, *, rated: int) -> None:
         """Reload the page on another replica; it must show the next unrated clip."""
+        await self.close_page()
         self.open_page(client, config, replica)
         await self.page_load()
         title = str(self.elem("mos-title") or "")

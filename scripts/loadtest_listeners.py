@@ -1,12 +1,15 @@
 """Load test: N concurrent listeners take a full listening test over HTTP, like the page does.
 
-Each simulated listener opens the crowd link (``GET /`` plus the page-load events), gives
+Each simulated listener opens the crowd link (``GET /``, ``/theme.css``, the page's heartbeat
+stream, held open while the page is, and the page-load events), gives
 consent, passes the headphone check, answers and continues the practice, then rates every
-clip of its session: it downloads each clip, sends the players' play and end events, waits
-the clip's real length between them, and submits. All calls are the ones the browser makes
-(``/gradio_api/run/<name>`` for events outside Gradio's queue, ``/gradio_api/queue/join`` +
-``/queue/data`` for queued ones, as the app's config says, and the change events an output
-triggers). Each listener comes from its own address (``X-Forwarded-For``, as a local reverse
+clip of its session: it downloads each clip, sends the player's play event, waits the
+clip's real length, sends its pause and end events, and submits. All calls are the ones the
+browser makes (checked in chromium's network log): ``/gradio_api/run/predict`` for events
+outside Gradio's queue, ``/gradio_api/queue/join`` + ``/queue/data`` for queued ones, as the
+app's config says, and the change events an output triggers; the player events go to the
+player route ``/mos/player`` with the page's token, and the clips come from the clip route
+(:mod:`ui.listener_routes`). Each listener comes from its own address (``X-Forwarded-For``, as a local reverse
 proxy sends it). At the end the ratings are counted: every acknowledged ("Saved.") rating
 must be a row, exactly once, and every session must hold each system within ±1 clip.
 

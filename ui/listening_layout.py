@@ -46,9 +46,10 @@ class ListeningLayout:
             self.done_col,
             self.done,
             self.layout,
+            self.page_token,
         ]
-        #: what a submit changes on a page that keeps its layout (plus the layout token)
-        self.submit_outputs = [self.message, *rating, self.layout]
+        #: what a submit changes on a page that keeps its layout (plus the page's tokens)
+        self.submit_outputs = [self.message, *rating, self.layout, self.page_token]
 
     def _layout(self) -> None:
         gr.HTML(CSS, visible=True, padding=False)
@@ -65,6 +66,9 @@ class ListeningLayout:
             # a new value asks the page for a change of layout (on_relayout); "hidden" keeps
             # it in the page, so its change event fires
             self.layout = gr.Textbox(value="", visible="hidden", elem_id="mos-layout")
+            # the shown page's token (its page id): the players' js sends it with their events
+            # to the player route (ui.listener_routes), which binds play state to this page
+            self.page_token = gr.Textbox(value="", visible="hidden", elem_id="mos-page")
             self.header = gr.Markdown()
             self.message = gr.Markdown(elem_id="mos-message")
             with gr.Column(visible=False) as self.picker_col:

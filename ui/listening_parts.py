@@ -12,11 +12,12 @@ goes through one separate event (see ``ListeningTab.on_relayout``).
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
 import gradio as gr
-from gradio.data_classes import FileData
+from gradio.data_classes import FileData, GradioModel, GradioRootModel
 from gradio.utils import get_upload_folder
 
 from pipeline.mos.clips import CLIP_NAME, ClipCache
@@ -26,12 +27,44 @@ from pipeline.mos.listening import ListeningTest
 from pipeline.mos.pages import PageBook
 from pipeline.mos.session_flow import ListenerFlow
 from pipeline.mos.strings import text
+from ui import listener_routes
 
-#: the listener events (load, start, submit, continue, player events) bypass Gradio's queue:
-#: their handlers are short (a session file, one fsync-ed CSV line), and a direct call costs a
-#: fraction of a queued one (no join + event stream, no queue polling). They run in the
-#: server's worker threads, which bound how many run at once (``max_threads``, 40).
-LISTENER_EVENTS = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
+#: the listener events (load, start, submit, continue) bypass Gradio's queue: their handlers
+#: are short (a session file, one fsync-ed CSV line), and a direct call costs a fraction of a
+#: queued one (no join + event stream, no queue polling). They run in the server's worker
+#: threads, which bound how many run at once (``max_threads``, 40). Their handlers return
+#: post-processed values (:func:`postprocessed`), so Gradio does not post-process them.
+LISTENER_EVENTS = {
+    "queue": False,
+    "show_progress": "hidden",
+    "api_visibility": "private",
+    "postprocess": False,
+}
+#: js of a player event (``fn=None``: the browser sends it to the player route, see
+#: :mod:`ui.listener_routes`, with the page's token; Gradio's request path is not involved).
+#: An "end" the server answers with ``ready`` unlocks the submit button; anything else
+#: changes nothing on the page.
+PLAYER_JS = """async (page) => {
+  const root = String((window.gradio_config || {}).root || '').replace(/\\/$/, '');
+  try {
+    const r = await fetch(root + '%s', {method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({page: page, clip: %d, event: '%s'})});
+    const reply = r.ok ? await r.json() : {};
+    return %s;
+  } catch (err) {
+    return undefined;
+  }
+}"""
+
+
+def player_js(index: int, event: str) -> str:
+    """The js of player ``index``'s ``event`` (play | pause | end)."""
+    unlock = "reply.ready ? {__type__: 'update', interactive: true} : undefined"
+    outcome = unlock if event == "end" else "undefined"
+    return PLAYER_JS % (listener_routes.PLAYER_PATH, index, event, outcome)
+
+
 CSS = """
 <style>
 .mos-tab {max-width: 720px; margin: 0 auto;}
@@ -98,6 +131,13 @@ class Flows:
                 self._flows[test_id] = cached
             return cached[1]
 
+    def install_routes(self, request: gr.Request | None) -> None:
+        """Serve the players' events and the clips of this tab through the cheap routes of
+        :mod:`ui.listener_routes`, on the app that serves ``request`` (once per app)."""
+        app = getattr(getattr(request, "request", None), "app", None)
+        if app is not None:
+            listener_routes.install(app, self.pages, self.clips.root, self._lock)
+
     def crowd_test(self, params: dict[str, str]) -> TestDefinition | None:
         """The test a crowd link names (``?test=<id>`` of a test in crowd mode), else None."""
         try:
@@ -105,6 +145,36 @@ class Flows:
         except (DefinitionError, OSError, ValueError):
             return None
         return definition if definition.crowd_mode else None
+
+
+def postprocessed(handler):
+    """A handler of an event with ``postprocess=False`` from one that returns
+    ``{component: value or gr.update(...)}``: each value (also an update's ``value``) goes
+    through its component's ``postprocess`` here, in the handler's worker thread.
+
+    Gradio post-processes each output of an event in a worker thread of its own (6.31:
+    ``anyio.to_thread.run_sync(block.postprocess, ...)`` per output), so a submit with 13
+    outputs made 13 thread hand-offs, the largest single cost of a submit (py-spy: 16 % of
+    the app's busy samples in ``Queue.put``). The postprocess functions of these components
+    depend only on the value, so the result is the same.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        out = handler(*args, **kwargs)
+        return {component: ready(component, value) for component, value in out.items()}
+
+    return wrapper
+
+
+def ready(component, value):
+    """``value`` as ``component.postprocess`` makes it (updates: their ``value`` only)."""
+    if isinstance(value, dict) and value.get("__type__") == "update":
+        if "value" in value:
+            value = {**value, "value": ready(component, value["value"])}
+        return value
+    value = component.postprocess(value)
+    return value.model_dump() if isinstance(value, GradioModel | GradioRootModel) else value
 
 
 def _plain_name(test_id: str | None) -> bool:

@@ -13,12 +13,15 @@ page opens, and :meth:`~ui.listening_parts.Flows.crowd_test` tells the app to hi
 
 Play-to-end: the players' play/pause/stop events are timed on the server for the page
 instance that played; the submit button unlocks, and an answer is accepted, only once every
-clip of the page ended after enough real play time. Clips are served as immutable
-content-hashed files named ``audio.wav``; there is no download button and no trimming.
+clip of the page ended after enough real play time. The events go from the page's js straight
+to the player route of :mod:`ui.listener_routes` with the page's token (the hidden
+``mos-page`` box), not through Gradio. Clips are served as immutable content-hashed files
+named ``audio.wav`` (also by a cheap route of :mod:`ui.listener_routes`); there is no download
+button and no trimming.
 
-Speed: the listener events are direct calls outside Gradio's queue (see
-:data:`~ui.listening_parts.LISTENER_EVENTS`); the frequent ones (player events, a submit that
-moves to the next clip) send back only what changes, as plain values where possible (see
+Speed: the other listener events are direct calls outside Gradio's queue (see
+:data:`~ui.listening_parts.LISTENER_EVENTS`); a submit that moves to the next clip sends
+back only what changes, as plain values where possible (see
 :mod:`ui.listening_parts` for why). A submit that changes the layout (a new stage, the end)
 leaves it to a second event, ``on_relayout``, which the page triggers when the hidden
 ``mos-layout`` token changes.
@@ -38,11 +41,14 @@ from pipeline.mos.listening import KEY_PARAM, resolve_listener
 from pipeline.mos.session_flow import ListenerFlow, Reply, Screen
 from pipeline.mos.strings import text
 from ui.listening_layout import SCALES, ListeningLayout
-from ui.listening_parts import LISTENER_EVENTS, Flows
+from ui.listening_parts import LISTENER_EVENTS, Flows, player_js, postprocessed
 
 log = logging.getLogger(__name__)
 
 BROWSER_KEY = "studio_mos_listener"
+#: a submit click locks the button at once, in the browser (no update from the server needed
+#: for the common reply, the next clip, which must be played before it unlocks again)
+LOCK_JS = "() => ({__type__: 'update', interactive: false})"
 
 
 def build_listening_tab(*, ratings_root: Path, registry=None) -> Flows:  # noqa: ARG001
@@ -118,6 +124,7 @@ class ListeningTab(ListeningLayout):
         ctx.update(page_id=screen.page_id, shape=self.shape(screen), sent={})
         ctx.update(submit_label=screen.submit_label, continue_shown=False)
         out = {self.message: note, self.header: screen.header, self.layout: self.token(ctx)}
+        out[self.page_token] = screen.page_id or ""
         out.update({self.picker: None, self.consent: False, self.instructions: ""})
         out.update({self.title: "", self.prompt: "", self.feedback: "", self.done: ""})
         out.update({self.choice: None, self.continue_btn: text("continue")})
@@ -156,15 +163,18 @@ class ListeningTab(ListeningLayout):
         known[component._id] = props
         return gr.update(value=value, **props)
 
-    def next_clip(self, screen: Screen, ctx: dict, note: str) -> dict:
+    def next_clip(self, screen: Screen, ctx: dict, note: str, *, locked: bool = False) -> dict:
         """Updates for the next page of the same layout: its title, clips and a reset answer,
         as plain values (see :mod:`ui.listening_parts`); only the disabled button is an
-        update. A player whose clip did not change is left alone (it keeps playing)."""
+        update, unless the page ``locked`` it already (a submit click does, in the browser).
+        A player whose clip did not change is left alone (it keeps playing)."""
         ctx["page_id"] = screen.page_id
         out = {self.message: note, self.title: screen.title, self.prompt: screen.prompt}
+        out[self.page_token] = screen.page_id or ""
         out.update({self.feedback: "", self.choice: None, self.layout: self.token(ctx)})
         out.update({scale: None for scale in self.scales})
-        out[self.submit_btn] = gr.update(interactive=False)
+        label = ctx.get("submit_label") or text("submit")
+        out[self.submit_btn] = label if locked else gr.update(interactive=False)
         sent = ctx.setdefault("sent", {})
         for i, player in enumerate(self.players):
             path = screen.clips[i].path if i < len(screen.clips) else None
@@ -190,7 +200,7 @@ class ListeningTab(ListeningLayout):
         ctx["layouts"] = int(ctx.get("layouts") or 0) + 1
         # the rest as plain values (cheaper than skips): the new layout replaces them at once
         out = {self.message: note, self.layout: self.token(ctx), self.choice: None}
-        out.update({self.title: "", self.prompt: "", self.feedback: ""})
+        out.update({self.title: "", self.prompt: "", self.feedback: "", self.page_token: ""})
         out.update({part: None for part in (*self.players, *self.scales)})
         label = ctx.get("submit_label") or text("submit")
         out.update({self.continue_btn: text("continue"), self.submit_btn: label})
@@ -199,10 +209,12 @@ class ListeningTab(ListeningLayout):
         return out
 
     def submit_updates(self, reply: Reply, ctx: dict) -> dict:
-        """Updates of :attr:`submit_outputs` for the reply to a submit."""
+        """Updates of :attr:`submit_outputs` for the reply to a submit. The page locked its
+        submit button when it was clicked (:data:`LOCK_JS`): a reply that keeps the page
+        unlocks it again, unless the clips were not played."""
         if reply.screen is not None:
             if ctx.get("shape") == self.shape(reply.screen):
-                return self.next_clip(reply.screen, ctx, reply.message)
+                return self.next_clip(reply.screen, ctx, reply.message, locked=True)
             return self.relayout_later(reply.screen, ctx, reply.message)
         if reply.feedback:  # an answered practice page: show the answer, offer Continue
             ctx["continue_shown"] = True
@@ -214,7 +226,8 @@ class ListeningTab(ListeningLayout):
                 self.message: reply.message,
                 self.layout: self.token(ctx),
             }
-        return {self.message: reply.message, self.layout: self.token(ctx)}
+        unlock = gr.update(interactive=reply.status != "play_first")
+        return {self.message: reply.message, self.layout: self.token(ctx), self.submit_btn: unlock}
 
     def reply_updates(self, reply: Reply, ctx: dict) -> dict:
         """Updates of :attr:`outputs` for the reply to Start or Continue."""
@@ -223,11 +236,13 @@ class ListeningTab(ListeningLayout):
         return {self.message: reply.message}
 
     # -- events ----------------------------------------------------------------------------------
+    @postprocessed
     @safely
     def on_load(self, stored: str, ctx: dict, request: gr.Request):
         """Opening the page renders its screen at once (not through :meth:`on_relayout`:
         in the full studio this tab may not be shown yet, and a hidden tab's components do
         not fire change events)."""
+        self.flows.install_routes(request)
         params = dict(request.query_params) if request else {}
         username = getattr(request, "username", None)
         listener, source = resolve_listener(params, username, stored)
@@ -254,6 +269,7 @@ class ListeningTab(ListeningLayout):
             return flow.invalid()
         return flow.screen(ctx["listener_id"])
 
+    @postprocessed
     @safely
     def on_relayout(self, ctx: dict):
         """The page asks for the layout that an earlier event left pending."""
@@ -264,6 +280,7 @@ class ListeningTab(ListeningLayout):
         ctx.pop("shape", None)  # a new layout: everything is sent
         return self.render(screen, ctx, note)
 
+    @postprocessed
     @safely
     def on_pick(self, test_id: str, ctx: dict):
         if not test_id:
@@ -276,56 +293,42 @@ class ListeningTab(ListeningLayout):
             raise KeyError("no listener on this page")
         return self.flows.get(ctx.get("test_id")), ctx["listener_id"]
 
+    @postprocessed
     @safely
     def on_start(self, agreed: bool, ctx: dict, request: gr.Request):
         flow, listener = self.listener_of(ctx)
         return self.reply_updates(flow.start(listener, bool(agreed), client_address(request)), ctx)
 
-    @safely
+    @postprocessed
     def on_submit(self, value, intensity, certainty, ctx: dict):
+        out = self.submit(value, intensity, certainty, ctx)
+        if set(out) == {self.message}:  # an error (see safely): the answer may be sent again
+            out[self.submit_btn] = gr.update(interactive=True)
+        return out
+
+    @safely
+    def submit(self, value, intensity, certainty, ctx: dict):
         flow, listener = self.listener_of(ctx)
         if intensity is not None or certainty is not None:  # an emotion page with scales
             value = {"label": value, "intensity": intensity, "certainty": certainty}
         return self.submit_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
 
+    @postprocessed
     @safely
     def on_continue(self, ctx: dict):
         flow, listener = self.listener_of(ctx)
         return self.reply_updates(flow.proceed(listener, ctx.get("page_id")), ctx)
 
-    def player_event(self, index: int, event: str):
-        """Handler of a player's play/pause/end event. Only an end can unlock the answer, so
-        play and pause send nothing back; an end that does not unlock sends the button's
-        label as a plain value (cheaper than an empty update, see :mod:`ui.listening_parts`).
-
-        A coroutine, so Gradio runs it on the event loop instead of handing it to a worker
-        thread: it only updates the in-memory play state of a page (under a short lock), and
-        the thread hand-off cost more than the work (the players send about half of a
-        listener's requests)."""
-
-        async def handler(ctx: dict):
-            try:
-                flow = self.flows.get(ctx.get("test_id"))
-            except (DefinitionError, ValueError):
-                return None if event != "end" else gr.skip()
-            ready = flow.played(ctx.get("page_id"), index, event)
-            if event != "end":
-                return None
-            if ready:
-                return gr.update(interactive=True)
-            return ctx.get("submit_label") or gr.skip()
-
-        handler.__name__ = f"mos_player{index}_{event}"
-        return handler
-
     def _wire(self) -> None:
-        for i, player in enumerate(self.players):
+        for i, player in enumerate(self.players):  # browser js + the player route only
             for event, name in (("play", "play"), ("pause", "pause"), ("stop", "end")):
                 getattr(player, event)(
-                    self.player_event(i, name),
-                    inputs=[self.state],
+                    None,
+                    inputs=[self.page_token],
                     outputs=[self.submit_btn] if name == "end" else [],
-                    **LISTENER_EVENTS,
+                    js=player_js(i, name),
+                    show_progress="hidden",
+                    api_visibility="private",
                 )
         root = gr.context.Context.root_block
         root.load(
@@ -350,6 +353,7 @@ class ListeningTab(ListeningLayout):
         self.layout.change(self.on_relayout, inputs=[state], outputs=outputs, **LISTENER_EVENTS)
         pick(self.on_pick, inputs=[self.picker, state], outputs=outputs, **LISTENER_EVENTS)
         start(self.on_start, inputs=[self.consent, state], outputs=outputs, **LISTENER_EVENTS)
+        submit(None, outputs=[self.submit_btn], js=LOCK_JS, show_progress="hidden")
         submit(
             self.on_submit,
             inputs=[self.choice, *self.scales, state],

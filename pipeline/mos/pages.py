@@ -1,7 +1,9 @@
 """Live listener pages: each rendered clip page with its players' timings, by page id.
 
 A page id is random per rendered page (per browser tab and step), so play state belongs to
-the page instance that played, never to the listener as a whole.
+the page instance that played, never to the listener as a whole. It is also the page's
+token for the player route (:mod:`ui.listener_routes`): 128 random bits, known only to the
+page it was rendered for.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from dataclasses import dataclass, field
 
 from pipeline.mos.forms import AnswerForm
 from pipeline.mos.listening import PlayTracker
+
+#: player events one page may send (a page has at most two clips; replays are allowed, a
+#: flood is not): later events are refused
+MAX_EVENTS_PER_PAGE = 400
+#: what :meth:`PageBook.event` reports
+READY, PLAYING, UNKNOWN, TOO_MANY = "ready", "playing", "unknown", "too_many"
 
 
 @dataclass
@@ -28,6 +36,7 @@ class Page:
     trackers: list[PlayTracker]
     shown_at: float = field(default_factory=time.time)
     answered: bool = False  # practice: the expected answer was shown
+    events: int = 0  # player events received
 
     def complete(self) -> bool:
         return all(t.complete for t in self.trackers)
@@ -42,7 +51,7 @@ class PageBook:
         self.lock = threading.Lock()
 
     def add(self, page: Page) -> str:
-        page_id = secrets.token_hex(8)
+        page_id = secrets.token_hex(16)
         with self.lock:
             self._pages[page_id] = page
             while len(self._pages) > self.capacity:
@@ -56,9 +65,21 @@ class PageBook:
     def played(self, page_id: str | None, index: int, event: str, now: float) -> bool:
         """Record a player event (``play`` | ``pause`` | ``end``); True when the page can be
         answered (every clip complete, practice not answered yet)."""
+        return self.event(page_id, index, event, now) == READY
+
+    def event(self, page_id: str | None, index: int, event: str, now: float) -> str:
+        """Record a player event of clip ``index`` of page ``page_id``: :data:`READY` when
+        the page can now be answered, :data:`PLAYING` when not yet, :data:`UNKNOWN` for no
+        such page or clip, :data:`TOO_MANY` beyond :data:`MAX_EVENTS_PER_PAGE` (not recorded).
+        """
+        if event not in ("play", "pause", "end"):
+            raise ValueError(f"unknown player event {event!r}")
         with self.lock:
             page = self._pages.get(page_id or "")
             if page is None or not 0 <= index < len(page.trackers):
-                return False
+                return UNKNOWN
+            if page.events >= MAX_EVENTS_PER_PAGE:
+                return TOO_MANY
+            page.events += 1
             getattr(page.trackers[index], event)(now)
-            return page.complete() and not page.answered
+            return READY if page.complete() and not page.answered else PLAYING
