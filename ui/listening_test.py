@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -46,6 +47,8 @@ from ui.listening_parts import LISTENER_EVENTS, Flows, player_js, postprocessed
 log = logging.getLogger(__name__)
 
 BROWSER_KEY = "studio_mos_listener"
+#: page builds that may run at once (see :func:`gated`); the rest wait without using CPU
+PAGE_BUILDS_AT_ONCE = 1
 #: a submit click locks the button at once, in the browser (no update from the server needed
 #: for the common reply, the next clip, which must be played before it unlocks again)
 LOCK_JS = "() => ({__type__: 'update', interactive: false})"
@@ -77,6 +80,25 @@ def client_address(request: gr.Request | None) -> str | None:
     return host
 
 
+def gated(handler):
+    """A tab handler that builds a whole page (load, pick, start, continue, relayout: 20-30 ms
+    of CPU each) and so waits for the tab's :attr:`ListeningTab.page_gate`.
+
+    Events bypass Gradio's queue and run in worker threads that share one interpreter lock:
+    when 200 listeners open the test together, 200 page builds time-slice with every submit
+    and a submit waits for the whole burst. Behind the gate at most
+    :data:`PAGE_BUILDS_AT_ONCE` page builds run at a time and submits (and player events)
+    pass them; a waiting page build holds no lock and costs no CPU.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(self: ListeningTab, *args, **kwargs):
+        with self.page_gate:
+            return handler(self, *args, **kwargs)
+
+    return wrapper
+
+
 def safely(handler):
     """A tab handler whose library errors become a one-line message on the page."""
 
@@ -102,6 +124,7 @@ class ListeningTab(ListeningLayout):
     def __init__(self, flows: Flows) -> None:
         super().__init__()
         self.flows = flows
+        self.page_gate = threading.BoundedSemaphore(PAGE_BUILDS_AT_ONCE)
         self._wire()
 
     # -- rendering -----------------------------------------------------------------------------
@@ -236,6 +259,7 @@ class ListeningTab(ListeningLayout):
         return {self.message: reply.message}
 
     # -- events ----------------------------------------------------------------------------------
+    @gated
     @postprocessed
     @safely
     def on_load(self, stored: str, ctx: dict, request: gr.Request):
@@ -269,6 +293,7 @@ class ListeningTab(ListeningLayout):
             return flow.invalid()
         return flow.screen(ctx["listener_id"])
 
+    @gated
     @postprocessed
     @safely
     def on_relayout(self, ctx: dict):
@@ -280,6 +305,7 @@ class ListeningTab(ListeningLayout):
         ctx.pop("shape", None)  # a new layout: everything is sent
         return self.render(screen, ctx, note)
 
+    @gated
     @postprocessed
     @safely
     def on_pick(self, test_id: str, ctx: dict):
@@ -293,6 +319,7 @@ class ListeningTab(ListeningLayout):
             raise KeyError("no listener on this page")
         return self.flows.get(ctx.get("test_id")), ctx["listener_id"]
 
+    @gated
     @postprocessed
     @safely
     def on_start(self, agreed: bool, ctx: dict, request: gr.Request):
@@ -313,6 +340,7 @@ class ListeningTab(ListeningLayout):
             value = {"label": value, "intensity": intensity, "certainty": certainty}
         return self.submit_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
 
+    @gated
     @postprocessed
     @safely
     def on_continue(self, ctx: dict):
