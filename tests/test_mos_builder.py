@@ -79,6 +79,22 @@ def test_builder_errors(tmp_path: Path):
         build_test(tmp_path / "r", clips, ["clean"], BuildOptions(test_id="y"))
 
 
+def test_a_failed_build_leaves_nothing_so_the_corrected_command_works(tmp_path: Path):
+    from pipeline.audio import AudioError
+
+    clips = noisy_clips(tmp_path / "in", n=2)
+    missing = tmp_path / "in" / "*noisy*.wav"  # an unexpanded glob, as a shell passes it on
+    with pytest.raises(AudioError, match="no such file"):
+        build_test(tmp_path / "r", [*clips, missing], ["input"], BuildOptions(test_id="t"))
+    assert not (tmp_path / "r" / "t").exists()
+    definition = build_test(tmp_path / "r", clips, ["input"], BuildOptions(test_id="t"))
+    assert len(definition.stimuli) >= 2 and (tmp_path / "r" / "t" / "definition.yaml").is_file()
+    # a folder that held a test before is never removed by a failing build
+    with pytest.raises(BuildError, match="already exists"):
+        build_test(tmp_path / "r", clips, ["input"], BuildOptions(test_id="t"))
+    assert (tmp_path / "r" / "t" / "definition.yaml").is_file()
+
+
 def test_build_cli(tmp_path: Path, capsys):
     clips = noisy_clips(tmp_path / "in", n=1)
     argv = [

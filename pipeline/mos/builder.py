@@ -19,8 +19,10 @@ System specs (strings, as on the CLI):
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,6 +228,28 @@ def test_folder(root: str | Path, test_id: str) -> Path:
     return folder
 
 
+def removed_on_failure(build):
+    """A test builder ``build(root, ..., options=…)`` (``options.test_id`` names the folder)
+    that leaves nothing behind when it fails: a half-written ``root/<test_id>/`` (stimuli but no
+    definition) would otherwise make the corrected command fail with "already exists".
+    A folder that held anything before the call is never touched."""
+
+    @functools.wraps(build)
+    def wrapper(root, *args, **kwargs):
+        options = kwargs.get("options") or next(a for a in args if hasattr(a, "test_id"))
+        folder = Path(root) / options.test_id
+        was_there = folder.exists() and any(folder.iterdir())
+        try:
+            return build(root, *args, **kwargs)
+        except BaseException:
+            if not was_there and folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+                log.info("removed the unfinished test folder %s", folder)
+            raise
+
+    return wrapper
+
+
 def _checked_specs(
     options: BuildOptions, clips: list[Path], systems: list[str]
 ) -> list[SystemSpec]:
@@ -308,6 +332,7 @@ def _system_stimuli(
     return built
 
 
+@removed_on_failure
 def build_test(
     root: str | Path,
     clips: list[Path],

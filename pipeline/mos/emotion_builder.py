@@ -35,6 +35,7 @@ from pipeline.mos.builder import (
     CommonTestOptions,
     SystemSpec,
     definition_fields,
+    removed_on_failure,
     run_system,
     test_folder,
 )
@@ -167,6 +168,7 @@ def _natural_stimuli(
     return stimuli
 
 
+@removed_on_failure
 def build_conversion_test(
     root: str | Path,
     sources: list[LabelledClip],
@@ -259,6 +261,7 @@ def needed_listeners(n_clips: int, votes: int, items_per_session: int) -> int:
     return math.ceil(n_clips * votes / per_session)
 
 
+@removed_on_failure
 def build_annotation_test(
     root: str | Path,
     clips: list[LabelledClip],
