@@ -40,7 +40,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from pipeline.mos.clips import CLIP_NAME
-from pipeline.mos.pages import READY, TOO_MANY, UNKNOWN, PageBook
+from pipeline.mos.pages import PLAYER_EVENTS, READY, TOO_MANY, UNKNOWN, PageBook
 
 PLAYER_PATH = "/mos/player"
 #: Gradio's file route, under which the clip cache is served
@@ -48,9 +48,8 @@ FILE_PREFIX = "/gradio_api/file="
 #: the largest body the player route reads (a real one is about 70 bytes)
 MAX_BODY = 256
 MAX_CLIPS = 8
-EVENTS = ("play", "pause", "end")
-TOKEN = re.compile(r"[0-9a-f]{32}")
-DIGEST = re.compile(r"[0-9a-f]{32}")
+#: a page token (128 random bits) and a clip's folder name (its content digest) alike
+HEX32 = re.compile(r"[0-9a-f]{32}")
 #: clips up to this size are read in one go on the event loop (larger: FileResponse)
 INLINE_MAX = 4 << 20
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
@@ -67,9 +66,9 @@ def parse_event(body: bytes) -> tuple[str, int, str] | None:
     if not isinstance(data, dict):
         return None
     token, clip, event = data.get("page"), data.get("clip"), data.get("event")
-    if not isinstance(token, str) or not TOKEN.fullmatch(token):
+    if not isinstance(token, str) or not HEX32.fullmatch(token):
         return None
-    if type(clip) is not int or not 0 <= clip < MAX_CLIPS or event not in EVENTS:
+    if type(clip) is not int or not 0 <= clip < MAX_CLIPS or event not in PLAYER_EVENTS:
         return None
     return token, clip, event
 
@@ -120,7 +119,7 @@ def clip_endpoint(root: Path) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         digest = request.path_params.get("digest", "")
         path = root / digest / CLIP_NAME
-        if not DIGEST.fullmatch(digest) or not path.is_file():
+        if not HEX32.fullmatch(digest) or not path.is_file():
             return PlainTextResponse("not found", status_code=404)
         etag = f'"{digest}"'  # the name is the content's hash
         headers = {**IMMUTABLE, "ETag": etag}

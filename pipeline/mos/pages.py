@@ -20,6 +20,8 @@ from pipeline.mos.listening import PlayTracker
 #: player events one page may send (a page has at most two clips; replays are allowed, a
 #: flood is not): later events are refused
 MAX_EVENTS_PER_PAGE = 400
+#: the player events a page reports (:meth:`PageBook.event`)
+PLAYER_EVENTS = ("play", "pause", "end")
 #: what :meth:`PageBook.event` reports
 READY, PLAYING, UNKNOWN, TOO_MANY = "ready", "playing", "unknown", "too_many"
 
@@ -72,7 +74,7 @@ class PageBook:
         the page can now be answered, :data:`PLAYING` when not yet, :data:`UNKNOWN` for no
         such page or clip, :data:`TOO_MANY` beyond :data:`MAX_EVENTS_PER_PAGE` (not recorded).
         """
-        if event not in ("play", "pause", "end"):
+        if event not in PLAYER_EVENTS:
             raise ValueError(f"unknown player event {event!r}")
         with self.lock:
             page = self._pages.get(page_id or "")
