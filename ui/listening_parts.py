@@ -98,6 +98,15 @@ class ClipPlayer(gr.Audio):
 
     is_template = True
 
+    @property
+    def skip_api(self) -> bool:
+        """No API schema for the players (the tab's events are private). Gradio builds a
+        fresh component for every update of a player (a new label or visibility) and, unless
+        it is skipped from the API, the pydantic JSON schema of ``FileData`` with it: about
+        1.7 ms of CPU on the server's event loop per update, and three copies of the schema
+        in every page's config."""
+        return True
+
     def postprocess(self, value):
         if isinstance(value, str) and value.startswith(CLIP_ROOT) and value.endswith(CLIP_NAME):
             return FileData(path=value, orig_name=CLIP_NAME)
