@@ -85,3 +85,57 @@ def test_gradio_event_backend_switch_is_a_no_op(monkeypatch) -> None:
     with MatplotlibBackendMananger():
         pass
     assert matplotlib.get_backend() == "agg"
+
+
+def test_memoized_signatures_are_the_same_and_not_recomputed(monkeypatch) -> None:
+    import functools
+    import inspect
+
+    from ui.serving import memoize_signatures
+
+    def wrapped(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            return f(*args, **kwargs)
+
+        return wrapper
+
+    class Base:
+        def __init__(self, a, b=1) -> None:
+            self.a = a
+
+    class Part(Base):
+        @wrapped
+        def __init__(self, x, *, y: int = 2) -> None:
+            super().__init__(x)
+
+    def seen() -> tuple:
+        return (
+            inspect.signature(Part.__init__),
+            inspect.getfullargspec(Part.__init__.__wrapped__),
+            inspect.signature(Base.__init__),
+        )
+
+    demo = SimpleNamespace(blocks={1: Part(0), 2: Part(1)})
+    before = seen()
+    assert memoize_signatures(demo) == 3  # the wrapper, what it wraps, the base class
+    assert memoize_signatures(demo) == 0
+
+    def recomputed(*args, **kwargs):
+        raise AssertionError("signature recomputed")
+
+    monkeypatch.setattr(inspect, "_signature_from_function", recomputed)
+    assert seen() == before
+
+
+def test_the_app_memoizes_its_component_signatures(tmp_path: Path) -> None:
+    import inspect
+
+    import app
+    from pipeline.registry import Registry
+
+    demo = app.build_app(Registry(tmp_path / "none"), ratings_root=tmp_path, listening_only=True)
+    for block in demo.blocks.values():
+        init = type(block).__init__
+        if inspect.isfunction(init):
+            assert "__signature__" in init.__dict__, type(block)
