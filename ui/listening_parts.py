@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 from gradio.data_classes import FileData, GradioModel, GradioRootModel
+from gradio.route_utils import get_root_url
 from gradio.utils import get_upload_folder
+from starlette.requests import Request
 
 from pipeline.mos.clips import CLIP_NAME, ClipCache
 from pipeline.mos.definition import DefinitionError, TestDefinition, definition_path
@@ -145,7 +148,8 @@ class Flows:
         :mod:`ui.listener_routes`, on the app that serves ``request`` (once per app)."""
         app = getattr(getattr(request, "request", None), "app", None)
         if app is not None:
-            listener_routes.install(app, self.pages, self.clips.root, self._lock)
+            root = page_root(app) if hasattr(app, "get_blocks") else None
+            listener_routes.install(app, self.pages, self.clips.root, self._lock, root)
 
     def crowd_test(self, params: dict[str, str]) -> TestDefinition | None:
         """The test a crowd link names (``?test=<id>`` of a test in crowd mode), else None."""
@@ -154,6 +158,17 @@ class Flows:
         except (DefinitionError, OSError, ValueError):
             return None
         return definition if definition.crowd_mode else None
+
+
+def page_root(app) -> Callable[[dict], str]:
+    """The root URL Gradio's page route puts in the page for a request (its own function
+    and arguments, see ``gradio.routes``' ``main``), for :mod:`ui.page_cache`."""
+
+    def root_of(scope: dict) -> str:
+        root_path = app.root_path or scope.get("root_path") or app.get_blocks().custom_mount_path
+        return get_root_url(request=Request(scope), route_path="/", root_path=root_path)
+
+    return root_of
 
 
 def postprocessed(handler):
