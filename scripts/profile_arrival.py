@@ -5,8 +5,8 @@ already running on 127.0.0.1, given its process id) and walks ``--listeners`` li
 after the other, through the page's calls (``GET /``, ``/theme.css``, the page-load event,
 Start and the change events it triggers, the headphone check, the practice page's submit and
 Continue, the first rated clip's submit), reading the app process's CPU time
-(``/proc/<pid>/stat``, user + system) before and after each request. Prints the mean CPU ms
-per request type (the clock ticks every 10 ms, so means over many listeners are what count).
+(the run time of its threads, ``/proc/<pid>/task/*/schedstat``) before and after each request,
+less what the app burns while idle. Prints the mean CPU ms per request type.
 
     python scripts/profile_arrival.py --listeners 40
     python scripts/profile_arrival.py --url http://127.0.0.1:7860 --pid 1234 --listeners 40
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import sys
@@ -31,13 +32,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scripts.loadtest_http import HEADPHONE_ANSWER, Listener, Stats  # noqa: E402
 from scripts.loadtest_listeners import launch, prepare  # noqa: E402
 
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
-
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time (s) of process ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * TICK_S
+    """CPU time (s) of process ``pid``'s threads so far: the sum of their scheduler run
+    times (``/proc/<pid>/task/*/schedstat``, in ns; the clock-tick counts of
+    ``/proc/<pid>/stat`` move in 10 ms steps). A thread that ended meanwhile drops out."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):  # the thread ended meanwhile
+            continue
+    return total / 1e9
 
 
 class MeteredClient(httpx.AsyncClient):
@@ -51,8 +57,6 @@ class MeteredClient(httpx.AsyncClient):
     def label(self, request: httpx.Request) -> str:
         path = request.url.path
         if path.endswith("/run/predict"):
-            import json
-
             index = json.loads(request.content)["fn_index"]
             return f"event {self.names.get(index, index)}"
         return f"GET {path}" if request.method == "GET" else f"{request.method} {path}"
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         if proc is not None:
             proc.terminate()
             proc.wait(30)
-    print(f"server CPU per request, mean over {args.listeners} listeners (ms; 10 ms ticks)")
+    print(f"server CPU per request, mean over {args.listeners} listeners (ms)")
     print(f"  (less the app's idle CPU, {1000 * idle:.0f} ms per s, over each request's time)")
     for name, values in sorted(costs.items(), key=lambda kv: -sum(kv[1]) / len(kv[1])):
         mean = 1000 * sum(values) / len(values)
