@@ -81,7 +81,7 @@ def client_address(request: gr.Request | None) -> str | None:
 
 
 def gated(handler):
-    """A tab handler that builds a whole page (load, pick, start, continue, relayout: 20-30 ms
+    """A tab handler that builds a whole page (load, pick, start, continue, relayout: 10-20 ms
     of CPU each) and so waits for the tab's :attr:`ListeningTab.page_gate`.
 
     Events bypass Gradio's queue and run in worker threads that share one interpreter lock:
