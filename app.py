@@ -40,6 +40,7 @@ from ui.serving import (  # noqa: E402
     ClosedRoutes,
     RequestSizeLimit,
     keep_build_time_files,
+    memoize_signatures,
 )
 
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
@@ -70,6 +71,7 @@ def build_app(
         if listening_only:
             build_listening_tab(ratings_root=ratings_root, registry=registry)
             keep_build_time_files(demo)
+            memoize_signatures(demo)
             return demo
         header = gr.Markdown(
             f"# Emotion & Enhancement Studio <small>v{__version__}</small>",
@@ -111,6 +113,7 @@ def build_app(
             queue=False,  # cheap: never queue page loads behind model runs
         )
     keep_build_time_files(demo)
+    memoize_signatures(demo)
     return demo
 
 

@@ -22,6 +22,10 @@ routes of the app that serves the tab (:func:`install`, called by the tab's page
     path goes on to Gradio's file route and its checks. Not installed when the app requires
     a login (Gradio's route then checks it).
 
+``GET <root>/`` (with a ``page_root`` function, and no login)
+    The app's page, built by Gradio's route once per root URL and then answered from
+    memory (:mod:`ui.page_cache`).
+
 No gradio import: the routes take a :class:`~pipeline.mos.pages.PageBook` and a folder.
 """
 
@@ -41,6 +45,7 @@ from starlette.routing import Route
 
 from pipeline.mos.clips import CLIP_NAME
 from pipeline.mos.pages import PLAYER_EVENTS, READY, TOO_MANY, UNKNOWN, PageBook
+from ui.page_cache import page_route
 
 PLAYER_PATH = "/mos/player"
 #: Gradio's file route, under which the clip cache is served
@@ -144,14 +149,23 @@ def routes(books: list[PageBook], clip_root: Path | None) -> list[Route]:
     return found
 
 
-def install(app: Any, pages: PageBook, clip_root: Path, lock: threading.Lock) -> bool:
+def install(
+    app: Any,
+    pages: PageBook,
+    clip_root: Path,
+    lock: threading.Lock,
+    page_root: Callable[[dict], str] | None = None,
+) -> bool:
     """Put the listener routes in front of ``app``'s routes (once per app) and make the
     player route know ``pages``. ``app`` is the Starlette/FastAPI app serving the page (a
     Gradio app: ``gr.Request.request.app``). Returns True when this call changed the app.
+    With ``page_root`` (the root URL Gradio puts in the page for a request's scope), the
+    app's page is also served by a :class:`ui.page_cache.PageCache`.
 
     The router's list is replaced, not edited, so a request being routed meanwhile sees the
     old or the new list, never a list being changed. A login-protected app keeps serving clips
-    through Gradio's route (it checks the login); the player route needs the page's token.
+    and its page through Gradio's routes (they check the login); the player route needs the
+    page's token.
     """
     router = getattr(app, "router", None)
     state = getattr(app, "state", None)
@@ -167,5 +181,8 @@ def install(app: Any, pages: PageBook, clip_root: Path, lock: threading.Lock) ->
         books = [pages]
         setattr(state, STATE_KEY, books)
         login = getattr(app, "auth", None) or getattr(app, "auth_dependency", None)
-        router.routes = [*routes(books, None if login else clip_root), *router.routes]
+        found = routes(books, None if login else clip_root)
+        if page_root is not None and not login:
+            found.append(page_route(list(router.routes), page_root))
+        router.routes = [*found, *router.routes]
         return True

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 from gradio.data_classes import FileData, GradioModel, GradioRootModel
+from gradio.route_utils import get_root_url
 from gradio.utils import get_upload_folder
+from starlette.requests import Request
 
 from pipeline.mos.clips import CLIP_NAME, ClipCache
 from pipeline.mos.definition import DefinitionError, TestDefinition, definition_path
@@ -98,6 +101,15 @@ class ClipPlayer(gr.Audio):
 
     is_template = True
 
+    @property
+    def skip_api(self) -> bool:
+        """No API schema for the players (the tab's events are private). Gradio builds a
+        fresh component for every update of a player (a new label or visibility) and, unless
+        it is skipped from the API, the pydantic JSON schema of ``FileData`` with it: about
+        1.7 ms of CPU on the server's event loop per update, and three copies of the schema
+        in every page's config."""
+        return True
+
     def postprocess(self, value):
         if isinstance(value, str) and value.startswith(CLIP_ROOT) and value.endswith(CLIP_NAME):
             return FileData(path=value, orig_name=CLIP_NAME)
@@ -136,7 +148,8 @@ class Flows:
         :mod:`ui.listener_routes`, on the app that serves ``request`` (once per app)."""
         app = getattr(getattr(request, "request", None), "app", None)
         if app is not None:
-            listener_routes.install(app, self.pages, self.clips.root, self._lock)
+            root = page_root(app) if hasattr(app, "get_blocks") else None
+            listener_routes.install(app, self.pages, self.clips.root, self._lock, root)
 
     def crowd_test(self, params: dict[str, str]) -> TestDefinition | None:
         """The test a crowd link names (``?test=<id>`` of a test in crowd mode), else None."""
@@ -145,6 +158,17 @@ class Flows:
         except (DefinitionError, OSError, ValueError):
             return None
         return definition if definition.crowd_mode else None
+
+
+def page_root(app) -> Callable[[dict], str]:
+    """The root URL Gradio's page route puts in the page for a request (its own function
+    and arguments, see ``gradio.routes``' ``main``), for :mod:`ui.page_cache`."""
+
+    def root_of(scope: dict) -> str:
+        root_path = app.root_path or scope.get("root_path") or app.get_blocks().custom_mount_path
+        return get_root_url(request=Request(scope), route_path="/", root_path=root_path)
+
+    return root_of
 
 
 def postprocessed(handler):

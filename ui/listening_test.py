@@ -81,7 +81,7 @@ def client_address(request: gr.Request | None) -> str | None:
 
 
 def gated(handler):
-    """A tab handler that builds a whole page (load, pick, start, continue, relayout: 20-30 ms
+    """A tab handler that builds a whole page (load, pick, start, continue, relayout: 10-20 ms
     of CPU each) and so waits for the tab's :attr:`ListeningTab.page_gate`.
 
     Events bypass Gradio's queue and run in worker threads that share one interpreter lock:
@@ -164,7 +164,8 @@ class ListeningTab(ListeningLayout):
             ctx["sent"][player._id] = clip.path if clip else None
             shown = {"label": clip.label, "visible": True} if clip else {"visible": False}
             out[player] = self.value_or_update(ctx, player, ctx["sent"][player._id], shown)
-        out[self.choice] = gr.update(choices=list(screen.form.choices), value=None)
+        shown = {"choices": list(screen.form.choices)}
+        out[self.choice] = self.value_or_update(ctx, self.choice, None, shown)
         for scale, name in zip(self.scales, SCALES, strict=True):
             options = list(getattr(screen.form, name, ()))
             shown = {"choices": options, "visible": bool(options)}
@@ -274,6 +275,7 @@ class ListeningTab(ListeningLayout):
         test_id = params.get("test") or (available[0] if len(available) == 1 else None)
         ctx.clear()
         ctx.update(listener_id=listener, test_id=test_id, key=params.get(KEY_PARAM))
+        ctx["props"] = self.initial_props()  # what this fresh page shows
         new_store = listener if source == "new" else stored
         crowd = "1" if self.flows.crowd_test(params) is not None else ""
         extra = {self.browser: new_store, self.crowd_flag: crowd}

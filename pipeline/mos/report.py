@@ -19,7 +19,9 @@ from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")
+# "agg" as Gradio names it: its per-event backend switch is then a no-op (with "Agg" it
+# switched pyplot's backend twice per event, about 0.2-0.4 ms of CPU each time)
+matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
