@@ -70,9 +70,7 @@ def build_app(
     ) as demo:
         if listening_only:
             build_listening_tab(ratings_root=ratings_root, registry=registry)
-            keep_build_time_files(demo)
-            memoize_signatures(demo)
-            return demo
+            return served(demo)
         header = gr.Markdown(
             f"# Emotion & Enhancement Studio <small>v{__version__}</small>",
             elem_classes="studio-header",
@@ -112,6 +110,12 @@ def build_app(
             api_visibility="private",
             queue=False,  # cheap: never queue page loads behind model runs
         )
+    return served(demo)
+
+
+def served(demo: gr.Blocks) -> gr.Blocks:
+    """``demo`` made ready to serve: build-time files kept in Gradio's cache, component
+    signatures memoized (see :mod:`ui.serving`)."""
     keep_build_time_files(demo)
     memoize_signatures(demo)
     return demo

@@ -39,7 +39,7 @@ class PageCache:
     def __init__(self, routes: list, root_of: Callable[[dict], str]) -> None:
         self.routes = routes
         self.root_of = root_of
-        self.pages: dict[str, tuple[int, list, bytes]] = {}
+        self.pages: dict[str, tuple[list, bytes]] = {}  # root URL -> headers, body
         self._lock = threading.Lock()
 
     def cacheable(self, scope: dict) -> bool:
@@ -55,14 +55,14 @@ class PageCache:
         root = self.root_of(scope)
         page = self.pages.get(root)
         if page is not None:
-            status, headers, body = page
-            await send({"type": "http.response.start", "status": status, "headers": headers})
+            headers, body = page
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
-        async def keep(message: dict) -> None:
+        async def record(message: dict) -> None:
             if message["type"] == "http.response.start":
                 start.update(message)
             elif message["type"] == "http.response.body":
@@ -71,7 +71,7 @@ class PageCache:
                     self.keep(root, start, b"".join(chunks))
             await send(message)
 
-        await self.pass_on(scope, receive, keep)
+        await self.pass_on(scope, receive, record)
 
     def keep(self, root: str, start: dict, body: bytes) -> None:
         """Remember a plain 200 page (no cookie) for ``root``, up to :data:`MAX_ROOTS`."""
@@ -80,7 +80,7 @@ class PageCache:
             return
         with self._lock:
             if root in self.pages or len(self.pages) < MAX_ROOTS:
-                self.pages[root] = (200, headers, body)
+                self.pages[root] = (headers, body)
 
     async def pass_on(self, scope: dict, receive: Callable, send: Callable) -> None:
         """Serve the request by the first of :attr:`routes` that matches it fully."""

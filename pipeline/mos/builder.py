@@ -20,6 +20,7 @@ System specs (strings, as on the CLI):
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import secrets
 import shutil
@@ -234,9 +235,11 @@ def removed_on_failure(build):
     definition) would otherwise make the corrected command fail with "already exists".
     A folder that held anything before the call is never touched."""
 
+    signature = inspect.signature(build)
+
     @functools.wraps(build)
     def wrapper(root, *args, **kwargs):
-        options = kwargs.get("options") or next(a for a in args if hasattr(a, "test_id"))
+        options = signature.bind(root, *args, **kwargs).arguments["options"]
         folder = Path(root) / options.test_id
         was_there = folder.exists() and any(folder.iterdir())
         try:
