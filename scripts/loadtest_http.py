@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 import soundfile as sf
 
-from ui.listener_routes import PLAYER_PATH
+from ui.listener_routes import FILE_PREFIX, PLAYER_PATH, SUBMIT_PATH
 
 TEST_ID = "loadtest"
 HEADPHONE_ANSWER = 3  # the synthetic test's beep count
@@ -83,6 +83,10 @@ class Listener:
         does, e.g. the listening tab's layout token)."""
         before = {cid: self.values.get(cid) for cid in self.on_change}
         await self._run(*names_and_data)
+        await self.follow_changes(before)
+
+    async def follow_changes(self, before: dict) -> None:
+        """Run the change events of components whose value differs from ``before``."""
         changed = [cid for cid in self.on_change if self.values.get(cid) != before[cid]]
         for cid in changed:
             follow = [(dep["api_name"], self.inputs_of(dep)) for dep in self.on_change[cid]]
@@ -225,6 +229,33 @@ class Listener:
         r.raise_for_status()
         return bool(r.json().get("ready"))
 
+    async def submit(self, answer) -> str:
+        """A submit as the submit button's js sends it: to the submit route with the page's
+        token (not through Gradio); the reply changes the page as the js does (the next
+        clip, or a new layout token, whose change event asks Gradio for the new layout).
+        Returns the message the page shows."""
+        body = {"page": self.elem("mos-page") or "", "answer": answer}
+        before = {cid: self.values.get(cid) for cid in self.on_change}
+        r = await self.client.post(SUBMIT_PATH, json=body, headers=self.headers)
+        r.raise_for_status()
+        reply = r.json()
+        self.set_elem("mos-message", reply.get("message", ""))
+        if reply.get("next"):
+            step = reply["next"]
+            self.set_elem("mos-title", step["title"])
+            self.set_elem("mos-page", step["page"])
+            for i in range(2):
+                path = step["clips"][i] if i < len(step["clips"]) else None
+                clip = {"path": path, "url": f"{FILE_PREFIX}{path}"} if path else None
+                self.set_elem(f"mos-player-{i}", clip)
+        elif reply.get("relayout"):
+            self.set_elem("mos-layout", reply["relayout"])
+        await self.follow_changes(before)
+        return str(self.elem("mos-message") or "")
+
+    def set_elem(self, elem_id: str, value) -> None:
+        self.values[self.by_elem[elem_id]] = value
+
     async def run(self, rng: random.Random, switch_to: tuple | None = None) -> None:
         """A whole session; ``switch_to=(client, config, replica)`` reloads the page on that
         replica after half of the rated clips and checks it resumes at the next clip."""
@@ -244,15 +275,14 @@ class Listener:
             title = str(self.elem("mos-title") or "")
             await self.play_page()
             if "headphone" in title.lower():
-                await self.call(("on_submit", [HEADPHONE_ANSWER, None, None, None]))
+                await self.submit(HEADPHONE_ANSWER)
             elif "Practice" in title:
-                await self.call(("on_submit", [rng.choice([1, 2, 3, 4, 5]), None, None, None]))
-                await self.call(("on_continue", [None]))
+                await self.submit(rng.choice([1, 2, 3, 4, 5]))
+                await self.call(("on_continue", [self.elem("mos-page"), None]))
             else:
-                await self.timed(
-                    "submit", ("on_submit", [rng.choice([1, 2, 3, 4, 5]), None, None, None])
-                )
-                message = str(self.elem("mos-message") or "")
+                start = time.perf_counter()
+                message = await self.submit(rng.choice([1, 2, 3, 4, 5]))
+                self.stats.times["submit"].append(time.perf_counter() - start)
                 if message.startswith("Saved."):
                     self.stats.acks[self.name] += 1
                     self.acked_on[self.replica] += 1

@@ -99,9 +99,9 @@ async def walk(url: str, pid: int, count: int, idle: float) -> dict[str, list[fl
                 title = str(listener.elem("mos-title") or "")
                 await listener.play_page()
                 answer = HEADPHONE_ANSWER if "headphone" in title.lower() else rng.randint(1, 5)
-                await listener.call(("on_submit", [answer, None, None, None]))
+                await listener.submit(answer)
                 if "Practice" in title:
-                    await listener.call(("on_continue", [None]))
+                    await listener.call(("on_continue", [listener.elem("mos-page"), None]))
             await listener.close_page()
     if stats.errors:
         print("errors:", *stats.errors[:5], sep="\n  ")

@@ -20,7 +20,7 @@ from pipeline.mos.forms import AnswerForm
 from pipeline.mos.listening import PlayTracker
 from pipeline.mos.pages import MAX_EVENTS_PER_PAGE, Page, PageBook
 from ui import listener_routes
-from ui.listener_routes import FILE_PREFIX, MAX_BODY, PLAYER_PATH, install
+from ui.listener_routes import FILE_PREFIX, MAX_BODY, PLAYER_PATH, SUBMIT_PATH, install
 
 
 class Clock:
@@ -210,15 +210,16 @@ def test_install_once_in_front_and_no_clip_route_behind_a_login(tmp_path: Path):
     assert install(app, pages, tmp_path, lock) is True
     assert install(app, pages, tmp_path, lock) is False
     paths = [route.path for route in app.router.routes]
-    assert paths[0] == PLAYER_PATH and paths[1].startswith(FILE_PREFIX) and len(paths) == 3
+    assert paths[:2] == [PLAYER_PATH, SUBMIT_PATH] and paths[2].startswith(FILE_PREFIX)
+    assert len(paths) == 4
     other = PageBook()  # a second listening tab in the same app: its pages are found too
     assert install(app, other, tmp_path, lock) is True
-    assert len(app.router.routes) == 3
+    assert len(app.router.routes) == 4
     client = TestClient(Starlette(routes=app.router.routes))
     token = other.add(page())
     assert send(client, token, 0, "play").json() == {"ready": False}
 
     guarded = FakeApp(auth={"user": "pw"})
     install(guarded, PageBook(), tmp_path, lock)
-    assert [route.path for route in guarded.router.routes][0] == PLAYER_PATH
-    assert len(guarded.router.routes) == 2  # clips stay behind Gradio's login check
+    assert [route.path for route in guarded.router.routes][:2] == [PLAYER_PATH, SUBMIT_PATH]
+    assert len(guarded.router.routes) == 3  # clips stay behind Gradio's login check

@@ -15,6 +15,18 @@ routes of the app that serves the tab (:func:`install`, called by the tab's page
     at most :data:`~pipeline.mos.pages.MAX_EVENTS_PER_PAGE` events per page (429 beyond),
     404 for an unknown page, 400 for anything malformed.
 
+``POST <root>/mos/submit`` with ``{"page": <token>, "answer": <choice>, "intensity": <scale
+or null>, "certainty": <scale or null>}``
+    Answers the page that holds ``token`` (a rating, the headphone check or a practice
+    clip) and returns what the page shows next as plain JSON, which the submit button's js
+    puts into the page itself (see :func:`ui.listening_parts.submit_js`): the next clip of
+    the same layout, a practice answer, a message, or ``relayout`` (a new layout, which the
+    page then asks Gradio for). The answer's work (one fsync-ed session file and rating)
+    runs in a worker thread. Through Gradio a submit cost about 10 ms of CPU, mostly
+    Gradio's (session state, dependency checks, output handling); here 2-3 ms. Bounded: a
+    body of at most :data:`MAX_SUBMIT_BODY` bytes; 404 for an unknown (expired) page, 400
+    for anything malformed.
+
 ``GET <root>/gradio_api/file=<clip cache>/<digest>/audio.wav``
     The immutable content-hashed clip files of :class:`~pipeline.mos.clips.ClipCache`, at the
     very URL Gradio's file route gives them, served with a year-long immutable cache header.
@@ -26,7 +38,8 @@ routes of the app that serves the tab (:func:`install`, called by the tab's page
     The app's page, built by Gradio's route once per root URL and then answered from
     memory (:mod:`ui.page_cache`).
 
-No gradio import: the routes take a :class:`~pipeline.mos.pages.PageBook` and a folder.
+No gradio import: the routes take :class:`~pipeline.mos.pages.PageBook` objects, submit
+functions and a folder.
 """
 
 from __future__ import annotations
@@ -39,6 +52,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -48,10 +62,13 @@ from pipeline.mos.pages import PLAYER_EVENTS, READY, TOO_MANY, UNKNOWN, PageBook
 from ui.page_cache import page_route
 
 PLAYER_PATH = "/mos/player"
+SUBMIT_PATH = "/mos/submit"
 #: Gradio's file route, under which the clip cache is served
 FILE_PREFIX = "/gradio_api/file="
 #: the largest body the player route reads (a real one is about 70 bytes)
 MAX_BODY = 256
+#: the largest body the submit route reads (a real one is about 100 bytes)
+MAX_SUBMIT_BODY = 1024
 MAX_CLIPS = 8
 #: a page token (128 random bits) and a clip's folder name (its content digest) alike
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -60,6 +77,12 @@ INLINE_MAX = 4 << 20
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 #: the app's state key of the installed page books (one per listening tab of the app)
 STATE_KEY = "mos_page_books"
+#: the app's state key of the installed submit functions (one per listening tab)
+SUBMITS_KEY = "mos_submit_functions"
+#: a submit function: ``(token, answer) -> reply`` (JSON-ready), None for an unknown token
+Submit = Callable[[str, Any], dict | None]
+#: what an answer or a scale may be (a choice's value: a number or a label)
+SCALAR = (str, int, float)
 
 
 def parse_event(body: bytes) -> tuple[str, int, str] | None:
@@ -76,6 +99,31 @@ def parse_event(body: bytes) -> tuple[str, int, str] | None:
     if type(clip) is not int or not 0 <= clip < MAX_CLIPS or event not in PLAYER_EVENTS:
         return None
     return token, clip, event
+
+
+def parse_answer(body: bytes) -> tuple[str, Any] | None:
+    """``(token, answer)`` of a submit-route body, or None when it is malformed. The answer
+    is the choice, or ``{"label", "intensity", "certainty"}`` when a scale is given (an
+    emotion page with scales, as :class:`~pipeline.mos.emotion_answers.EmotionForm` reads
+    it)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("page"), str):
+        return None
+    token = data["page"]
+    values = [data.get(key) for key in ("answer", "intensity", "certainty")]
+    if not HEX32.fullmatch(token) or any(
+        v is not None and (type(v) is bool or not isinstance(v, SCALAR)) for v in values
+    ):
+        return None
+    if any(isinstance(v, str) and len(v) > 200 for v in values):
+        return None
+    answer, intensity, certainty = values
+    if intensity is not None or certainty is not None:
+        answer = {"label": answer, "intensity": intensity, "certainty": certainty}
+    return token, answer
 
 
 async def read_bounded(request: Request, limit: int) -> bytes | None:
@@ -118,6 +166,32 @@ def player_endpoint(
     return endpoint
 
 
+def submit_endpoint(submits: list[Submit]) -> Callable[[Request], Any]:
+    """The submit route over the submit functions ``submits`` (a list the app may extend);
+    the first that knows the token answers."""
+
+    def answer(token: str, raw: Any) -> dict | None:
+        for submit in submits:
+            reply = submit(token, raw)
+            if reply is not None:
+                return reply
+        return None
+
+    async def endpoint(request: Request) -> Response:
+        body = await read_bounded(request, MAX_SUBMIT_BODY)
+        if body is None:
+            return PlainTextResponse("body too large", status_code=413)
+        parsed = parse_answer(body)
+        if parsed is None:
+            return PlainTextResponse("malformed answer", status_code=400)
+        reply = await run_in_threadpool(answer, *parsed)  # file writes and fsync: not here
+        if reply is None:
+            return JSONResponse({"expired": True}, status_code=404)
+        return JSONResponse(reply)
+
+    return endpoint
+
+
 def clip_endpoint(root: Path) -> Callable[[Request], Any]:
     """The clip route over the clip cache ``root`` (``<digest>/audio.wav`` only)."""
 
@@ -140,9 +214,14 @@ def clip_endpoint(root: Path) -> Callable[[Request], Any]:
     return endpoint
 
 
-def routes(books: list[PageBook], clip_root: Path | None) -> list[Route]:
-    """The listener routes; the clip route only with a ``clip_root``."""
+def routes(
+    books: list[PageBook], clip_root: Path | None, submits: list[Submit] | None = None
+) -> list[Route]:
+    """The listener routes; the submit route only with ``submits``, the clip route only
+    with a ``clip_root``."""
     found = [Route(PLAYER_PATH, player_endpoint(books), methods=["POST"])]
+    if submits is not None:
+        found.append(Route(SUBMIT_PATH, submit_endpoint(submits), methods=["POST"]))
     if clip_root is not None:
         clip_path = f"{FILE_PREFIX}{Path(clip_root).as_posix().rstrip('/')}/{{digest}}/{CLIP_NAME}"
         found.append(Route(clip_path, clip_endpoint(Path(clip_root)), methods=["GET", "HEAD"]))
@@ -155,12 +234,14 @@ def install(
     clip_root: Path,
     lock: threading.Lock,
     page_root: Callable[[dict], str] | None = None,
+    submit: Submit | None = None,
 ) -> bool:
     """Put the listener routes in front of ``app``'s routes (once per app) and make the
     player route know ``pages``. ``app`` is the Starlette/FastAPI app serving the page (a
     Gradio app: ``gr.Request.request.app``). Returns True when this call changed the app.
     With ``page_root`` (the root URL Gradio puts in the page for a request's scope), the
-    app's page is also served by a :class:`ui.page_cache.PageCache`.
+    app's page is also served by a :class:`ui.page_cache.PageCache`. With ``submit`` (the
+    tab's submit function), the submit route answers that tab's pages.
 
     The router's list is replaced, not edited, so a request being routed meanwhile sees the
     old or the new list, never a list being changed. A login-protected app keeps serving clips
@@ -177,11 +258,14 @@ def install(
             if any(book is pages for book in books):
                 return False
             books.append(pages)  # another listening tab in the same app
+            if submit is not None:
+                getattr(state, SUBMITS_KEY).append(submit)
             return True
-        books = [pages]
+        books, submits = [pages], [submit] if submit is not None else []
         setattr(state, STATE_KEY, books)
+        setattr(state, SUBMITS_KEY, submits)
         login = getattr(app, "auth", None) or getattr(app, "auth_dependency", None)
-        found = routes(books, None if login else clip_root)
+        found = routes(books, None if login else clip_root, submits)
         if page_root is not None and not login:
             found.append(page_route(list(router.routes), page_root))
         router.routes = [*found, *router.routes]

@@ -1,18 +1,20 @@
 """Building blocks of the "Listening test" tab that hold no layout: the page's CSS and head
-script, the clip player, the per-test :class:`Flows`, and which component updates an event
-sends back.
+script, the clip player, the per-test :class:`Flows` (with the submit route's function), the
+js of the players and the submit button, and which component updates an event sends back.
 
 Cost of an output in Gradio 6 (6.31, measured in this project): an output given as an update
 (``gr.update(...)``, and also ``gr.skip()``, which is an empty update) makes Gradio construct
 a fresh component on the event loop (about 1 ms each), while a plain value only runs the
-component's ``postprocess``. So the frequent listener events (player events, submit) have
-short output lists and send plain values wherever a value is enough; a change of layout
-goes through one separate event (see ``ListeningTab.on_relayout``).
+component's ``postprocess``. So the listener events that go through Gradio (load, Start,
+Continue, relayout) send plain values wherever a value is enough, and the most frequent ones
+(player events, submit) do not go through Gradio at all (:mod:`ui.listener_routes`).
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -27,10 +29,12 @@ from pipeline.mos.clips import CLIP_NAME, ClipCache
 from pipeline.mos.definition import DefinitionError, TestDefinition, definition_path
 from pipeline.mos.limits import ClientRateLimit
 from pipeline.mos.listening import ListeningTest
-from pipeline.mos.pages import PageBook
-from pipeline.mos.session_flow import ListenerFlow
+from pipeline.mos.pages import Page, PageBook
+from pipeline.mos.session_flow import ListenerFlow, Reply
 from pipeline.mos.strings import text
 from ui import listener_routes
+
+log = logging.getLogger(__name__)
 
 #: the listener events (load, start, submit, continue) bypass Gradio's queue: their handlers
 #: are short (a session file, one fsync-ed CSV line), and a direct call costs a fraction of a
@@ -59,6 +63,66 @@ PLAYER_JS = """async (page) => {
     return undefined;
   }
 }"""
+
+
+#: js of the submit button (``fn=None``): the answer goes to the submit route (see
+#: :mod:`ui.listener_routes`) with the page's token, and the route's JSON reply becomes the
+#: values of the submit outputs (``ListeningLayout.submit_outputs``, 13 in this order:
+#: message, title, prompt, 2 players, choice, 2 scales, submit, feedback, continue, layout,
+#: page token): the next clip of the same layout, a practice answer, a message, or a new
+#: layout token that makes the page ask Gradio for the new layout (``on_relayout``). The
+#: inputs are the answer, the two scales, the page token and the two players' files (a
+#: player whose clip does not change is left alone: it keeps playing).
+SUBMIT_JS = """async (answer, intensity, certainty, page, shown0, shown1) => {
+  const root = String((window.gradio_config || {}).root || '').replace(/\\/$/, '');
+  const keep = {__type__: 'update'};
+  const lock = {__type__: 'update', interactive: false};
+  let reply;
+  try {
+    const r = await fetch(root + '%(path)s', {method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({page: page, answer: answer, intensity: intensity,
+                            certainty: certainty})});
+    reply = r.ok ? await r.json() : {message: r.status === 404 ? %(expired)s : %(failed)s,
+                                     unlock: r.status !== 404};
+  } catch (err) {
+    reply = {message: %(failed)s, unlock: true};
+  }
+  const message = reply.message || '';
+  if (reply.next) {
+    const next = reply.next;
+    const shown = [shown0, shown1];
+    const players = [0, 1].map((i) => {
+      const path = next.clips[i];
+      if (!path) return null;
+      if (shown[i] && shown[i].path === path) return keep;
+      return {path: path, url: root + '%(files)s' + path, orig_name: '%(clip)s',
+              meta: {_type: 'gradio.FileData'}};
+    });
+    return [message, next.title, next.prompt, ...players, null, null, null, lock, '',
+            {__type__: 'update', visible: false}, keep, next.page];
+  }
+  if (reply.feedback) {
+    return [message, keep, keep, keep, keep, keep, keep, keep, lock, reply.feedback,
+            {__type__: 'update', visible: true}, keep, keep];
+  }
+  if (reply.relayout) {
+    return [message, '', '', null, null, null, null, null, keep, '', keep, reply.relayout, ''];
+  }
+  return [message, keep, keep, keep, keep, keep, keep, keep,
+          {__type__: 'update', interactive: Boolean(reply.unlock)}, keep, keep, keep, keep];
+}"""
+
+
+def submit_js(lang: str = "en") -> str:
+    """The js of the submit button (:data:`SUBMIT_JS`), its fixed messages in ``lang``."""
+    return SUBMIT_JS % {
+        "path": listener_routes.SUBMIT_PATH,
+        "files": listener_routes.FILE_PREFIX,
+        "clip": CLIP_NAME,
+        "expired": json.dumps(text("page_expired", lang)),
+        "failed": json.dumps(text("not_sent", lang)),
+    }
 
 
 def player_js(index: int, event: str) -> str:
@@ -149,7 +213,45 @@ class Flows:
         app = getattr(getattr(request, "request", None), "app", None)
         if app is not None:
             root = page_root(app) if hasattr(app, "get_blocks") else None
-            listener_routes.install(app, self.pages, self.clips.root, self._lock, root)
+            listener_routes.install(
+                app, self.pages, self.clips.root, self._lock, root, self.submit_page
+            )
+
+    def submit_page(self, token: str, answer) -> dict | None:
+        """Answer the live page ``token`` with ``answer`` (the submit route's function):
+        the reply as JSON for the page's js (:data:`SUBMIT_JS`), None for an unknown page.
+        The page's own listener answers (the token is known only to the page rendered for
+        that listener, after its link was admitted)."""
+        page = self.pages.get(token)
+        if page is None:
+            return None
+        try:
+            reply = self.get(page.test_id).answer(page.listener_id, token, answer)
+        except (DefinitionError, OSError, ValueError, KeyError) as err:
+            log.warning("listening test: %s", err)
+            return {"status": "error", "message": text("error", error=err), "unlock": True}
+        return self.reply_json(reply, page)
+
+    def reply_json(self, reply: Reply, page: Page) -> dict:
+        """What the page's js needs of ``reply`` to the page ``page``: the next clip when
+        the layout stays, else a relayout key whose screen :meth:`claim` hands to Gradio."""
+        out: dict = {"status": reply.status, "message": reply.message}
+        screen = reply.screen
+        if screen is not None and screen.layout == page.layout:
+            clips = [clip.path for clip in screen.clips]
+            out["next"] = {
+                "page": screen.page_id,
+                "title": screen.title,
+                "prompt": screen.prompt,
+                "clips": clips,
+            }
+        elif screen is not None:
+            out["relayout"] = self.pages.park(page.listener_id, (screen, reply.message))
+        elif reply.feedback:
+            out["feedback"] = reply.feedback
+        else:
+            out["unlock"] = reply.status != "play_first"
+        return out
 
     def crowd_test(self, params: dict[str, str]) -> TestDefinition | None:
         """The test a crowd link names (``?test=<id>`` of a test in crowd mode), else None."""

@@ -19,12 +19,14 @@ to the player route of :mod:`ui.listener_routes` with the page's token (the hidd
 named ``audio.wav`` (also by a cheap route of :mod:`ui.listener_routes`); there is no download
 button and no trimming.
 
-Speed: the other listener events are direct calls outside Gradio's queue (see
-:data:`~ui.listening_parts.LISTENER_EVENTS`); a submit that moves to the next clip sends
-back only what changes, as plain values where possible (see
-:mod:`ui.listening_parts` for why). A submit that changes the layout (a new stage, the end)
-leaves it to a second event, ``on_relayout``, which the page triggers when the hidden
-``mos-layout`` token changes.
+Speed: a submit goes from the page's js to the submit route of :mod:`ui.listener_routes`
+(not through Gradio), which answers with the next clip of the same layout as plain JSON; the
+js puts it into the page (:data:`~ui.listening_parts.SUBMIT_JS`). A submit that changes the
+layout (a new stage, the end) leaves it to a Gradio event, ``on_relayout``, which the page
+triggers when the route's reply changes the hidden ``mos-layout`` box to a key under which
+the new screen is parked. The other listener events are direct calls outside Gradio's queue
+(see :data:`~ui.listening_parts.LISTENER_EVENTS`) that send back only what changes, as plain
+values where possible (see :mod:`ui.listening_parts` for why).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from pipeline.mos.listening import KEY_PARAM, resolve_listener
 from pipeline.mos.session_flow import ListenerFlow, Reply, Screen
 from pipeline.mos.strings import text
 from ui.listening_layout import SCALES, ListeningLayout
-from ui.listening_parts import LISTENER_EVENTS, Flows, player_js, postprocessed
+from ui.listening_parts import LISTENER_EVENTS, Flows, player_js, postprocessed, submit_js
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +119,10 @@ class ListeningTab(ListeningLayout):
     """How a :class:`Screen` becomes updates of the tab's components, and the tab's events.
 
     The page's context ``ctx`` (a ``gr.State`` dict, updated in place) remembers the
-    listener, the test, the shown page id, the page's shape and what the browser shows
-    (``sent``), so an event sends only what changed.
+    listener, the test, the shown page id, the page's layout and what the browser shows
+    (``sent``), so an event sends only what changed. Submits bypass Gradio (and ``ctx``):
+    the handlers that may follow them (Continue, relayout) read the page's token from the
+    page and forget what ``ctx`` knew of the components a submit's js changes.
     """
 
     def __init__(self, flows: Flows) -> None:
@@ -133,20 +137,14 @@ class ListeningTab(ListeningLayout):
         out[self.picker_col] = gr.update(visible=column == "picker")
         return out
 
-    @staticmethod
-    def shape(screen: Screen) -> str:
-        """What a page looks like apart from its content (re-sent only when it changes)."""
-        labels = tuple(clip.label for clip in screen.clips)
-        return repr((screen.stage, screen.form, labels, screen.submit_label))
-
     def render(self, screen: Screen, ctx: dict, note: str = "") -> dict:
         """Updates of :attr:`outputs` for ``screen``: a new layout, or the next clip of the
         same layout. Components whose properties stay as they are get plain values."""
-        if ctx.get("shape") == self.shape(screen):
+        if ctx.get("shape") == screen.layout:
             return self.next_clip(screen, ctx, note)
-        ctx.update(page_id=screen.page_id, shape=self.shape(screen), sent={})
-        ctx.update(submit_label=screen.submit_label, continue_shown=False)
-        out = {self.message: note, self.header: screen.header, self.layout: self.token(ctx)}
+        ctx.update(page_id=screen.page_id, shape=screen.layout, sent={})
+        ctx["continue_shown"] = False
+        out = {self.message: note, self.header: screen.header}
         out[self.page_token] = screen.page_id or ""
         out.update({self.picker: None, self.consent: False, self.instructions: ""})
         out.update({self.title: "", self.prompt: "", self.feedback: "", self.done: ""})
@@ -187,18 +185,16 @@ class ListeningTab(ListeningLayout):
         known[component._id] = props
         return gr.update(value=value, **props)
 
-    def next_clip(self, screen: Screen, ctx: dict, note: str, *, locked: bool = False) -> dict:
+    def next_clip(self, screen: Screen, ctx: dict, note: str) -> dict:
         """Updates for the next page of the same layout: its title, clips and a reset answer,
         as plain values (see :mod:`ui.listening_parts`); only the disabled button is an
-        update, unless the page ``locked`` it already (a submit click does, in the browser).
-        A player whose clip did not change is left alone (it keeps playing)."""
+        update. A player whose clip did not change is left alone (it keeps playing)."""
         ctx["page_id"] = screen.page_id
         out = {self.message: note, self.title: screen.title, self.prompt: screen.prompt}
         out[self.page_token] = screen.page_id or ""
-        out.update({self.feedback: "", self.choice: None, self.layout: self.token(ctx)})
+        out.update({self.feedback: "", self.choice: None})
         out.update({scale: None for scale in self.scales})
-        label = ctx.get("submit_label") or text("submit")
-        out[self.submit_btn] = label if locked else gr.update(interactive=False)
+        out[self.submit_btn] = gr.update(interactive=False)
         sent = ctx.setdefault("sent", {})
         for i, player in enumerate(self.players):
             path = screen.clips[i].path if i < len(screen.clips) else None
@@ -210,48 +206,6 @@ class ListeningTab(ListeningLayout):
         else:
             out[self.continue_btn] = text("continue")
         return out
-
-    @staticmethod
-    def token(ctx: dict) -> str:
-        """The layout token the page holds ("" until the first change of layout)."""
-        return str(ctx.get("layouts") or "")
-
-    def relayout_later(self, screen: Screen, ctx: dict, note: str) -> dict:
-        """Keep ``screen`` for :meth:`on_relayout` and change the page's layout token, which
-        makes the page ask for it (one event with every output, only when the layout
-        changes)."""
-        ctx["pending"] = (screen, note)
-        ctx["layouts"] = int(ctx.get("layouts") or 0) + 1
-        # the rest as plain values (cheaper than skips): the new layout replaces them at once
-        out = {self.message: note, self.layout: self.token(ctx), self.choice: None}
-        out.update({self.title: "", self.prompt: "", self.feedback: "", self.page_token: ""})
-        out.update({part: None for part in (*self.players, *self.scales)})
-        label = ctx.get("submit_label") or text("submit")
-        out.update({self.continue_btn: text("continue"), self.submit_btn: label})
-        for player in self.players:
-            ctx.setdefault("sent", {})[player._id] = None
-        return out
-
-    def submit_updates(self, reply: Reply, ctx: dict) -> dict:
-        """Updates of :attr:`submit_outputs` for the reply to a submit. The page locked its
-        submit button when it was clicked (:data:`LOCK_JS`): a reply that keeps the page
-        unlocks it again, unless the clips were not played."""
-        if reply.screen is not None:
-            if ctx.get("shape") == self.shape(reply.screen):
-                return self.next_clip(reply.screen, ctx, reply.message, locked=True)
-            return self.relayout_later(reply.screen, ctx, reply.message)
-        if reply.feedback:  # an answered practice page: show the answer, offer Continue
-            ctx["continue_shown"] = True
-            ctx.setdefault("props", {})[self.continue_btn._id] = {"visible": True}
-            return {
-                self.feedback: reply.feedback,
-                self.submit_btn: gr.update(interactive=False),
-                self.continue_btn: gr.update(visible=True),
-                self.message: reply.message,
-                self.layout: self.token(ctx),
-            }
-        unlock = gr.update(interactive=reply.status != "play_first")
-        return {self.message: reply.message, self.layout: self.token(ctx), self.submit_btn: unlock}
 
     def reply_updates(self, reply: Reply, ctx: dict) -> dict:
         """Updates of :attr:`outputs` for the reply to Start or Continue."""
@@ -298,14 +252,22 @@ class ListeningTab(ListeningLayout):
     @gated
     @postprocessed
     @safely
-    def on_relayout(self, ctx: dict):
-        """The page asks for the layout that an earlier event left pending."""
-        pending = ctx.pop("pending", None)
+    def on_relayout(self, key: str, ctx: dict):
+        """The page asks for the layout that a submit parked under ``key`` (the new value of
+        its ``mos-layout`` box); nothing for a key that is not this listener's."""
+        pending = self.flows.pages.claim(key, ctx.get("listener_id")) if key else None
         if pending is None:
-            return {self.message: ""}
+            return {self.message: gr.skip()}  # the message the submit showed stays
         screen, note = pending
         ctx.pop("shape", None)  # a new layout: everything is sent
+        self.forget_submits(ctx)
         return self.render(screen, ctx, note)
+
+    def forget_submits(self, ctx: dict) -> None:
+        """Forget what ``ctx`` knew of the components a submit's js changes (players, the
+        Continue button): the next render sends them."""
+        ctx["sent"] = {}
+        ctx.setdefault("props", {}).pop(self.continue_btn._id, None)
 
     @gated
     @postprocessed
@@ -328,26 +290,17 @@ class ListeningTab(ListeningLayout):
         flow, listener = self.listener_of(ctx)
         return self.reply_updates(flow.start(listener, bool(agreed), client_address(request)), ctx)
 
-    @postprocessed
-    def on_submit(self, value, intensity, certainty, ctx: dict):
-        out = self.submit(value, intensity, certainty, ctx)
-        if set(out) == {self.message}:  # an error (see safely): the answer may be sent again
-            out[self.submit_btn] = gr.update(interactive=True)
-        return out
-
-    @safely
-    def submit(self, value, intensity, certainty, ctx: dict):
-        flow, listener = self.listener_of(ctx)
-        if intensity is not None or certainty is not None:  # an emotion page with scales
-            value = {"label": value, "intensity": intensity, "certainty": certainty}
-        return self.submit_updates(flow.answer(listener, ctx.get("page_id"), value), ctx)
-
     @gated
     @postprocessed
     @safely
-    def on_continue(self, ctx: dict):
+    def on_continue(self, token: str, ctx: dict):
+        """Continue after a practice answer (shown by a submit's js): the page's token says
+        which page, and the button is visible (it was clicked)."""
         flow, listener = self.listener_of(ctx)
-        return self.reply_updates(flow.proceed(listener, ctx.get("page_id")), ctx)
+        self.forget_submits(ctx)
+        ctx["continue_shown"] = True
+        ctx["props"][self.continue_btn._id] = {"visible": True}
+        return self.reply_updates(flow.proceed(listener, token or ctx.get("page_id")), ctx)
 
     def _wire(self) -> None:
         for i, player in enumerate(self.players):  # browser js + the player route only
@@ -380,14 +333,20 @@ class ListeningTab(ListeningLayout):
         state, outputs = self.state, self.outputs
         pick, start = self.picker_btn.click, self.start_btn.click
         submit, proceed = self.submit_btn.click, self.continue_btn.click
-        self.layout.change(self.on_relayout, inputs=[state], outputs=outputs, **LISTENER_EVENTS)
+        self.layout.change(
+            self.on_relayout, inputs=[self.layout, state], outputs=outputs, **LISTENER_EVENTS
+        )
         pick(self.on_pick, inputs=[self.picker, state], outputs=outputs, **LISTENER_EVENTS)
         start(self.on_start, inputs=[self.consent, state], outputs=outputs, **LISTENER_EVENTS)
         submit(None, outputs=[self.submit_btn], js=LOCK_JS, show_progress="hidden")
-        submit(
-            self.on_submit,
-            inputs=[self.choice, *self.scales, state],
+        submit(  # the submit route, from the browser (see ui.listener_routes)
+            None,
+            inputs=[self.choice, *self.scales, self.page_token, *self.players],
             outputs=self.submit_outputs,
-            **LISTENER_EVENTS,
+            js=submit_js(),
+            show_progress="hidden",
+            api_visibility="private",
         )
-        proceed(self.on_continue, inputs=[state], outputs=outputs, **LISTENER_EVENTS)
+        proceed(
+            self.on_continue, inputs=[self.page_token, state], outputs=outputs, **LISTENER_EVENTS
+        )

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipeline.mos.forms import AnswerForm
 from pipeline.mos.listening import PlayTracker
@@ -39,17 +40,20 @@ class Page:
     shown_at: float = field(default_factory=time.time)
     answered: bool = False  # practice: the expected answer was shown
     events: int = 0  # player events received
+    layout: str = ""  # the layout of the screen it was rendered on (``Screen.layout``)
 
     def complete(self) -> bool:
         return all(t.complete for t in self.trackers)
 
 
 class PageBook:
-    """Live pages by ``page_id`` (thread-safe; oldest dropped beyond ``capacity``)."""
+    """Live pages by ``page_id``, and layouts parked for pages to claim (thread-safe; the
+    oldest dropped beyond ``capacity``)."""
 
     def __init__(self, capacity: int = 20_000) -> None:
         self.capacity = capacity
         self._pages: OrderedDict[str, Page] = OrderedDict()
+        self._parked: OrderedDict[str, tuple[str, Any]] = OrderedDict()
         self.lock = threading.Lock()
 
     def add(self, page: Page) -> str:
@@ -59,6 +63,25 @@ class PageBook:
             while len(self._pages) > self.capacity:
                 self._pages.popitem(last=False)
         return page_id
+
+    def park(self, listener_id: str, value: Any) -> str:
+        """Keep ``value`` (a new layout to render) for ``listener_id`` under a fresh random
+        key, which the page then hands back (:meth:`claim`)."""
+        key = secrets.token_hex(16)
+        with self.lock:
+            self._parked[key] = (listener_id, value)
+            while len(self._parked) > self.capacity:
+                self._parked.popitem(last=False)
+        return key
+
+    def claim(self, key: str | None, listener_id: str | None) -> Any | None:
+        """The value parked under ``key`` for ``listener_id`` (once), else None."""
+        with self.lock:
+            entry = self._parked.get(key or "")
+            if entry is None or entry[0] != listener_id:
+                return None
+            del self._parked[key]
+            return entry[1]
 
     def get(self, page_id: str | None) -> Page | None:
         with self.lock:

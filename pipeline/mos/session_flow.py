@@ -71,6 +71,13 @@ class Screen:
     submit_label: str = ""
     done_text: str = ""
 
+    @property
+    def layout(self) -> str:
+        """What the page looks like apart from its content: two screens with the same layout
+        differ only in title, prompt, clips and page id (the UI then swaps those alone)."""
+        labels = tuple(clip.label for clip in self.clips)
+        return repr((self.stage, self.form, labels, self.submit_label))
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -231,7 +238,7 @@ class ListenerFlow:
         shown = tuple(
             PlayerClip(label, str(self.clips.publish(self.test.path(rel)))) for label, rel in clips
         )
-        return Screen(
+        screen = Screen(
             kind,
             self.header(session.listener_id),
             page_id=page_id,
@@ -241,6 +248,8 @@ class ListenerFlow:
             form=form,
             submit_label=submit,
         )
+        page.layout = screen.layout
+        return screen
 
     def _done_text(self, session: Session) -> str:
         if session.headphone_ok is False:

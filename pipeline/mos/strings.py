@@ -73,6 +73,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "done_code": "Your completion code is:\n\n# `{code}`\n\nCopy it back into the study platform.",
         "done_no_code": "You have finished the test. You may close this page.",
         "error": "Something went wrong: {error}",
+        "page_expired": (
+            "This page is out of date (the server restarted). Reload the page to continue "
+            "where you left off; your saved answers are kept."
+        ),
+        "not_sent": "Your answer could not be sent. Check your connection and press the button again.",
         "trap_prompt": "**Attention check:** for this clip, please answer **{label}**.",
         # prompts per question type
         "prompt_acr": "How would you rate the **{attribute}** of the speech you heard?",
