@@ -15,6 +15,7 @@ import yaml
 from conftest import free_port, play_until_answer_unlocked, serve, start_phone_session
 
 from pipeline.mos.assignment import session_file
+from pipeline.mos.pages import PageBook
 from pipeline.mos.storage import RatingStore, read_ratings
 from pipeline.mos.synthetic import make_test
 from ui.listening_test import build_listening_tab
@@ -280,3 +281,29 @@ def test_crowd_link_shows_only_the_test(studio_crowd_url, chromium_launch, tmp_p
         page.get_by_role("tab", name="Listening test", selected=True).wait_for()
         assert page.get_by_role("tab", name="About").is_visible()
         browser.close()
+
+
+def test_a_page_from_before_a_restart_says_to_reload(tmp_path: Path, chromium_launch):
+    """A server that lost its live pages (a restart) refuses the old page's submit; the page
+    says to reload, and the reload resumes at the same clip."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    root = tmp_path / "ratings"
+    make_test(root, test_id="demo", items=2, items_per_session=2, training=0, seconds=0.5)
+    with gr.Blocks() as demo:
+        with gr.Tab("Listening test"):
+            flows = build_listening_tab(ratings_root=root)
+    with serve(demo) as url, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(**chromium_launch)
+        page = start_phone_session(browser, f"{url}/?PROLIFIC_PID=r1", timeout_ms=TIMEOUT_MS)
+        page.get_by_text("Clip 1 of 2").wait_for()
+        play_until_answer_unlocked(page)
+        flows.pages = PageBook()  # what a restarted server knows of the pages shown before
+        page.locator("#mos-choice label", has_text="4 Good").click()
+        page.locator("#mos-submit").click()
+        page.get_by_text("This page is out of date").wait_for()
+        assert page.locator("#mos-submit").is_disabled()
+        page.reload()
+        page.get_by_text("Clip 1 of 2").wait_for()
+        browser.close()
+    store = RatingStore(root / "demo" / "ratings.csv")
+    assert not store.path.exists() or read_ratings(store.path).empty

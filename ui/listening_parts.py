@@ -49,18 +49,21 @@ LISTENER_EVENTS = {
 }
 #: js of a player event (``fn=None``: the browser sends it to the player route, see
 #: :mod:`ui.listener_routes`, with the page's token; Gradio's request path is not involved).
-#: An "end" the server answers with ``ready`` unlocks the submit button; anything else
-#: changes nothing on the page.
+#: An "end" the server answers with ``ready`` unlocks the submit button, and one the server
+#: does not know the page of (404: it restarted since the page was shown) says to reload;
+#: anything else changes nothing on the page.
 PLAYER_JS = """async (page) => {
   const root = String((window.gradio_config || {}).root || '').replace(/\\/$/, '');
+  const keep = {__type__: 'update'};
   try {
-    const r = await fetch(root + '%s', {method: 'POST',
+    const r = await fetch(root + '%(path)s', {method: 'POST',
       headers: {'content-type': 'application/json'},
-      body: JSON.stringify({page: page, clip: %d, event: '%s'})});
+      body: JSON.stringify({page: page, clip: %(index)d, event: '%(event)s'})});
     const reply = r.ok ? await r.json() : {};
-    return %s;
+    const expired = r.status === 404;
+    return %(outcome)s;
   } catch (err) {
-    return undefined;
+    return %(failed)s;
   }
 }"""
 
@@ -125,11 +128,21 @@ def submit_js(lang: str = "en") -> str:
     }
 
 
-def player_js(index: int, event: str) -> str:
-    """The js of player ``index``'s ``event`` (play | pause | end)."""
-    unlock = "reply.ready ? {__type__: 'update', interactive: true} : undefined"
-    outcome = unlock if event == "end" else "undefined"
-    return PLAYER_JS % (listener_routes.PLAYER_PATH, index, event, outcome)
+def player_js(index: int, event: str, lang: str = "en") -> str:
+    """The js of player ``index``'s ``event`` (play | pause | end): an end's outputs are the
+    submit button and the message line, the others' none."""
+    outcome = failed = "undefined"
+    if event == "end":
+        unlock = "reply.ready ? {__type__: 'update', interactive: true} : keep"
+        outcome = f"[{unlock}, expired ? {json.dumps(text('page_expired', lang))} : keep]"
+        failed = "[keep, keep]"
+    return PLAYER_JS % {
+        "path": listener_routes.PLAYER_PATH,
+        "index": index,
+        "event": event,
+        "outcome": outcome,
+        "failed": failed,
+    }
 
 
 CSS = """

@@ -308,7 +308,7 @@ class ListeningTab(ListeningLayout):
                 getattr(player, event)(
                     None,
                     inputs=[self.page_token],
-                    outputs=[self.submit_btn] if name == "end" else [],
+                    outputs=[self.submit_btn, self.message] if name == "end" else [],
                     js=player_js(i, name),
                     show_progress="hidden",
                     api_visibility="private",
