@@ -139,18 +139,29 @@ async def read_bounded(request: Request, limit: int) -> bytes | None:
     return body
 
 
+async def parsed_body(
+    request: Request, limit: int, parse: Callable[[bytes], Any], what: str
+) -> Any:
+    """``parse`` of the request's body (at most ``limit`` bytes), or the error response:
+    413 for a larger body, 400 when ``parse`` finds it malformed (returns None)."""
+    body = await read_bounded(request, limit)
+    if body is None:
+        return PlainTextResponse("body too large", status_code=413)
+    parsed = parse(body)
+    if parsed is None:
+        return PlainTextResponse(f"malformed {what}", status_code=400)
+    return parsed
+
+
 def player_endpoint(
     books: list[PageBook], clock: Callable[[], float] = time.time
 ) -> Callable[[Request], Any]:
     """The player route over the page books ``books`` (a list the app may extend)."""
 
     async def endpoint(request: Request) -> Response:
-        body = await read_bounded(request, MAX_BODY)
-        if body is None:
-            return PlainTextResponse("body too large", status_code=413)
-        parsed = parse_event(body)
-        if parsed is None:
-            return PlainTextResponse("malformed player event", status_code=400)
+        parsed = await parsed_body(request, MAX_BODY, parse_event, "player event")
+        if isinstance(parsed, Response):
+            return parsed
         token, clip, event = parsed
         status = UNKNOWN
         for book in books:
@@ -178,12 +189,9 @@ def submit_endpoint(submits: list[Submit]) -> Callable[[Request], Any]:
         return None
 
     async def endpoint(request: Request) -> Response:
-        body = await read_bounded(request, MAX_SUBMIT_BODY)
-        if body is None:
-            return PlainTextResponse("body too large", status_code=413)
-        parsed = parse_answer(body)
-        if parsed is None:
-            return PlainTextResponse("malformed answer", status_code=400)
+        parsed = await parsed_body(request, MAX_SUBMIT_BODY, parse_answer, "answer")
+        if isinstance(parsed, Response):
+            return parsed
         reply = await run_in_threadpool(answer, *parsed)  # file writes and fsync: not here
         if reply is None:
             return JSONResponse({"expired": True}, status_code=404)
