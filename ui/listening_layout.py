@@ -48,8 +48,23 @@ class ListeningLayout:
             self.layout,
             self.page_token,
         ]
-        #: what a submit changes on a page that keeps its layout (plus the page's tokens)
-        self.submit_outputs = [self.message, *rating, self.layout, self.page_token]
+        #: what a submit changes on a page that keeps its layout (plus the page's tokens), by
+        #: the names its js gives them (ui.listening_parts.SUBMIT_JS)
+        self.submit_named = {
+            "message": self.message,
+            "title": self.title,
+            "prompt": self.prompt,
+            "player0": self.players[0],
+            "player1": self.players[1],
+            "choice": self.choice,
+            **dict(zip(SCALES, self.scales, strict=True)),
+            "submit": self.submit_btn,
+            "feedback": self.feedback,
+            "continue": self.continue_btn,
+            "layout": self.layout,
+            "page": self.page_token,
+        }
+        self.submit_outputs = list(self.submit_named.values())
 
     def initial_props(self) -> dict:
         """The properties a freshly loaded page shows, by component id, in the form

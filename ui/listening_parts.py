@@ -70,16 +70,17 @@ PLAYER_JS = """async (page) => {
 
 #: js of the submit button (``fn=None``): the answer goes to the submit route (see
 #: :mod:`ui.listener_routes`) with the page's token, and the route's JSON reply becomes the
-#: values of the submit outputs (``ListeningLayout.submit_outputs``, 13 in this order:
-#: message, title, prompt, 2 players, choice, 2 scales, submit, feedback, continue, layout,
-#: page token): the next clip of the same layout, a practice answer, a message, or a new
-#: layout token that makes the page ask Gradio for the new layout (``on_relayout``). The
-#: inputs are the answer, the two scales, the page token and the two players' files (a
-#: player whose clip does not change is left alone: it keeps playing).
+#: values of the submit outputs, named as in :data:`SUBMIT_OUTPUT_NAMES`, in the event's output order
+#: (``ListeningLayout.submit_named``; an output a reply does not name is left as it is):
+#: the next clip of the same layout, a practice answer, a message, or a new layout key that
+#: makes the page ask Gradio for the new layout (``on_relayout``). The inputs are the answer,
+#: the two scales, the page token and the two players' files (a player whose clip does not
+#: change is left alone: it keeps playing).
 SUBMIT_JS = """async (answer, intensity, certainty, page, shown0, shown1) => {
   const root = String((window.gradio_config || {}).root || '').replace(/\\/$/, '');
   const keep = {__type__: 'update'};
   const lock = {__type__: 'update', interactive: false};
+  const put = (values) => %(names)s.map((name) => (name in values ? values[name] : keep));
   let reply;
   try {
     const r = await fetch(root + '%(path)s', {method: 'POST',
@@ -95,31 +96,55 @@ SUBMIT_JS = """async (answer, intensity, certainty, page, shown0, shown1) => {
   if (reply.next) {
     const next = reply.next;
     const shown = [shown0, shown1];
-    const players = [0, 1].map((i) => {
+    const [player0, player1] = [0, 1].map((i) => {
       const path = next.clips[i];
       if (!path) return null;
       if (shown[i] && shown[i].path === path) return keep;
       return {path: path, url: root + '%(files)s' + path, orig_name: '%(clip)s',
               meta: {_type: 'gradio.FileData'}};
     });
-    return [message, next.title, next.prompt, ...players, null, null, null, lock, '',
-            {__type__: 'update', visible: false}, keep, next.page];
+    return put({message, title: next.title, prompt: next.prompt, player0, player1,
+                choice: null, intensity: null, certainty: null, submit: lock, feedback: '',
+                continue: {__type__: 'update', visible: false}, page: next.page});
   }
   if (reply.feedback) {
-    return [message, keep, keep, keep, keep, keep, keep, keep, lock, reply.feedback,
-            {__type__: 'update', visible: true}, keep, keep];
+    return put({message, submit: lock, feedback: reply.feedback,
+                continue: {__type__: 'update', visible: true}});
   }
   if (reply.relayout) {
-    return [message, '', '', null, null, null, null, null, keep, '', keep, reply.relayout, ''];
+    return put({message, title: '', prompt: '', player0: null, player1: null, choice: null,
+                intensity: null, certainty: null, feedback: '', layout: reply.relayout,
+                page: ''});
   }
-  return [message, keep, keep, keep, keep, keep, keep, keep,
-          {__type__: 'update', interactive: Boolean(reply.unlock)}, keep, keep, keep, keep];
+  return put({message, submit: {__type__: 'update', interactive: Boolean(reply.unlock)}});
 }"""
+#: the names :data:`SUBMIT_JS` gives the submit outputs
+SUBMIT_OUTPUT_NAMES = (
+    "message",
+    "title",
+    "prompt",
+    "player0",
+    "player1",
+    "choice",
+    "intensity",
+    "certainty",
+    "submit",
+    "feedback",
+    "continue",
+    "layout",
+    "page",
+)
 
 
-def submit_js(lang: str = "en") -> str:
-    """The js of the submit button (:data:`SUBMIT_JS`), its fixed messages in ``lang``."""
+def submit_js(names: list[str], lang: str = "en") -> str:
+    """The js of the submit button (:data:`SUBMIT_JS`) for outputs named ``names`` (each one
+    of :data:`SUBMIT_OUTPUT_NAMES`, in the event's output order), its fixed messages in
+    ``lang``."""
+    unknown = set(names) - set(SUBMIT_OUTPUT_NAMES)
+    if unknown:
+        raise ValueError(f"submit outputs the js does not fill: {sorted(unknown)}")
     return SUBMIT_JS % {
+        "names": json.dumps(list(names)),
         "path": listener_routes.SUBMIT_PATH,
         "files": listener_routes.FILE_PREFIX,
         "clip": CLIP_NAME,

@@ -140,9 +140,9 @@ class ListeningTab(ListeningLayout):
     def render(self, screen: Screen, ctx: dict, note: str = "") -> dict:
         """Updates of :attr:`outputs` for ``screen``: a new layout, or the next clip of the
         same layout. Components whose properties stay as they are get plain values."""
-        if ctx.get("shape") == screen.layout:
+        if ctx.get("layout") == screen.layout:
             return self.next_clip(screen, ctx, note)
-        ctx.update(page_id=screen.page_id, shape=screen.layout, sent={})
+        ctx.update(page_id=screen.page_id, layout=screen.layout, sent={})
         ctx["continue_shown"] = False
         out = {self.message: note, self.header: screen.header}
         out[self.page_token] = screen.page_id or ""
@@ -259,7 +259,7 @@ class ListeningTab(ListeningLayout):
         if pending is None:
             return {self.message: gr.skip()}  # the message the submit showed stays
         screen, note = pending
-        ctx.pop("shape", None)  # a new layout: everything is sent
+        ctx.pop("layout", None)  # a new layout: everything is sent
         self.forget_submits(ctx)
         return self.render(screen, ctx, note)
 
@@ -343,7 +343,7 @@ class ListeningTab(ListeningLayout):
             None,
             inputs=[self.choice, *self.scales, self.page_token, *self.players],
             outputs=self.submit_outputs,
-            js=submit_js(),
+            js=submit_js(list(self.submit_named)),
             show_progress="hidden",
             api_visibility="private",
         )
