@@ -70,8 +70,9 @@ PLAYER_JS = """async (page) => {
 
 #: js of the submit button (``fn=None``): the answer goes to the submit route (see
 #: :mod:`ui.listener_routes`) with the page's token, and the route's JSON reply becomes the
-#: values of the submit outputs, named as in :data:`SUBMIT_OUTPUT_NAMES`, in the event's output order
-#: (``ListeningLayout.submit_named``; an output a reply does not name is left as it is):
+#: values of the submit outputs, by the names ``ListeningLayout.submit_named`` gives them
+#: (message, title, prompt, player0/1, choice, intensity, certainty, submit, feedback,
+#: continue, layout, page; an output a reply does not name is left as it is):
 #: the next clip of the same layout, a practice answer, a message, or a new layout key that
 #: makes the page ask Gradio for the new layout (``on_relayout``). The inputs are the answer,
 #: the two scales, the page token and the two players' files (a player whose clip does not
@@ -118,31 +119,12 @@ SUBMIT_JS = """async (answer, intensity, certainty, page, shown0, shown1) => {
   }
   return put({message, submit: {__type__: 'update', interactive: Boolean(reply.unlock)}});
 }"""
-#: the names :data:`SUBMIT_JS` gives the submit outputs
-SUBMIT_OUTPUT_NAMES = (
-    "message",
-    "title",
-    "prompt",
-    "player0",
-    "player1",
-    "choice",
-    "intensity",
-    "certainty",
-    "submit",
-    "feedback",
-    "continue",
-    "layout",
-    "page",
-)
 
 
 def submit_js(names: list[str], lang: str = "en") -> str:
-    """The js of the submit button (:data:`SUBMIT_JS`) for outputs named ``names`` (each one
-    of :data:`SUBMIT_OUTPUT_NAMES`, in the event's output order), its fixed messages in
-    ``lang``."""
-    unknown = set(names) - set(SUBMIT_OUTPUT_NAMES)
-    if unknown:
-        raise ValueError(f"submit outputs the js does not fill: {sorted(unknown)}")
+    """The js of the submit button (:data:`SUBMIT_JS`) for outputs named ``names`` (the
+    names the js fills, in the event's output order; an output it does not name stays as it
+    is), its fixed messages in ``lang``."""
     return SUBMIT_JS % {
         "names": json.dumps(list(names)),
         "path": listener_routes.SUBMIT_PATH,

@@ -143,7 +143,6 @@ class ListeningTab(ListeningLayout):
         if ctx.get("layout") == screen.layout:
             return self.next_clip(screen, ctx, note)
         ctx.update(page_id=screen.page_id, layout=screen.layout, sent={})
-        ctx["continue_shown"] = False
         out = {self.message: note, self.header: screen.header}
         out[self.page_token] = screen.page_id or ""
         out.update({self.picker: None, self.consent: False, self.instructions: ""})
@@ -200,11 +199,10 @@ class ListeningTab(ListeningLayout):
             path = screen.clips[i].path if i < len(screen.clips) else None
             if path is None or sent.get(player._id) != path:
                 out[player] = sent[player._id] = path
-        if ctx.pop("continue_shown", False):
-            ctx.setdefault("props", {})[self.continue_btn._id] = {"visible": False}
-            out[self.continue_btn] = gr.update(visible=False)
-        else:
-            out[self.continue_btn] = text("continue")
+        hidden = {"visible": False}
+        out[self.continue_btn] = self.value_or_update(
+            ctx, self.continue_btn, text("continue"), hidden
+        )
         return out
 
     def reply_updates(self, reply: Reply, ctx: dict) -> dict:
@@ -297,9 +295,7 @@ class ListeningTab(ListeningLayout):
         """Continue after a practice answer (shown by a submit's js): the page's token says
         which page, and the button is visible (it was clicked)."""
         flow, listener = self.listener_of(ctx)
-        self.forget_submits(ctx)
-        ctx["continue_shown"] = True
-        ctx["props"][self.continue_btn._id] = {"visible": True}
+        self.forget_submits(ctx)  # the js showed Continue: the next render hides it
         return self.reply_updates(flow.proceed(listener, token or ctx.get("page_id")), ctx)
 
     def _wire(self) -> None:
